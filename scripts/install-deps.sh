@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian packages skynet-mem needs, only those missing.
+# Usage: scripts/install-deps.sh [extra package ...]
+set -e
+PKGS="build-essential cmake pkg-config libjemalloc-dev liblua5.4-dev lua5.4 libcmocka-dev"
+PKGS="$PKGS $*"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing

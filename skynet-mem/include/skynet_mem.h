@@ -1,0 +1,83 @@
+#ifndef SKYNET_MEM_H
+#define SKYNET_MEM_H
+
+/* skynet-mem layer API: exact per-service memory accounting. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef SKYNET_MEM_API
+#define SKYNET_MEM_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct skynet_mem_stat {
+	uint32_t handle;
+	size_t bytes;      /* live C bytes charged (usable sizes) */
+	size_t blocks;     /* live C blocks */
+	size_t lua_bytes;  /* live Lua heap bytes of this service */
+	size_t peak;       /* high-water mark of bytes + lua_bytes */
+	size_t limit;      /* 0 when none; covers bytes + lua_bytes */
+	uint64_t allocs, frees;
+	int retired;       /* 1 once skynet_mem_service_exit was called */
+};
+
+/* Global totals, summed over every record (live and retired). */
+struct skynet_mem_totals {
+	size_t bytes, blocks, lua_bytes;
+	size_t services;        /* records in the table, retired ones included */
+	uint64_t allocs, frees;
+};
+
+/* Sets the calling thread's current service and publishes its pending counters. */
+SKYNET_MEM_API void     skynet_mem_set_current(uint32_t handle);
+/* Owner of new blocks; weak default returns the thread's value set above. */
+SKYNET_MEM_API uint32_t skynet_current_handle(void);
+/* Publishes the calling thread's pending counter deltas now. */
+SKYNET_MEM_API void     skynet_mem_flush(void);
+
+SKYNET_MEM_API int      skynet_mem_stat(uint32_t handle, struct skynet_mem_stat *out); /* 0, or -1 unknown */
+SKYNET_MEM_API size_t   skynet_mem_foreach(int (*fn)(const struct skynet_mem_stat *, void *), void *ud);
+SKYNET_MEM_API void     skynet_mem_totals(struct skynet_mem_totals *out);
+/* Bytes and blocks still held by retired (exited) services; scans the table. */
+SKYNET_MEM_API void     skynet_mem_orphans(size_t *bytes, size_t *blocks);
+/* limit 0 removes it. Returns 0, or -1 when the record cannot be created. */
+SKYNET_MEM_API int      skynet_mem_set_limit(uint32_t handle, size_t limit);
+SKYNET_MEM_API size_t   skynet_mem_get_limit(uint32_t handle);
+/* Reports what the service still owns and retires its record. */
+SKYNET_MEM_API void     skynet_mem_service_exit(uint32_t handle, struct skynet_mem_stat *leftover);
+
+/* Moves a block (message buffer) to another service's account. 0, or -1 for NULL. */
+SKYNET_MEM_API int      skynet_mem_transfer(void *ptr, uint32_t to_handle);
+/* Owner recorded in a block's cookie. */
+SKYNET_MEM_API uint32_t skynet_mem_owner(const void *ptr);
+/* Bytes the caller may use in a block (usable size minus the cookie). */
+SKYNET_MEM_API size_t   skynet_mem_usable_size(const void *ptr);
+/* Bytes a live block is charged to its owner (its full usable size). */
+SKYNET_MEM_API size_t   skynet_mem_block_charge(const void *ptr);
+/* Bytes a request of n is charged (class of n + cookie); 0 on overflow. Exact over
+ * jemalloc; over the system allocator the class is known only once allocated. */
+SKYNET_MEM_API size_t   skynet_mem_charge_size(size_t n);
+
+/* Lua allocator: ud is the owning handle, (void *)(uintptr_t)handle. No cookie. */
+SKYNET_MEM_API void    *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+
+/* MEMORY_CHECK builds: 1 = abort on a heap error (default), 0 = report and continue.
+ * SKYNET_MEM_CHECK_CONTINUE=1 in the environment selects 0. No-op in release builds. */
+SKYNET_MEM_API void     skynet_mem_check_abort(int on);
+/* Number of heap errors reported so far (0 in release builds). */
+SKYNET_MEM_API uint64_t skynet_mem_check_errors(void);
+
+/* 1 when built over jemalloc, 0 over the system allocator. */
+SKYNET_MEM_API int      skynet_mem_has_jemalloc(void);
+/* 1 in MEMORY_CHECK builds. */
+SKYNET_MEM_API int      skynet_mem_has_check(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

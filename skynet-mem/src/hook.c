@@ -1,0 +1,81 @@
+/* The malloc-family interposer (libskynet-mem-hook): LD_PRELOAD it, or link it,
+ * and every allocation of the process goes through the accounted core, so
+ * third-party C code inside a service is charged too. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "mem_alloc.h"
+#include "skynet_mem.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+EXPORT void *malloc(size_t n) {
+	return mem_alloc(n, 0, 0);
+}
+
+EXPORT void *calloc(size_t nmemb, size_t size) {
+	return mem_calloc(nmemb, size);
+}
+
+EXPORT void *realloc(void *p, size_t n) {
+	return mem_realloc(p, n);
+}
+
+EXPORT void free(void *p) {
+	mem_free(p);
+}
+
+EXPORT void *memalign(size_t align, size_t n) {
+	return mem_memalign(align, n);
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t n) {
+	return mem_memalign(align, n);
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t n) {
+	return mem_posix_memalign(out, align, n);
+}
+
+EXPORT void *valloc(size_t n) {
+	return mem_memalign((size_t)sysconf(_SC_PAGESIZE), n);
+}
+
+EXPORT void *pvalloc(size_t n) {
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	if (n > SIZE_MAX - page) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	n = n ? (n + page - 1) & ~(page - 1) : page;
+	return mem_memalign(page, n);
+}
+
+EXPORT void *reallocarray(void *p, size_t nmemb, size_t size) {
+	size_t n;
+	if (__builtin_mul_overflow(nmemb, size, &n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return mem_realloc(p, n);
+}
+
+EXPORT size_t malloc_usable_size(void *p) {
+	return mem_usable(p);
+}
+
+/* SKYNET_MEM_REPORT=1: print the process totals at exit, so a run of any
+ * program can be checked for consistent accounting. */
+__attribute__((destructor)) static void hook_report(void) {
+	const char *e = getenv("SKYNET_MEM_REPORT");
+	if (e == NULL || e[0] != '1')
+		return;
+	struct skynet_mem_totals t;
+	skynet_mem_totals(&t);
+	fprintf(stderr, "skynet-mem: totals bytes=%zu blocks=%zu lua=%zu services=%zu allocs=%" PRIu64
+		" frees=%" PRIu64 "\n", t.bytes, t.blocks, t.lua_bytes, t.services, t.allocs, t.frees);
+}

@@ -1,0 +1,100 @@
+/* Thread-local pending deltas (see ledger.h) and their publication. */
+
+#include <pthread.h>
+#include <string.h>
+
+#include "backend.h"
+#include "ledger.h"
+
+__thread struct ledger *ledger_tls TLS_IE;
+static __thread int ledger_dead TLS_IE;             /* thread's ledger destroyed */
+static __thread struct ledger_slot ledger_direct TLS_IE;
+
+static pthread_key_t ledger_key;
+static pthread_once_t ledger_once = PTHREAD_ONCE_INIT;
+
+static int slot_pending(const struct ledger_slot *s) {
+	return s->allocs | s->frees | s->bytes | s->blocks | s->lua;
+}
+
+void ledger_publish(struct ledger_slot *s) {
+	if (slot_pending(s))
+		record_add(s->rec, s->bytes, s->blocks, s->lua, s->allocs, s->frees);
+	s->bytes = s->blocks = s->lua = 0;
+	s->allocs = s->frees = 0;
+	if (s->direct) {
+		record_release(s->rec);
+		s->rec = NULL;
+	}
+}
+
+static void slot_evict(struct ledger_slot *s) {
+	if (s->rec) {
+		ledger_publish(s);
+		record_release(s->rec);
+		s->rec = NULL;
+	}
+}
+
+static void ledger_destroy(void *p) {
+	struct ledger *l = p;
+	for (int i = 0; i < LEDGER_SLOTS; i++)
+		slot_evict(&l->slot[i]);
+	ledger_tls = NULL;
+	ledger_dead = 1;
+	backend_raw_free(l);
+}
+
+static void ledger_key_create(void) {
+	pthread_key_create(&ledger_key, ledger_destroy);
+}
+
+struct ledger_slot *ledger_slot_slow(uint32_t handle) {
+	struct ledger *l = ledger_tls;
+	if (l == NULL) {
+		if (ledger_dead) {
+			/* Thread exit already flushed us: publish every change at once. */
+			struct ledger_slot *s = &ledger_direct;
+			s->rec = record_acquire(handle);
+			s->handle = handle;
+			s->direct = 1;
+			return s->rec ? s : NULL;
+		}
+		l = backend_raw_alloc(sizeof(*l));
+		if (l == NULL)
+			return NULL;
+		pthread_once(&ledger_once, ledger_key_create);
+		pthread_setspecific(ledger_key, l);
+		ledger_tls = l;
+	}
+	struct ledger_slot *s = &l->slot[ledger_index(handle)];
+	if (s->rec && s->handle == handle)
+		return s;
+	slot_evict(s);
+	s->rec = record_acquire(handle);
+	s->handle = handle;
+	return s->rec ? s : NULL;
+}
+
+int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit) {
+	int64_t used = atomic_load(&s->rec->bytes) + atomic_load(&s->rec->lua) + s->bytes + s->lua;
+	if (used < 0)
+		used = 0;
+	return (size_t)used <= limit && more <= limit - (size_t)used;
+}
+
+void ledger_flush(void) {
+	struct ledger *l = ledger_tls;
+	if (l == NULL)
+		return;
+	for (int i = 0; i < LEDGER_SLOTS; i++) {
+		struct ledger_slot *s = &l->slot[i];
+		if (s->rec == NULL)
+			continue;
+		if (slot_pending(s))
+			ledger_publish(s);
+		/* Let exited services' records be reclaimed. */
+		if (atomic_load_explicit(&s->rec->retired, memory_order_relaxed))
+			slot_evict(s);
+	}
+}

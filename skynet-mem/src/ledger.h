@@ -1,0 +1,80 @@
+#ifndef SKYNET_MEM_LEDGER_H
+#define SKYNET_MEM_LEDGER_H
+
+/* Thread-local pending counter deltas, one slot per recently used service.
+ * The hot path only touches its own thread's slots (no lock-prefixed write);
+ * slots are published to the shared records at skynet_mem_set_current, at
+ * thread exit, when a reader on this thread asks, and past LEDGER_BATCH bytes. */
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "record.h"
+
+#define LEDGER_SLOTS 64
+#define LEDGER_BATCH ((int64_t)64 * 1024)
+
+struct ledger_slot {
+	struct mem_record *rec;    /* NULL: slot empty */
+	uint32_t handle;
+	int direct;                /* thread is exiting: publish after each use */
+	int64_t bytes, blocks, lua;
+	uint64_t allocs, frees;
+};
+
+struct ledger {
+	struct ledger_slot slot[LEDGER_SLOTS];
+};
+
+#define TLS_IE __attribute__((tls_model("initial-exec")))
+extern __thread struct ledger *ledger_tls TLS_IE __attribute__((visibility("hidden")));
+
+struct ledger_slot *ledger_slot_slow(uint32_t handle);
+void ledger_publish(struct ledger_slot *s);
+int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit);
+/* Publishes every pending slot of the calling thread. */
+void ledger_flush(void);
+
+static inline unsigned ledger_index(uint32_t handle) {
+	return (handle * 2654435761u) >> 26;   /* 64 slots */
+}
+
+/* The calling thread's slot for handle; NULL only when out of memory. */
+static inline struct ledger_slot *ledger_slot(uint32_t handle) {
+	struct ledger *l = ledger_tls;
+	if (__builtin_expect(l != NULL, 1)) {
+		struct ledger_slot *s = &l->slot[ledger_index(handle)];
+		if (__builtin_expect(s->handle == handle && s->rec != NULL, 1))
+			return s;
+	}
+	return ledger_slot_slow(handle);
+}
+
+/* 1 when the service may grow by more bytes (C or Lua) under its limit. */
+static inline int ledger_admit(struct ledger_slot *s, size_t more) {
+	size_t limit = atomic_load_explicit(&s->rec->limit, memory_order_relaxed);
+	if (__builtin_expect(limit == 0, 1))
+		return 1;
+	return ledger_admit_slow(s, more, limit);
+}
+
+/* Call after changing a slot: publishes past the batch bound. */
+static inline void ledger_done(struct ledger_slot *s) {
+	int64_t pending = s->bytes + s->lua;
+	if (__builtin_expect((uint64_t)(pending + LEDGER_BATCH) > (uint64_t)(2 * LEDGER_BATCH) || s->direct, 0))
+		ledger_publish(s);
+}
+
+/* Adds one change of C memory to a service's pending slot. */
+static inline void ledger_charge(uint32_t handle, int64_t bytes, int64_t blocks, int allocs, int frees) {
+	struct ledger_slot *s = ledger_slot(handle);
+	if (s == NULL)
+		return;   /* no memory for a record: nothing sane left to charge */
+	s->bytes += bytes;
+	s->blocks += blocks;
+	s->allocs += allocs;
+	s->frees += frees;
+	ledger_done(s);
+}
+
+#endif

@@ -1,0 +1,127 @@
+/* Accounted allocation: every block is allocated at its full size class with a
+ * trailing cookie naming its owner; its usable size is charged to that owner. */
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "backend.h"
+#include "check.h"
+#include "cookie.h"
+#include "ledger.h"
+#include "mem_alloc.h"
+#include "skynet_mem.h"
+
+static int is_pow2(size_t a) {
+	return a != 0 && (a & (a - 1)) == 0;
+}
+
+void *mem_alloc(size_t n, size_t align, int zero) {
+	uint32_t handle = skynet_current_handle();
+	size_t u = n <= PTRDIFF_MAX - COOKIE_SIZE ? backend_class(n + COOKIE_SIZE, align) : 0;
+	struct ledger_slot *s = u ? ledger_slot(handle) : NULL;
+	if (s == NULL || !ledger_admit(s, u)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *p = backend_alloc(u, align, zero);
+	if (p == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+#ifndef SKYNET_MEM_USE_JEMALLOC
+	u = backend_usable(p);
+#endif
+	struct cookie c = { .handle = handle };
+	check_on_alloc(&c);
+	cookie_write(p, u, &c);
+	s->bytes += u;
+	s->blocks++;
+	s->allocs++;
+	ledger_done(s);
+	return p;
+}
+
+void *mem_calloc(size_t nmemb, size_t size) {
+	size_t n;
+	if (__builtin_mul_overflow(nmemb, size, &n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return mem_alloc(n, 0, 1);
+}
+
+void *mem_memalign(size_t align, size_t n) {
+	if (!is_pow2(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return mem_alloc(n, align, 0);
+}
+
+int mem_posix_memalign(void **out, size_t align, size_t n) {
+	if (!is_pow2(align) || align % sizeof(void *) != 0)
+		return EINVAL;
+	int saved = errno;
+	void *p = mem_alloc(n, align, 0);
+	errno = saved;
+	if (p == NULL)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+void mem_free(void *p) {
+	if (p == NULL)
+		return;
+	size_t u = backend_usable(p);
+	struct cookie c;
+	cookie_read(p, u, &c);
+	if (check_on_free(p, u, &c, "free") != 0)
+		return;   /* reported and told to continue: leak the block, touch nothing */
+	ledger_charge(c.handle, -(int64_t)u, -1, 0, 1);
+	backend_free(p, u);
+}
+
+/* realloc moves the block to the calling service, as skynet does. */
+void *mem_realloc(void *p, size_t n) {
+	if (p == NULL)
+		return mem_alloc(n, 0, 0);
+	if (n == 0) {
+		mem_free(p);
+		return NULL;
+	}
+	size_t u = backend_usable(p);
+	struct cookie c;
+	cookie_read(p, u, &c);
+	if (check_verify(p, u, &c, "realloc") != 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	uint32_t handle = skynet_current_handle();
+	size_t nu = n <= PTRDIFF_MAX - COOKIE_SIZE ? backend_class(n + COOKIE_SIZE, 0) : 0;
+	struct ledger_slot *s = nu ? ledger_slot(handle) : NULL;
+	size_t growth = handle != c.handle ? nu : (nu > u ? nu - u : 0);
+	if (s == NULL || !ledger_admit(s, growth)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *q = nu == u ? p : backend_realloc(p, nu);
+	if (q == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+#ifndef SKYNET_MEM_USE_JEMALLOC
+	nu = backend_usable(q);
+#endif
+	ledger_charge(c.handle, -(int64_t)u, -1, 0, 1);
+	struct cookie nc = { .handle = handle };
+	check_on_alloc(&nc);
+	cookie_write(q, nu, &nc);
+	ledger_charge(handle, (int64_t)nu, 1, 1, 0);
+	return q;
+}
+
+size_t mem_usable(const void *p) {
+	return p ? backend_usable(p) - COOKIE_SIZE : 0;
+}

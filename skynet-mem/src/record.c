@@ -1,0 +1,288 @@
+/* The service table: exact records for every 32-bit handle, sharded by hash.
+ * No slot is ever shared between two handles; a retired record lives until its
+ * leftovers are freed and no thread caches it, then it is reclaimed. */
+
+#include <pthread.h>
+#include <string.h>
+
+#include "backend.h"
+#include "record.h"
+#include "table.h"
+
+#define SHARDS 64
+
+struct shard {
+	pthread_mutex_t lock;
+	struct mem_record **bucket;
+	size_t nbucket, count;
+};
+
+static struct shard shards[SHARDS] = {
+	[0 ... SHARDS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
+};
+
+/* Global totals: updated only when a ledger slot is published. */
+static atomic_int_fast64_t total_bytes, total_blocks, total_lua, total_services;
+static atomic_uint_fast64_t total_allocs, total_frees;
+
+static uint32_t mix(uint32_t h) {
+	h ^= h >> 16;
+	h *= 0x7feb352du;
+	h ^= h >> 15;
+	h *= 0x846ca68bu;
+	h ^= h >> 16;
+	return h;
+}
+
+static struct shard *shard_of(uint32_t handle) {
+	return &shards[mix(handle) % SHARDS];
+}
+
+static struct mem_record **chain_of(struct shard *s, uint32_t handle) {
+	return &s->bucket[(mix(handle) / SHARDS) & (s->nbucket - 1)];
+}
+
+static struct mem_record *find_locked(struct shard *s, uint32_t handle) {
+	if (s->nbucket == 0)
+		return NULL;
+	for (struct mem_record *r = *chain_of(s, handle); r; r = r->next)
+		if (r->handle == handle)
+			return r;
+	return NULL;
+}
+
+static int grow_locked(struct shard *s) {
+	size_t n = s->nbucket ? s->nbucket * 2 : 16;
+	struct mem_record **old = s->bucket;
+	size_t oldn = s->nbucket;
+	struct mem_record **b = backend_raw_alloc(n * sizeof(*b));
+	if (b == NULL)
+		return -1;
+	s->bucket = b;
+	s->nbucket = n;
+	for (size_t i = 0; i < oldn; i++) {
+		struct mem_record *r = old[i];
+		while (r) {
+			struct mem_record *next = r->next;
+			struct mem_record **c = chain_of(s, r->handle);
+			r->next = *c;
+			*c = r;
+			r = next;
+		}
+	}
+	backend_raw_free(old);
+	return 0;
+}
+
+static struct mem_record *find_or_create_locked(struct shard *s, uint32_t handle) {
+	struct mem_record *r = find_locked(s, handle);
+	if (r)
+		return r;
+	if (s->count >= s->nbucket && grow_locked(s) != 0)
+		return NULL;
+	r = backend_raw_alloc(sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->handle = handle;
+	atomic_init(&r->lua_warn, 0);
+	struct mem_record **c = chain_of(s, handle);
+	r->next = *c;
+	*c = r;
+	s->count++;
+	atomic_fetch_add(&total_services, 1);
+	return r;
+}
+
+static int drained(struct mem_record *r) {
+	return atomic_load(&r->bytes) == 0 && atomic_load(&r->blocks) == 0 &&
+		atomic_load(&r->lua) == 0;
+}
+
+/* Frees a retired, drained, unreferenced record. */
+static void reap_locked(struct shard *s, struct mem_record *r) {
+	if (r->refs != 0 || !atomic_load(&r->retired) || !drained(r))
+		return;
+	struct mem_record **c = chain_of(s, r->handle);
+	while (*c != r)
+		c = &(*c)->next;
+	*c = r->next;
+	s->count--;
+	atomic_fetch_sub(&total_services, 1);
+	backend_raw_free(r);
+}
+
+struct mem_record *record_acquire(uint32_t handle) {
+	struct shard *s = shard_of(handle);
+	pthread_mutex_lock(&s->lock);
+	struct mem_record *r = find_or_create_locked(s, handle);
+	if (r)
+		r->refs++;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void record_release(struct mem_record *r) {
+	struct shard *s = shard_of(r->handle);
+	pthread_mutex_lock(&s->lock);
+	r->refs--;
+	reap_locked(s, r);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua,
+	uint64_t allocs, uint64_t frees) {
+	int64_t now = atomic_fetch_add(&r->bytes, bytes) + bytes;
+	now += atomic_fetch_add(&r->lua, lua) + lua;
+	if (blocks)
+		atomic_fetch_add(&r->blocks, blocks);
+	if (allocs)
+		atomic_fetch_add(&r->allocs, allocs);
+	if (frees)
+		atomic_fetch_add(&r->frees, frees);
+	size_t peak = atomic_load_explicit(&r->peak, memory_order_relaxed);
+	while (now > 0 && (size_t)now > peak &&
+		!atomic_compare_exchange_weak(&r->peak, &peak, (size_t)now))
+		;
+	atomic_fetch_add(&total_bytes, bytes);
+	atomic_fetch_add(&total_lua, lua);
+	if (blocks)
+		atomic_fetch_add(&total_blocks, blocks);
+	if (allocs)
+		atomic_fetch_add(&total_allocs, allocs);
+	if (frees)
+		atomic_fetch_add(&total_frees, frees);
+}
+
+static size_t clamp(int64_t v) {
+	return v > 0 ? (size_t)v : 0;
+}
+
+void record_fill(struct mem_record *r, struct skynet_mem_stat *out) {
+	memset(out, 0, sizeof(*out));
+	out->handle = r->handle;
+	out->bytes = clamp(atomic_load(&r->bytes));
+	out->blocks = clamp(atomic_load(&r->blocks));
+	out->lua_bytes = clamp(atomic_load(&r->lua));
+	out->peak = atomic_load(&r->peak);
+	if (out->peak < out->bytes + out->lua_bytes)
+		out->peak = out->bytes + out->lua_bytes;
+	out->limit = atomic_load(&r->limit);
+	out->allocs = atomic_load(&r->allocs);
+	out->frees = atomic_load(&r->frees);
+	out->retired = atomic_load(&r->retired);
+}
+
+int table_stat(uint32_t handle, struct skynet_mem_stat *out) {
+	struct shard *s = shard_of(handle);
+	pthread_mutex_lock(&s->lock);
+	struct mem_record *r = find_locked(s, handle);
+	if (r)
+		record_fill(r, out);
+	pthread_mutex_unlock(&s->lock);
+	return r ? 0 : -1;
+}
+
+size_t table_foreach(int (*fn)(const struct skynet_mem_stat *, void *), void *ud) {
+	size_t visited = 0;
+	for (int i = 0; i < SHARDS; i++) {
+		struct shard *s = &shards[i];
+		/* Copy the shard out so fn runs unlocked (it may allocate). */
+		pthread_mutex_lock(&s->lock);
+		size_t n = s->count, k = 0;
+		struct skynet_mem_stat *copy = n ? backend_raw_alloc(n * sizeof(*copy)) : NULL;
+		if (copy)
+			for (size_t b = 0; b < s->nbucket; b++)
+				for (struct mem_record *r = s->bucket[b]; r; r = r->next)
+					record_fill(r, &copy[k++]);
+		pthread_mutex_unlock(&s->lock);
+		int stop = 0;
+		for (size_t j = 0; j < k && !stop; j++) {
+			visited++;
+			stop = fn(&copy[j], ud) != 0;
+		}
+		backend_raw_free(copy);
+		if (stop)
+			break;
+	}
+	return visited;
+}
+
+void table_totals(struct skynet_mem_totals *out) {
+	memset(out, 0, sizeof(*out));
+	out->bytes = clamp(atomic_load(&total_bytes));
+	out->blocks = clamp(atomic_load(&total_blocks));
+	out->lua_bytes = clamp(atomic_load(&total_lua));
+	out->services = clamp(atomic_load(&total_services));
+	out->allocs = atomic_load(&total_allocs);
+	out->frees = atomic_load(&total_frees);
+}
+
+void table_orphans(size_t *bytes, size_t *blocks) {
+	size_t sum = 0, n = 0;
+	for (int i = 0; i < SHARDS; i++) {
+		struct shard *s = &shards[i];
+		pthread_mutex_lock(&s->lock);
+		for (size_t b = 0; b < s->nbucket; b++)
+			for (struct mem_record *r = s->bucket[b]; r; r = r->next)
+				if (atomic_load(&r->retired)) {
+					sum += clamp(atomic_load(&r->bytes)) + clamp(atomic_load(&r->lua));
+					n += clamp(atomic_load(&r->blocks));
+				}
+		pthread_mutex_unlock(&s->lock);
+	}
+	*bytes = sum;
+	*blocks = n;
+}
+
+int table_set_limit(uint32_t handle, size_t limit) {
+	struct shard *s = shard_of(handle);
+	pthread_mutex_lock(&s->lock);
+	struct mem_record *r = find_or_create_locked(s, handle);
+	if (r)
+		atomic_store(&r->limit, limit);
+	pthread_mutex_unlock(&s->lock);
+	return r ? 0 : -1;
+}
+
+size_t table_get_limit(uint32_t handle) {
+	struct shard *s = shard_of(handle);
+	pthread_mutex_lock(&s->lock);
+	struct mem_record *r = find_locked(s, handle);
+	size_t limit = r ? atomic_load(&r->limit) : 0;
+	pthread_mutex_unlock(&s->lock);
+	return limit;
+}
+
+void table_exit(uint32_t handle, struct skynet_mem_stat *leftover) {
+	struct shard *s = shard_of(handle);
+	struct skynet_mem_stat st;
+	memset(&st, 0, sizeof(st));
+	st.handle = handle;
+	pthread_mutex_lock(&s->lock);
+	struct mem_record *r = find_locked(s, handle);
+	if (r) {
+		atomic_store(&r->retired, 1);
+		record_fill(r, &st);
+		reap_locked(s, r);
+	}
+	pthread_mutex_unlock(&s->lock);
+	st.retired = 1;
+	if (leftover)
+		*leftover = st;
+}
+
+/* fork() while another thread holds a shard lock must not deadlock the child. */
+static void lock_all(void) {
+	for (int i = 0; i < SHARDS; i++)
+		pthread_mutex_lock(&shards[i].lock);
+}
+static void unlock_all(void) {
+	for (int i = SHARDS - 1; i >= 0; i--)
+		pthread_mutex_unlock(&shards[i].lock);
+}
+
+/* A constructor, not lazily: pthread_atfork may allocate, and the interposer's
+ * malloc must not re-enter itself. */
+__attribute__((constructor)) static void table_init(void) {
+	pthread_atfork(lock_all, unlock_all, unlock_all);
+}

@@ -1,0 +1,114 @@
+/* skynet's malloc_hook.h names: process figures, dumps and jemalloc controls. */
+
+#include <stdio.h>
+
+#include "malloc_hook.h"
+#include "skynet_mem.h"
+
+#ifdef SKYNET_MEM_USE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
+size_t malloc_used_memory(void) {
+	struct skynet_mem_totals t;
+	skynet_mem_totals(&t);
+	return t.bytes + t.lua_bytes;
+}
+
+size_t malloc_memory_block(void) {
+	struct skynet_mem_totals t;
+	skynet_mem_totals(&t);
+	return t.blocks;
+}
+
+size_t malloc_current_memory(void) {
+	struct skynet_mem_stat st;
+	if (skynet_mem_stat(skynet_current_handle(), &st) != 0)
+		return 0;
+	return st.bytes + st.lua_bytes;
+}
+
+void skynet_debug_memory(const char *info) {
+	fprintf(stderr, "[:%08x] %s %zu\n", skynet_current_handle(), info, malloc_current_memory());
+}
+
+static int dump_one(const struct skynet_mem_stat *st, void *ud) {
+	size_t *total = ud;
+	if (st->bytes + st->lua_bytes == 0)
+		return 0;
+	*total += st->bytes + st->lua_bytes;
+	fprintf(stderr, ":%08x -> %zukb %zub (%zu blocks, lua %zub)%s\n", st->handle,
+		(st->bytes + st->lua_bytes) >> 10, st->bytes, st->blocks, st->lua_bytes,
+		st->retired ? " exited" : "");
+	return 0;
+}
+
+void dump_c_mem(void) {
+	size_t total = 0;
+	fprintf(stderr, "dump all service mem:\n");
+	skynet_mem_foreach(dump_one, &total);
+	fprintf(stderr, "+total: %zukb\n", total >> 10);
+}
+
+#ifdef SKYNET_MEM_USE_JEMALLOC
+
+void memory_info_dump(const char *opts) {
+	malloc_stats_print(NULL, NULL, opts);
+}
+
+/* The mallctl helpers read the value, optionally writing newval first, and
+ * report an unknown name on stderr, as skynet's do. */
+#define MALLCTL_RW(type, name, newval) do { \
+	type v = 0; \
+	size_t len = sizeof(v); \
+	int err = newval ? mallctl(name, &v, &len, newval, sizeof(type)) \
+		: mallctl(name, &v, &len, NULL, 0); \
+	if (err) \
+		fprintf(stderr, "skynet-mem: mallctl %s failed: %d\n", name, err); \
+	return v; \
+} while (0)
+
+bool mallctl_bool(const char *name, bool *newval) {
+	MALLCTL_RW(bool, name, newval);
+}
+
+size_t mallctl_int64(const char *name, size_t *newval) {
+	MALLCTL_RW(size_t, name, newval);
+}
+
+int mallctl_opt(const char *name, int *newval) {
+	MALLCTL_RW(int, name, newval);
+}
+
+int mallctl_cmd(const char *name) {
+	return mallctl(name, NULL, NULL, NULL, 0);
+}
+
+#else
+
+void memory_info_dump(const char *opts) {
+	(void)opts;
+	fprintf(stderr, "skynet-mem: built without jemalloc, no allocator stats\n");
+}
+
+bool mallctl_bool(const char *name, bool *newval) {
+	(void)name, (void)newval;
+	return false;
+}
+
+size_t mallctl_int64(const char *name, size_t *newval) {
+	(void)name, (void)newval;
+	return 0;
+}
+
+int mallctl_opt(const char *name, int *newval) {
+	(void)name, (void)newval;
+	return 0;
+}
+
+int mallctl_cmd(const char *name) {
+	(void)name;
+	return -1;
+}
+
+#endif

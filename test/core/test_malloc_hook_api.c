@@ -1,0 +1,78 @@
+/* skynet's malloc_hook.h names: figures, dumps and the jemalloc controls. */
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "malloc_hook.h"
+#include "skynet_malloc.h"
+#include "test_util.h"
+
+/* Runs fn with stderr captured into buf. */
+static void capture_stderr(void (*fn)(void), char *buf, size_t size) {
+	fflush(stderr);
+	FILE *tmp = tmpfile();
+	int saved = dup(2);
+	dup2(fileno(tmp), 2);
+	fn();
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	size_t n = fread(buf, 1, size - 1, tmp);
+	buf[n] = 0;
+	fclose(tmp);
+}
+
+static void *held;
+
+static void dump_table(void) {
+	dump_c_mem();
+}
+
+static void debug_memory(void) {
+	skynet_debug_memory("probe");
+}
+
+static void dumps_name_services(void **state) {
+	(void)state;
+	skynet_mem_set_current(0x0300000au);
+	held = skynet_malloc(5000);
+	char out[8192];
+	capture_stderr(dump_table, out, sizeof(out));
+	assert_non_null(strstr(out, "dump all service mem:"));
+	assert_non_null(strstr(out, ":0300000a -> "));
+	assert_non_null(strstr(out, "+total: "));
+	capture_stderr(debug_memory, out, sizeof(out));
+	char expect[64];
+	snprintf(expect, sizeof(expect), "[:0300000a] probe %zu", skynet_mem_block_charge(held));
+	assert_non_null(strstr(out, expect));
+	skynet_free(held);
+	skynet_mem_set_current(0);
+}
+
+static void mallctl_helpers(void **state) {
+	(void)state;
+#ifdef SKYNET_MEM_USE_JEMALLOC
+	assert_int_equal(skynet_mem_has_jemalloc(), 1);
+	assert_int_equal(mallctl_cmd("epoch"), 0);
+	assert_true(mallctl_int64("arenas.page", NULL) >= 4096);
+	int narenas = mallctl_opt("opt.narenas", NULL);
+	assert_true(narenas >= 1);
+	assert_true(mallctl_int64("stats.allocated", NULL) > 0);
+	assert_true(mallctl_bool("config.stats", NULL));
+	assert_int_not_equal(mallctl_cmd("no.such.name"), 0);
+#else
+	assert_int_equal(skynet_mem_has_jemalloc(), 0);
+	assert_int_equal(mallctl_cmd("epoch"), -1);
+	assert_int_equal(mallctl_int64("stats.allocated", NULL), 0);
+#endif
+}
+
+int main(void) {
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(dumps_name_services),
+		cmocka_unit_test(mallctl_helpers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

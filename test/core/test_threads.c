@@ -1,0 +1,159 @@
+/* The counter design: thread-local deltas published at set_current, at thread
+ * exit and past the batch bound; cross-thread frees. */
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "skynet_malloc.h"
+#include "test_util.h"
+
+#define BLOCKS 1024
+#define BLOCK 1000
+
+struct worker {
+	uint32_t handle;
+	int publish;             /* call set_current(0) after allocating */
+	void *blocks[BLOCKS];
+	size_t charged;
+	pthread_barrier_t *allocated, *checked;
+};
+
+static void *allocate_then_wait(void *arg) {
+	struct worker *w = arg;
+	skynet_mem_set_current(w->handle);
+	for (int i = 0; i < BLOCKS; i++) {
+		w->blocks[i] = skynet_malloc(BLOCK);
+		w->charged += skynet_mem_block_charge(w->blocks[i]);
+	}
+	if (w->publish)
+		skynet_mem_set_current(0);
+	pthread_barrier_wait(w->allocated);
+	pthread_barrier_wait(w->checked);
+	return NULL;
+}
+
+static void run_worker(struct worker *w, void (*check)(struct worker *)) {
+	pthread_barrier_t a, c;
+	pthread_barrier_init(&a, NULL, 2);
+	pthread_barrier_init(&c, NULL, 2);
+	w->allocated = &a;
+	w->checked = &c;
+	pthread_t t;
+	pthread_create(&t, NULL, allocate_then_wait, w);
+	pthread_barrier_wait(&a);
+	check(w);
+	pthread_barrier_wait(&c);
+	pthread_join(t, NULL);
+	pthread_barrier_destroy(&a);
+	pthread_barrier_destroy(&c);
+}
+
+static void exact_after_publish(struct worker *w) {
+	struct skynet_mem_stat st = stat_of(w->handle);
+	assert_int_equal(st.bytes, w->charged);
+	assert_int_equal(st.blocks, BLOCKS);
+}
+
+static void within_batch_bound(struct worker *w) {
+	/* the worker is still "running" its service: reads may lag by one batch */
+	struct skynet_mem_stat st;
+	assert_int_equal(skynet_mem_stat(w->handle, &st), 0);
+	assert_true(st.bytes <= w->charged);
+	assert_true(st.bytes + 64 * 1024 + 2048 >= w->charged);
+}
+
+static void set_current_publishes(void **state) {
+	(void)state;
+	struct worker *w = calloc(1, sizeof(*w));
+	w->handle = 0x02000001u;
+	w->publish = 1;
+	run_worker(w, exact_after_publish);
+	for (int i = 0; i < BLOCKS; i++)
+		skynet_free(w->blocks[i]);   /* cross-thread frees, charged to the owner */
+	assert_int_equal(stat_of(w->handle).bytes, 0);
+	assert_int_equal(stat_of(w->handle).frees, BLOCKS);
+	free(w);
+}
+
+static void pending_deltas_stay_within_the_batch_bound(void **state) {
+	(void)state;
+	struct worker *w = calloc(1, sizeof(*w));
+	w->handle = 0x02000002u;
+	run_worker(w, within_batch_bound);
+	/* thread exit published the rest */
+	exact_after_publish(w);
+	for (int i = 0; i < BLOCKS; i++)
+		skynet_free(w->blocks[i]);
+	assert_int_equal(stat_of(w->handle).blocks, 0);
+	free(w);
+}
+
+static void *free_after_exit_flush(void *arg) {
+	void **blocks = arg;
+	skynet_mem_set_current(0x02000004u);
+	for (int i = 0; i < 16; i++)
+		skynet_free(blocks[i]);
+	return NULL;   /* never calls set_current again: thread exit must publish */
+}
+
+static void thread_exit_publishes_frees(void **state) {
+	(void)state;
+	void *blocks[16];
+	skynet_mem_set_current(0x02000003u);
+	for (int i = 0; i < 16; i++)
+		blocks[i] = skynet_malloc(64);
+	skynet_mem_set_current(0);
+	pthread_t t;
+	pthread_create(&t, NULL, free_after_exit_flush, blocks);
+	pthread_join(t, NULL);
+	struct skynet_mem_stat st = stat_of(0x02000003u);
+	assert_int_equal(st.blocks, 0);
+	assert_int_equal(st.bytes, 0);
+	assert_int_equal(st.frees, 16);
+}
+
+/* A thread-specific destructor that runs after the layer's own must still be
+ * accounted: these blocks are freed by another key's destructor. */
+static pthread_key_t late_key;
+
+static void late_destructor(void *p) {
+	skynet_free(p);
+}
+
+static void *alloc_with_late_free(void *arg) {
+	(void)arg;
+	skynet_mem_set_current(0x02000005u);
+	void *p = skynet_malloc(128);
+	skynet_mem_set_current(0);
+	/* set after the layer's key exists, so it is destroyed later */
+	void *q = skynet_malloc(64);
+	pthread_setspecific(late_key, q);
+	skynet_free(p);
+	return NULL;
+}
+
+static void frees_in_late_destructors_are_counted(void **state) {
+	(void)state;
+	skynet_free(skynet_malloc(1));   /* the layer's key exists first */
+	pthread_key_create(&late_key, late_destructor);
+	struct skynet_mem_stat before;
+	skynet_mem_set_current(0);
+	int known = skynet_mem_stat(0, &before) == 0;
+	pthread_t t;
+	pthread_create(&t, NULL, alloc_with_late_free, NULL);
+	pthread_join(t, NULL);
+	struct skynet_mem_stat after = stat_of(0);
+	assert_int_equal(after.blocks, known ? before.blocks : 0);
+	assert_int_equal(stat_of(0x02000005u).blocks, 0);
+	pthread_key_delete(late_key);
+}
+
+int main(void) {
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(set_current_publishes),
+		cmocka_unit_test(pending_deltas_stay_within_the_batch_bound),
+		cmocka_unit_test(thread_exit_publishes_frees),
+		cmocka_unit_test(frees_in_late_destructors_are_counted),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,31 @@
+#ifndef SKYNET_MEM_TEST_UTIL_H
+#define SKYNET_MEM_TEST_UTIL_H
+
+/* Shared by the C tests: cmocka, and the expected charge of a block. */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "skynet_mem.h"
+
+#ifdef SKYNET_MEM_USE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
+/* A service's record, which must exist. */
+static inline struct skynet_mem_stat stat_of(uint32_t handle) {
+	struct skynet_mem_stat st;
+	assert_int_equal(skynet_mem_stat(handle, &st), 0);
+	return st;
+}
+
+#ifdef SKYNET_MEM_CHECK
+#define TEST_COOKIE_SIZE 8
+#else
+#define TEST_COOKIE_SIZE 4
+#endif
+
+#endif
