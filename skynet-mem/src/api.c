@@ -8,10 +8,21 @@
 #include "skynet_mem.h"
 #include "table.h"
 
-static __thread uint32_t current_tls TLS_IE;
+__thread uint32_t current_tls TLS_IE;
+int current_is_default;
 
 __attribute__((weak)) uint32_t skynet_current_handle(void) {
 	return current_tls;
+}
+
+/* The weak default under a name the host cannot replace. */
+extern uint32_t own_current_handle(void) __attribute__((alias("skynet_current_handle"), visibility("hidden")));
+
+/* A host that defines skynet_current_handle wins the symbol lookup; the address
+ * the dynamic linker resolved tells which one is in force. */
+__attribute__((constructor)) static void current_init(void) {
+	uint32_t (*volatile resolved)(void) = skynet_current_handle;
+	current_is_default = resolved == own_current_handle;
 }
 
 void skynet_mem_set_current(uint32_t handle) {

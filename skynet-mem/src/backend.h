@@ -13,13 +13,29 @@
 #ifdef SKYNET_MEM_USE_JEMALLOC
 #include <jemalloc/jemalloc.h>
 
+#define BACKEND_CLASS_TABLE_MAX 4096
+/* Size classes up to 4 KiB by 8-byte step, filled from nallocx at load time
+ * (0 until then); a table read is cheaper than nallocx on the hot path. */
+extern uint16_t backend_class_table[BACKEND_CLASS_TABLE_MAX / 8 + 1] __attribute__((visibility("hidden")));
+/* jemalloc's own malloc, whose fast path beats mallocx(u, 0); found with dlsym
+ * at load time because a plain malloc call may bind to glibc or to the
+ * interposer itself. */
+extern void *(*backend_je_malloc)(size_t) __attribute__((visibility("hidden")));
+
 /* Usable size of a request; 0 when it can never be satisfied. */
 static inline size_t backend_class(size_t n, size_t align) {
+	if (__builtin_expect(n <= BACKEND_CLASS_TABLE_MAX && align == 0, 1)) {
+		size_t u = backend_class_table[(n + 7) >> 3];
+		if (__builtin_expect(u != 0, 1))
+			return u;
+	}
 	if (n > PTRDIFF_MAX)
 		return 0;
 	return nallocx(n, align ? MALLOCX_ALIGN(align) : 0);
 }
 static inline void *backend_alloc(size_t u, size_t align, int zero) {
+	if (__builtin_expect(align == 0 && !zero, 1))
+		return backend_je_malloc(u);
 	int flags = (align ? MALLOCX_ALIGN(align) : 0) | (zero ? MALLOCX_ZERO : 0);
 	return mallocx(u, flags);
 }

@@ -28,6 +28,17 @@ struct ledger {
 
 #define TLS_IE __attribute__((tls_model("initial-exec")))
 extern __thread struct ledger *ledger_tls TLS_IE __attribute__((visibility("hidden")));
+/* The thread's service as set by skynet_mem_set_current. */
+extern __thread uint32_t current_tls TLS_IE __attribute__((visibility("hidden")));
+/* 1 while skynet_current_handle is the library's own default (not the host's). */
+extern int current_is_default __attribute__((visibility("hidden")));
+
+/* The owner of new blocks, without a PLT call when the host kept the default. */
+static inline uint32_t current_handle(void) {
+	if (__builtin_expect(current_is_default, 1))
+		return current_tls;
+	return skynet_current_handle();
+}
 
 struct ledger_slot *ledger_slot_slow(uint32_t handle);
 void ledger_publish(struct ledger_slot *s);
