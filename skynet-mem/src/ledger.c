@@ -25,6 +25,7 @@ void ledger_publish(struct ledger_slot *s) {
 	if (s->direct) {
 		record_release(s->rec);
 		s->rec = NULL;
+		s->key = 0;
 	}
 }
 
@@ -33,6 +34,7 @@ static void slot_evict(struct ledger_slot *s) {
 		ledger_publish(s);
 		record_release(s->rec);
 		s->rec = NULL;
+		s->key = 0;
 	}
 }
 
@@ -73,6 +75,7 @@ struct ledger_slot *ledger_slot_slow(uint32_t handle) {
 	slot_evict(s);
 	s->rec = record_acquire(handle);
 	s->handle = handle;
+	s->key = s->rec ? slot_key(handle) : 0;
 	return s->rec ? s : NULL;
 }
 

@@ -15,6 +15,7 @@
 #define LEDGER_BATCH ((int64_t)64 * 1024)
 
 struct ledger_slot {
+	uint64_t key;              /* slot_key(handle) while claimed, 0 when empty */
 	struct mem_record *rec;    /* NULL: slot empty */
 	uint32_t handle;
 	int direct;                /* thread is exiting: publish after each use */
@@ -46,6 +47,11 @@ int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit);
 /* Publishes every pending slot of the calling thread. */
 void ledger_flush(void);
 
+/* One compare tells both "claimed" and "this handle". */
+static inline uint64_t slot_key(uint32_t handle) {
+	return (uint64_t)handle | ((uint64_t)1 << 32);
+}
+
 static inline unsigned ledger_index(uint32_t handle) {
 	return (handle * 2654435761u) >> 26;   /* 64 slots */
 }
@@ -55,7 +61,7 @@ static inline struct ledger_slot *ledger_slot(uint32_t handle) {
 	struct ledger *l = ledger_tls;
 	if (__builtin_expect(l != NULL, 1)) {
 		struct ledger_slot *s = &l->slot[ledger_index(handle)];
-		if (__builtin_expect(s->handle == handle && s->rec != NULL, 1))
+		if (__builtin_expect(s->key == slot_key(handle), 1))
 			return s;
 	}
 	return ledger_slot_slow(handle);
