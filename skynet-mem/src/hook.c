@@ -68,14 +68,31 @@ EXPORT size_t malloc_usable_size(void *p) {
 	return mem_usable(p);
 }
 
-/* SKYNET_MEM_REPORT=1: print the process totals at exit, so a run of any
- * program can be checked for consistent accounting. */
+struct sum {
+	size_t bytes, blocks;
+};
+
+static int add_record(const struct skynet_mem_stat *st, void *ud) {
+	struct sum *s = ud;
+	s->bytes += st->bytes;
+	s->blocks += st->blocks;
+	return 0;
+}
+
+/* SKYNET_MEM_REPORT=1: print the process totals at exit, and whether they agree
+ * with the records and with the count of allocations, so a run of any program
+ * can be checked. */
 __attribute__((destructor)) static void hook_report(void) {
 	const char *e = getenv("SKYNET_MEM_REPORT");
 	if (e == NULL || e[0] != '1')
 		return;
 	struct skynet_mem_totals t;
+	struct sum s = { 0, 0 };
 	skynet_mem_totals(&t);
-	fprintf(stderr, "skynet-mem: totals bytes=%zu blocks=%zu lua=%zu services=%zu allocs=%" PRIu64
-		" frees=%" PRIu64 "\n", t.bytes, t.blocks, t.lua_bytes, t.services, t.allocs, t.frees);
+	skynet_mem_foreach(add_record, &s);
+	int consistent = s.bytes == t.bytes && s.blocks == t.blocks &&
+		t.allocs - t.frees == t.blocks && (t.blocks == 0) == (t.bytes == 0);
+	fprintf(stderr, "skynet-mem: totals bytes=%zu blocks=%zu services=%zu allocs=%" PRIu64
+		" frees=%" PRIu64 " consistent=%d\n", t.bytes, t.blocks, t.services, t.allocs, t.frees,
+		consistent);
 }
