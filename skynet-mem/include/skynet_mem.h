@@ -21,7 +21,7 @@ struct skynet_mem_stat {
 	size_t lua_bytes;  /* live Lua heap bytes of this service */
 	size_t peak;       /* high-water mark of bytes + lua_bytes */
 	size_t limit;      /* 0 when none; covers bytes + lua_bytes */
-	uint64_t allocs, frees;
+	uint64_t allocs, frees; /* C and Lua blocks; a resize counts as one of each */
 	int retired;       /* 1 once skynet_mem_service_exit was called */
 };
 
@@ -62,7 +62,9 @@ SKYNET_MEM_API size_t   skynet_mem_block_charge(const void *ptr);
  * jemalloc; over the system allocator the class is known only once allocated. */
 SKYNET_MEM_API size_t   skynet_mem_charge_size(size_t n);
 
-/* Lua allocator: ud is the owning handle, (void *)(uintptr_t)handle. No cookie. */
+/* Lua allocator (a lua_Alloc): ud is the owning handle, (void *)(uintptr_t)handle.
+ * No cookie; charges lua_bytes at size classes; growth past the service's limit
+ * fails. Logs when the service's Lua heap passes 32 MiB and each doubling. */
 SKYNET_MEM_API void    *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 
 /* MEMORY_CHECK builds: 1 = abort on a heap error (default), 0 = report and continue.
@@ -70,6 +72,19 @@ SKYNET_MEM_API void    *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, 
 SKYNET_MEM_API void     skynet_mem_check_abort(int on);
 /* Number of heap errors reported so far (0 in release builds). */
 SKYNET_MEM_API uint64_t skynet_mem_check_errors(void);
+/* Reports so far of one kind (0 in release builds). */
+enum skynet_mem_check_kind {
+	SKYNET_MEM_CHECK_DOUBLE_FREE,
+	SKYNET_MEM_CHECK_OVERFLOW,
+	SKYNET_MEM_CHECK_UNDERFLOW,
+	SKYNET_MEM_CHECK_INVALID_FREE,      /* also realloc, transfer of a non-block */
+	SKYNET_MEM_CHECK_WRITE_AFTER_FREE,
+};
+SKYNET_MEM_API uint64_t skynet_mem_check_count(int kind);
+/* MEMORY_CHECK builds: bound in bytes of the quarantine of freed blocks (default
+ * 16 MiB, or SKYNET_MEM_QUARANTINE=bytes[K|M|G]); 0 frees at once. Shrinking it
+ * releases (and verifies) the oldest blocks now. Returns the previous bound. */
+SKYNET_MEM_API size_t   skynet_mem_check_quarantine(size_t bytes);
 
 /* 1 when built over jemalloc, 0 over the system allocator. */
 SKYNET_MEM_API int      skynet_mem_has_jemalloc(void);

@@ -3,7 +3,9 @@
  * leftovers are freed and no thread caches it, then it is reclaimed. */
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "record.h"
@@ -129,10 +131,46 @@ void record_release(struct mem_record *r) {
 	pthread_mutex_unlock(&s->lock);
 }
 
+#define LUA_WARN_FIRST ((size_t)32 << 20)
+
+/* Highest warning level (32 MiB, 64 MiB ...) the heap has reached; 0 below all. */
+static size_t lua_warn_level(size_t heap) {
+	if (heap < LUA_WARN_FIRST)
+		return 0;
+	size_t level = LUA_WARN_FIRST;
+	while (level <= heap / 2)
+		level *= 2;
+	return level;
+}
+
+/* skynet's snlua warning: logged once the Lua heap passes 32 MiB and at each
+ * doubling. r->lua_warn is the next level that logs (0: the first). A level
+ * re-arms once the heap falls below half of it, so a heap hovering around a
+ * level logs once. Written with write(2): this runs inside allocations. */
+static void lua_heap_watch(struct mem_record *r, int64_t signed_heap) {
+	size_t heap = signed_heap > 0 ? (size_t)signed_heap : 0;
+	size_t seen = atomic_load_explicit(&r->lua_warn, memory_order_relaxed);
+	size_t next = seen ? seen : LUA_WARN_FIRST;
+	if (heap < next && (next <= LUA_WARN_FIRST || heap >= next / 4))
+		return;
+	size_t level = lua_warn_level(heap);
+	size_t want = level ? level * 2 : LUA_WARN_FIRST;
+	if (!atomic_compare_exchange_strong(&r->lua_warn, &seen, want) || heap < next)
+		return;   /* another thread moved it, or this was a re-arm */
+	char msg[128];
+	int n = snprintf(msg, sizeof(msg), "[:%08x] Memory warning: Lua heap %zu.%02zu MiB passed %zu MiB\n",
+		r->handle, heap >> 20, ((heap & 0xfffff) * 100) >> 20, level >> 20);
+	if (n > 0 && write(2, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1) < 0)
+		return;
+}
+
 void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua,
 	uint64_t allocs, uint64_t frees) {
 	int64_t now = atomic_fetch_add(&r->bytes, bytes) + bytes;
-	now += atomic_fetch_add(&r->lua, lua) + lua;
+	int64_t heap = atomic_fetch_add(&r->lua, lua) + lua;
+	now += heap;
+	if (lua)
+		lua_heap_watch(r, heap);
 	if (blocks)
 		atomic_fetch_add(&r->blocks, blocks);
 	if (allocs)

@@ -1,0 +1,275 @@
+/* skynet.memory: skynet's memory module (same names and result shapes) over the
+ * skynet-mem layer, plus what a user hunting memory needs: full records, top-N,
+ * limits, orphans. Snapshots are in lua-memory-snapshot.c, the jemalloc controls
+ * in lua-memory-jemalloc.c. */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua-memory.h"
+#include "malloc_hook.h"
+
+#define LIST_META "skynet.memory.list"
+
+uint32_t lmem_checkhandle(lua_State *L, int arg) {
+	if (lua_type(L, arg) == LUA_TSTRING) {
+		/* skynet's address text, as the debug console prints it. */
+		const char *s = lua_tostring(L, arg);
+		char *end;
+		if (s[0] == ':' && s[1] != '\0' && strlen(s) <= 9) {
+			unsigned long v = strtoul(s + 1, &end, 16);
+			if (*end == '\0' && s[1] != '-' && s[1] != '+' && s[1] != ' ')
+				return (uint32_t)v;
+		}
+		luaL_argerror(L, arg, "handle expected (an integer or \":%08x\")");
+		return 0;
+	}
+	if (!lua_isinteger(L, arg) && lua_type(L, arg) != LUA_TNUMBER)
+		luaL_typeerror(L, arg, "integer handle");
+	lua_Integer h = luaL_checkinteger(L, arg);
+	luaL_argcheck(L, h >= 0 && h <= (lua_Integer)0xffffffffu, arg,
+		"handle out of range (0..0xffffffff)");
+	return (uint32_t)h;
+}
+
+static void setint(lua_State *L, const char *key, uint64_t v) {
+	lua_pushinteger(L, (lua_Integer)v);
+	lua_setfield(L, -2, key);
+}
+
+void lmem_pushstat(lua_State *L, const struct skynet_mem_stat *st) {
+	lua_createtable(L, 0, 10);
+	setint(L, "handle", st->handle);
+	setint(L, "bytes", st->bytes);
+	setint(L, "blocks", st->blocks);
+	setint(L, "lua_bytes", st->lua_bytes);
+	setint(L, "total", lmem_total(st));
+	setint(L, "peak", st->peak);
+	setint(L, "limit", st->limit);
+	setint(L, "allocs", st->allocs);
+	setint(L, "frees", st->frees);
+	lua_pushboolean(L, st->retired);
+	lua_setfield(L, -2, "retired");
+}
+
+/* Runs unlocked over a copy of each shard; must not raise (no Lua calls). */
+static int collect_one(const struct skynet_mem_stat *st, void *ud) {
+	struct lmem_list *list = ud;
+	if (list->n == list->cap) {
+		size_t cap = list->cap ? list->cap * 2 : 64;
+		struct skynet_mem_stat *v = realloc(list->v, cap * sizeof(*v));
+		if (v == NULL)
+			return 1;
+		list->v = v;
+		list->cap = cap;
+	}
+	list->v[list->n++] = *st;
+	return 0;
+}
+
+void lmem_release(struct lmem_list *list) {
+	free(list->v);
+	list->v = NULL;
+	list->n = list->cap = 0;
+}
+
+static int list_gc(lua_State *L) {
+	lmem_release(luaL_checkudata(L, 1, LIST_META));
+	return 0;
+}
+
+struct lmem_list *lmem_collect(lua_State *L) {
+	struct lmem_list *list = lua_newuserdatauv(L, sizeof(*list), 0);
+	memset(list, 0, sizeof(*list));
+	if (luaL_newmetatable(L, LIST_META)) {
+		lua_pushcfunction(L, list_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	size_t seen = skynet_mem_foreach(collect_one, list);
+	if (list->n < seen) {
+		lmem_release(list);
+		luaL_error(L, "not enough memory");
+	}
+	return list;
+}
+
+/* --- skynet's functions --- */
+
+static int ltotal(lua_State *L) {
+	lua_pushinteger(L, (lua_Integer)malloc_used_memory());
+	return 1;
+}
+
+static int lblock(lua_State *L) {
+	lua_pushinteger(L, (lua_Integer)malloc_memory_block());
+	return 1;
+}
+
+static int lcurrent(lua_State *L) {
+	lua_pushinteger(L, (lua_Integer)malloc_current_memory());
+	return 1;
+}
+
+static int ldump(lua_State *L) {
+	(void)L;
+	dump_c_mem();
+	return 0;
+}
+
+/* { [handle] = bytes }: every service still holding memory (C + Lua). */
+static int linfo(lua_State *L) {
+	struct lmem_list *list = lmem_collect(L);
+	lua_createtable(L, 0, (int)(list->n < 1u << 20 ? list->n : 1u << 20));
+	for (size_t i = 0; i < list->n; i++) {
+		size_t total = lmem_total(&list->v[i]);
+		if (total == 0)
+			continue;
+		lua_pushinteger(L, (lua_Integer)total);
+		lua_rawseti(L, -2, (lua_Integer)list->v[i].handle);
+	}
+	lmem_release(list);
+	return 1;
+}
+
+/* --- records, ranking, limits --- */
+
+static int lstat(lua_State *L) {
+	uint32_t h = lmem_checkhandle(L, 1);
+	struct skynet_mem_stat st;
+	if (skynet_mem_stat(h, &st) != 0) {
+		lua_pushnil(L);
+		return 1;
+	}
+	lmem_pushstat(L, &st);
+	return 1;
+}
+
+static const char *const top_keys[] = { "total", "bytes", "lua_bytes", "blocks", "peak", "allocs", NULL };
+
+static uint64_t key_of(const struct skynet_mem_stat *st, int key) {
+	switch (key) {
+	case 1: return st->bytes;
+	case 2: return st->lua_bytes;
+	case 3: return st->blocks;
+	case 4: return st->peak;
+	case 5: return st->allocs;
+	default: return lmem_total(st);
+	}
+}
+
+/* One comparator per key (no shared state: services on several threads may
+ * rank at once). Largest first, then by handle for a stable order. */
+#define CMP_BY(key) \
+static int cmp_##key(const void *a, const void *b) { \
+	uint64_t kx = key_of(a, key), ky = key_of(b, key); \
+	if (kx != ky) \
+		return kx > ky ? -1 : 1; \
+	uint32_t hx = ((const struct skynet_mem_stat *)a)->handle; \
+	uint32_t hy = ((const struct skynet_mem_stat *)b)->handle; \
+	return hx < hy ? -1 : hx > hy; \
+}
+CMP_BY(0) CMP_BY(1) CMP_BY(2) CMP_BY(3) CMP_BY(4) CMP_BY(5)
+
+static int (*const cmp_of[])(const void *, const void *) = {
+	cmp_0, cmp_1, cmp_2, cmp_3, cmp_4, cmp_5,
+};
+
+/* top([n [, key]]): the n services holding the most, as records, largest first. */
+static int ltop(lua_State *L) {
+	lua_Integer n = luaL_optinteger(L, 1, 10);
+	luaL_argcheck(L, n >= 0, 1, "count must be >= 0");
+	int key = luaL_checkoption(L, 2, "total", top_keys);
+	struct lmem_list *list = lmem_collect(L);
+	qsort(list->v, list->n, sizeof(list->v[0]), cmp_of[key]);
+	size_t k = (size_t)n < list->n ? (size_t)n : list->n;
+	lua_createtable(L, (int)k, 0);
+	for (size_t i = 0; i < k; i++) {
+		lmem_pushstat(L, &list->v[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lmem_release(list);
+	return 1;
+}
+
+static int lgetlimit(lua_State *L) {
+	lua_pushinteger(L, (lua_Integer)skynet_mem_get_limit(lmem_checkhandle(L, 1)));
+	return 1;
+}
+
+/* setlimit(handle, bytes): one limit for C + Lua bytes; 0 removes it. Returns
+ * the previous limit. */
+static int lsetlimit(lua_State *L) {
+	uint32_t h = lmem_checkhandle(L, 1);
+	lua_Integer limit = luaL_checkinteger(L, 2);
+	luaL_argcheck(L, limit >= 0, 2, "limit must be >= 0 (0 removes it)");
+	size_t old = skynet_mem_get_limit(h);
+	if (skynet_mem_set_limit(h, (size_t)limit) != 0)
+		return luaL_error(L, "not enough memory");
+	lua_pushinteger(L, (lua_Integer)old);
+	return 1;
+}
+
+/* orphans(): bytes and blocks still held by exited services. */
+static int lorphans(lua_State *L) {
+	size_t bytes, blocks;
+	skynet_mem_orphans(&bytes, &blocks);
+	lua_pushinteger(L, (lua_Integer)bytes);
+	lua_pushinteger(L, (lua_Integer)blocks);
+	return 2;
+}
+
+static int ltotals(lua_State *L) {
+	struct skynet_mem_totals t;
+	skynet_mem_totals(&t);
+	lua_createtable(L, 0, 7);
+	setint(L, "bytes", t.bytes);
+	setint(L, "blocks", t.blocks);
+	setint(L, "lua_bytes", t.lua_bytes);
+	setint(L, "total", t.bytes + t.lua_bytes);
+	setint(L, "services", t.services);
+	setint(L, "allocs", t.allocs);
+	setint(L, "frees", t.frees);
+	return 1;
+}
+
+static int lservices(lua_State *L) {
+	struct skynet_mem_totals t;
+	skynet_mem_totals(&t);
+	lua_pushinteger(L, (lua_Integer)t.services);
+	return 1;
+}
+
+/* handle(): the service new blocks are charged to on this thread. */
+static int lhandle(lua_State *L) {
+	lua_pushinteger(L, (lua_Integer)skynet_current_handle());
+	return 1;
+}
+
+int luaopen_skynet_memory(lua_State *L) {
+	luaL_checkversion(L);
+	static const luaL_Reg l[] = {
+		{ "total", ltotal },
+		{ "block", lblock },
+		{ "info", linfo },
+		{ "current", lcurrent },
+		{ "dump", ldump },
+		{ "stat", lstat },
+		{ "top", ltop },
+		{ "getlimit", lgetlimit },
+		{ "setlimit", lsetlimit },
+		{ "orphans", lorphans },
+		{ "totals", ltotals },
+		{ "services", lservices },
+		{ "handle", lhandle },
+		{ NULL, NULL },
+	};
+	luaL_newlib(L, l);
+	lmem_open_snapshot(L);
+	lmem_open_jemalloc(L);
+	lua_pushboolean(L, skynet_mem_has_jemalloc());
+	lua_setfield(L, -2, "jemalloc");
+	lua_pushboolean(L, skynet_mem_has_check());
+	lua_setfield(L, -2, "check");
+	return 1;
+}
