@@ -1,0 +1,272 @@
+/* Service contexts: creation (charged to the new service), message sending
+ * and dispatch (payload ownership moves to the receiver), exit and the leak
+ * report from skynet_mem_service_exit. */
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "context.h"
+#include "skynet_malloc.h"
+#include "skynet_mem.h"
+
+#define REPORTS_KEPT 64
+
+static struct {
+	pthread_mutex_t lock;
+	struct host_exit_report ring[REPORTS_KEPT];
+	size_t n;   /* reports so far; the ring keeps the last REPORTS_KEPT */
+	void (*hook)(const struct host_exit_report *, void *);
+	void *ud;
+} R = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+void context_grab(struct skynet_context *ctx) {
+	atomic_fetch_add(&ctx->ref, 1);
+}
+
+static void report_exit(const struct host_exit_report *r) {
+	pthread_mutex_lock(&R.lock);
+	R.ring[R.n % REPORTS_KEPT] = *r;
+	R.n++;
+	void (*hook)(const struct host_exit_report *, void *) = R.hook;
+	void *ud = R.ud;
+	pthread_mutex_unlock(&R.lock);
+	const struct host_config *cfg = host_config();
+	if (cfg == NULL || !cfg->quiet) {
+		if (r->bytes || r->blocks)
+			printf("[exit] :%08x %-12s LEAK %zu bytes in %zu blocks (lua %zu)\n",
+				r->handle, r->name, r->bytes, r->blocks, r->lua_bytes);
+		else
+			printf("[exit] :%08x %-12s clean (lua %zu)\n", r->handle, r->name, r->lua_bytes);
+		fflush(stdout);
+	}
+	if (hook)
+		hook(r, ud);
+}
+
+void host_set_exit_hook(void (*fn)(const struct host_exit_report *, void *), void *ud) {
+	pthread_mutex_lock(&R.lock);
+	R.hook = fn;
+	R.ud = ud;
+	pthread_mutex_unlock(&R.lock);
+}
+
+size_t host_exit_reports(struct host_exit_report *out, size_t max) {
+	pthread_mutex_lock(&R.lock);
+	size_t kept = R.n < REPORTS_KEPT ? R.n : REPORTS_KEPT;
+	size_t n = kept < max ? kept : max;
+	for (size_t i = 0; i < n; i++)
+		out[i] = R.ring[(R.n - n + i) % REPORTS_KEPT];
+	pthread_mutex_unlock(&R.lock);
+	return n;
+}
+
+/* Last reference gone: free what the service owns, then report what is left. */
+static void context_delete(struct skynet_context *ctx) {
+	struct host_exit_report r;
+	memset(&r, 0, sizeof(r));
+	r.handle = ctx->handle;
+	snprintf(r.name, sizeof(r.name), "%s", ctx->label);
+	if (ctx->mod->release && ctx->instance)
+		ctx->mod->release(ctx->instance);
+	if (ctx->queue)
+		mq_mark_release(ctx->queue);
+	skynet_free(ctx);
+	struct skynet_mem_stat left;
+	skynet_mem_service_exit(r.handle, &left);
+	r.bytes = left.bytes;
+	r.blocks = left.blocks;
+	r.lua_bytes = left.lua_bytes;
+	report_exit(&r);
+}
+
+void context_release(struct skynet_context *ctx) {
+	if (atomic_fetch_sub(&ctx->ref, 1) == 1)
+		context_delete(ctx);
+}
+
+uint32_t host_launch(const char *module, const char *param) {
+	const struct skynet_module *mod = host_module_find(module);
+	if (mod == NULL)
+		return 0;
+	uint32_t h = handle_reserve();
+	if (h == 0)
+		return 0;
+	uint32_t prev = skynet_current_handle();
+	skynet_mem_set_current(h);   /* the new service pays for its own context */
+	struct skynet_context *ctx = skynet_malloc(sizeof(*ctx));
+	if (ctx == NULL) {
+		skynet_mem_set_current(prev);
+		handle_retire(h);
+		skynet_mem_service_exit(h, NULL);
+		return 0;
+	}
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->mod = mod;
+	ctx->handle = h;
+	atomic_init(&ctx->ref, 2);   /* the registry's and ours */
+	snprintf(ctx->label, sizeof(ctx->label), "%s", mod->name);
+	ctx->queue = mq_create(h);
+	ctx->instance = ctx->queue ? mod->create() : NULL;
+	handle_bind(h, ctx);
+	int ok = ctx->instance && mod->init(ctx->instance, ctx, param ? param : "") == 0;
+	skynet_mem_set_current(prev);
+	if (ok) {
+		mq_activate(ctx->queue);
+	} else {
+		if (ctx->queue)
+			mq_deactivate(ctx->queue);
+		handle_retire(h);
+	}
+	context_release(ctx);
+	return ok ? h : 0;
+}
+
+void skynet_callback(struct skynet_context *ctx, void *ud, skynet_cb cb) {
+	ctx->cb = cb;
+	ctx->cb_ud = ud;
+}
+
+uint32_t skynet_context_handle(const struct skynet_context *ctx) {
+	return ctx->handle;
+}
+
+int skynet_context_newsession(struct skynet_context *ctx) {
+	int s = atomic_fetch_add(&ctx->session_id, 1) + 1;
+	if (s <= 0) {   /* wrapped: sessions stay positive */
+		atomic_store(&ctx->session_id, 1);
+		s = 1;
+	}
+	return s;
+}
+
+void skynet_context_label(struct skynet_context *ctx, const char *label) {
+	snprintf(ctx->label, sizeof(ctx->label), "%s", label);
+}
+
+int skynet_send(struct skynet_context *ctx, uint32_t source, uint32_t dest, int type,
+	int session, void *data, size_t sz) {
+	if (session < 0)
+		session = ctx ? skynet_context_newsession(ctx) : 0;
+	struct skynet_context *d = handle_grab(dest);
+	if (d == NULL) {
+		skynet_free(data);
+		return -1;
+	}
+	struct skynet_message m = { source, session, type, data, sz };
+	mq_push(d->queue, &m);
+	context_release(d);
+	return session;
+}
+
+int skynet_send_copy(struct skynet_context *ctx, uint32_t dest, int type, int session,
+	const void *msg, size_t sz) {
+	void *data = NULL;
+	if (sz) {
+		data = skynet_malloc(sz);
+		if (data == NULL)
+			return -2;
+		memcpy(data, msg, sz);
+	}
+	return skynet_send(ctx, ctx ? ctx->handle : 0, dest, type, session, data, sz);
+}
+
+void context_drop_message(struct skynet_message *m, uint32_t dest) {
+	skynet_free(m->data);
+	m->data = NULL;
+	if (m->session > 0 && m->type != PTYPE_RESPONSE && m->type != PTYPE_ERROR && m->source)
+		skynet_send(NULL, dest, m->source, PTYPE_ERROR, m->session, NULL, 0);
+}
+
+void context_dispatch(struct message_queue *q) {
+	struct skynet_context *ctx = handle_grab(mq_handle(q));
+	if (ctx == NULL) {
+		mq_orphan(q);
+		return;
+	}
+	struct skynet_message m;
+	if (mq_pop(q, &m) == 0) {
+		uint32_t prev = skynet_current_handle();
+		skynet_mem_set_current(ctx->handle);
+		/* Delivered: from now on the payload is the receiver's. */
+		if (m.data)
+			skynet_mem_transfer(m.data, ctx->handle);
+		atomic_fetch_add(&ctx->messages, 1);
+		int keep = ctx->cb ? ctx->cb(ctx, ctx->cb_ud, m.type, m.session, m.source, m.data, m.sz) : 0;
+		if (!keep)
+			skynet_free(m.data);
+		skynet_mem_set_current(prev);
+		mq_reschedule(q);
+	}
+	context_release(ctx);
+}
+
+void host_exit_service(uint32_t handle) {
+	handle_retire(handle);
+}
+
+int host_service_name(uint32_t handle, char *buf, size_t len) {
+	return handle_label(handle, buf, len);
+}
+
+size_t host_service_count(void) {
+	return handle_list(NULL, 0);
+}
+
+long long host_service_messages(uint32_t handle) {
+	struct skynet_context *ctx = handle_grab(handle);
+	if (ctx == NULL)
+		return -1;
+	long long n = atomic_load(&ctx->messages);
+	context_release(ctx);
+	return n;
+}
+
+static size_t snapshot(uint32_t **out) {
+	size_t cap = 64;
+	for (;;) {
+		uint32_t *h = skynet_malloc(cap * sizeof(uint32_t));
+		if (h == NULL)
+			return 0;
+		size_t n = handle_list(h, cap);
+		if (n <= cap) {
+			*out = h;
+			return n;
+		}
+		skynet_free(h);
+		cap = n + 16;
+	}
+}
+
+void host_foreach_service(void (*fn)(uint32_t handle, void *ud), void *ud) {
+	uint32_t *h = NULL;
+	size_t n = snapshot(&h);
+	for (size_t i = 0; i < n; i++)
+		fn(h[i], ud);
+	skynet_free(h);
+}
+
+int host_broadcast_system(const char *cmd) {
+	uint32_t *h = NULL;
+	size_t n = snapshot(&h);
+	int sent = 0;
+	for (size_t i = 0; i < n; i++)
+		if (skynet_send_copy(NULL, h[i], PTYPE_SYSTEM, 0, cmd, strlen(cmd)) >= 0)
+			sent++;
+	skynet_free(h);
+	return sent;
+}
+
+/* At shutdown, with no worker running: every service exits, in handle order. */
+void context_release_all(void) {
+	uint32_t *h = NULL;
+	size_t n;
+	while ((n = snapshot(&h)) > 0) {
+		for (size_t i = 0; i < n; i++)
+			handle_retire(h[i]);
+		skynet_free(h);
+		h = NULL;
+	}
+	skynet_free(h);
+}

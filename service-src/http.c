@@ -1,0 +1,74 @@
+/* HTTP on 127.0.0.1 through libmicrohttpd: GET /metrics (Prometheus text),
+ * GET /memory.json; 404 for other paths, 405 for other methods. */
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "observe.h"
+
+static struct MHD_Daemon *daemon_;
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const char *type,
+	char *body, int owned) {
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body,
+		owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (r == NULL) {
+		if (owned)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	enum MHD_Result ret = MHD_queue_response(conn, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
+	const char *method, const char *version, const char *upload, size_t *upload_size, void **state) {
+	(void)cls, (void)version, (void)upload, (void)upload_size, (void)state;
+	int is_metrics = strcmp(url, "/metrics") == 0;
+	int is_json = strcmp(url, "/memory.json") == 0;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+			"405 method not allowed: use GET\n", 0);
+	if (!is_metrics && !is_json)
+		return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
+			"404 not found: try /metrics or /memory.json\n", 0);
+	struct host_mem_view v;
+	char *body = NULL;
+	if (host_mem_view(&v) == 0) {
+		body = is_metrics ? host_metrics_text(&v) : host_memory_json(&v);
+		host_mem_view_free(&v);
+	}
+	if (body == NULL)
+		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "500 out of memory\n", 0);
+	return reply(conn, MHD_HTTP_OK,
+		is_metrics ? "text/plain; version=0.0.4; charset=utf-8" : "application/json", body, 1);
+}
+
+int http_start(int port) {
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL,
+		handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a, MHD_OPTION_END);
+	if (daemon_ == NULL)
+		return -1;
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
+	if (info == NULL || info->port == 0) {
+		http_stop();
+		return -1;
+	}
+	return info->port;
+}
+
+void http_stop(void) {
+	if (daemon_) {
+		MHD_stop_daemon(daemon_);
+		daemon_ = NULL;
+	}
+}

@@ -1,0 +1,77 @@
+/* skynet-host: boots the host and one snlua service, e.g.
+ *   skynet-host -p 'dir/?.lua' -c 0 -H 0 main arg1 arg2 */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host.h"
+
+static void usage(void) {
+	fprintf(stderr,
+		"usage: skynet-host [options] SERVICE [ARGS...]\n"
+		"  -p PATH     service script templates, 'dir/?.lua;...' (default ./?.lua)\n"
+		"  -l PATH     extra Lua package.path entries\n"
+		"  -t N        worker threads (default: cores)\n"
+		"  -c PORT     debug console on 127.0.0.1:PORT (0: a free port; default none)\n"
+		"  -H PORT     HTTP /metrics and /memory.json on 127.0.0.1:PORT (0: free; default none)\n"
+		"  -s SECONDS  run time, 0 = until SIGINT (default 0)\n"
+		"  -T          print the live memory table every second\n"
+		"  -w FILE     write the ports listened on to FILE ('console N', 'http N')\n");
+}
+
+int main(int argc, char **argv) {
+	struct host_config cfg = { .console_port = -1, .http_port = -1 };
+	int seconds = 0, table = 0, opt;
+	const char *portfile = NULL;
+	while ((opt = getopt(argc, argv, "+p:l:t:c:H:s:Tw:h")) != -1) {
+		switch (opt) {
+		case 'p': cfg.service_path = optarg; break;
+		case 'l': cfg.lua_path = optarg; break;
+		case 't': cfg.threads = atoi(optarg); break;
+		case 'c': cfg.console_port = atoi(optarg); break;
+		case 'H': cfg.http_port = atoi(optarg); break;
+		case 's': seconds = atoi(optarg); break;
+		case 'T': table = 1; break;
+		case 'w': portfile = optarg; break;
+		default: usage(); return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (optind >= argc) {
+		usage();
+		return 2;
+	}
+	if (host_start(&cfg) != 0)
+		return 1;
+	if (cfg.console_port >= 0)
+		printf("console: 127.0.0.1:%d\n", host_console_port());
+	if (cfg.http_port >= 0)
+		printf("http: http://127.0.0.1:%d/metrics and /memory.json\n", host_http_port());
+	fflush(stdout);
+	if (portfile) {
+		FILE *f = fopen(portfile, "w");
+		if (f) {
+			fprintf(f, "console %d\nhttp %d\n", host_console_port(), host_http_port());
+			fclose(f);
+		}
+	}
+	/* the service line: SERVICE ARGS... joined by spaces */
+	char param[1024] = "";
+	for (int i = optind; i < argc; i++) {
+		if (strlen(param) + strlen(argv[i]) + 2 >= sizeof(param))
+			break;
+		if (i > optind)
+			strcat(param, " ");
+		strcat(param, argv[i]);
+	}
+	int rc = 0;
+	if (host_launch("snlua", param) == 0) {
+		fprintf(stderr, "skynet-host: cannot launch snlua %s\n", param);
+		rc = 1;
+	} else {
+		host_run(seconds, table);
+	}
+	host_stop();
+	return rc;
+}

@@ -1,0 +1,44 @@
+#ifndef SKYNET_HOST_OBSERVE_H
+#define SKYNET_HOST_OBSERVE_H
+
+/* The operator's views: a per-service table (memview.c), the debug console
+ * (console.c), Prometheus /metrics and /memory.json over HTTP (http.c). */
+
+#include <stdio.h>
+
+#include "host.h"
+#include "skynet_mem.h"
+
+struct host_mem_row {
+	struct skynet_mem_stat st;
+	char name[HOST_NAME_MAX_LEN];
+};
+
+struct host_mem_view {
+	struct host_mem_row *rows;   /* live services (and handle 0, "host"), by handle */
+	size_t n;
+	struct skynet_mem_totals totals;
+	size_t orphan_bytes, orphan_blocks;
+	int jemalloc;
+	size_t je_allocated, je_active, je_resident, je_mapped, je_retained;
+};
+
+/* Fills a view of every live service; 0, or -1 out of memory. */
+int host_mem_view(struct host_mem_view *v);
+void host_mem_view_free(struct host_mem_view *v);
+/* The row of handle in v, or NULL. */
+const struct host_mem_row *host_mem_find(const struct host_mem_view *v, uint32_t handle);
+/* Prints the live table; growth against prev (may be NULL). */
+void host_mem_print_table(FILE *out, const struct host_mem_view *v, const struct host_mem_view *prev);
+
+/* Both return the port listened on, or -1. */
+int console_start(int port);
+void console_stop(void);
+int http_start(int port);
+void http_stop(void);
+
+/* Text formats, in a malloc'd string (NULL out of memory). */
+char *host_metrics_text(const struct host_mem_view *v);
+char *host_memory_json(const struct host_mem_view *v);
+
+#endif
