@@ -72,8 +72,11 @@ size_t skynet_mem_get_limit(uint32_t handle) {
 void skynet_mem_service_exit(uint32_t handle, struct skynet_mem_stat *leftover) {
 	ledger_flush();
 	table_exit(handle, leftover);
+	check_on_service_exit(handle, leftover ? leftover->blocks : 0);
 }
 
+/* MEMORY_CHECK builds define these five in check_alloc.c, over the registry. */
+#ifndef SKYNET_MEM_CHECK
 /* Not a free and an alloc: only the owner changes. No limit applies, since a
  * delivered message cannot be refused. */
 int skynet_mem_transfer(void *ptr, uint32_t to_handle) {
@@ -111,6 +114,8 @@ size_t skynet_mem_block_charge(const void *ptr) {
 size_t skynet_mem_charge_size(size_t n) {
 	return n <= PTRDIFF_MAX - COOKIE_SIZE ? backend_class(n + COOKIE_SIZE, 0) : 0;
 }
+
+#endif
 
 int skynet_mem_has_jemalloc(void) {
 #ifdef SKYNET_MEM_USE_JEMALLOC

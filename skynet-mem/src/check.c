@@ -1,24 +1,59 @@
-/* MEMORY_CHECK reports: find a corrupted or already freed block at free and name
- * the services involved, then abort (default) or report and continue. */
+/* MEMORY_CHECK reports: one block of text on stderr naming what was found, the
+ * block, its owner and the freeing service, the allocation site and a backtrace;
+ * then abort (default) or continue. Written with snprintf + write(2), without
+ * holding any lock of the layer, since printing a backtrace may allocate. */
 
 #ifdef SKYNET_MEM_CHECK
 
+#include <execinfo.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "check.h"
+#include "ledger.h"
 #include "skynet_mem.h"
 
 static atomic_int abort_on_error = -1;   /* -1: not yet read from the environment */
-static atomic_uint_fast64_t errors;
+static atomic_int leak_report = -1;
+static atomic_uint_fast64_t counts[CHECK_KINDS];
+static atomic_int report_lock;
+static __thread int reporting;
+
+static const char *const kind_names[CHECK_KINDS] = {
+	[CHECK_DOUBLE_FREE] = "double free",
+	[CHECK_OVERFLOW] = "overflow",
+	[CHECK_UNDERFLOW] = "underflow",
+	[CHECK_INVALID_FREE] = "invalid free",
+	[CHECK_WRITE_AFTER_FREE] = "write after free",
+};
 
 void skynet_mem_check_abort(int on) {
 	atomic_store(&abort_on_error, on ? 1 : 0);
 }
 
 uint64_t skynet_mem_check_errors(void) {
-	return atomic_load(&errors);
+	uint64_t sum = 0;
+	for (int k = 0; k < CHECK_KINDS; k++)
+		sum += atomic_load(&counts[k]);
+	return sum;
+}
+
+uint64_t skynet_mem_check_count(int kind) {
+	return kind >= 0 && kind < CHECK_KINDS ? atomic_load(&counts[kind]) : 0;
+}
+
+static int env_flag(atomic_int *cached, const char *name, int unset) {
+	int v = atomic_load(cached);
+	if (v < 0) {
+		const char *e = getenv(name);
+		v = e && e[0] ? e[0] == '1' : unset;
+		atomic_store(cached, v);
+	}
+	return v;
 }
 
 static int should_abort(void) {
@@ -31,35 +66,129 @@ static int should_abort(void) {
 	return v;
 }
 
-static void report(const char *what, const char *op, const void *p, size_t usable, const struct cookie *c) {
-	atomic_fetch_add(&errors, 1);
-	fprintf(stderr,
-		"skynet-mem: MEMORY_CHECK: %s\n"
-		"  %s of block %p (usable %zu bytes)\n"
-		"  owner service :%08x, freeing service :%08x\n",
-		what, op, p, usable, c->handle, skynet_current_handle());
-	if (should_abort())
+struct out {
+	char buf[1024];
+	size_t len;
+};
+
+static void put(struct out *o, const char *fmt, ...) {
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(o->buf + o->len, sizeof(o->buf) - o->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len += (size_t)n < sizeof(o->buf) - o->len ? (size_t)n : sizeof(o->buf) - o->len - 1;
+}
+
+static void flush(struct out *o) {
+	for (size_t done = 0; done < o->len;) {
+		ssize_t w = write(STDERR_FILENO, o->buf + done, o->len - done);
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+	}
+	o->len = 0;
+}
+
+static void what_line(struct out *o, const struct check_report *r) {
+	put(o, "skynet-mem: MEMORY_CHECK: %s", kind_names[r->kind]);
+	switch (r->kind) {
+	case CHECK_OVERFLOW:
+		put(o, " by %zu bytes at offset %td", r->span, r->offset);
+		break;
+	case CHECK_UNDERFLOW:
+		put(o, " by %zu bytes before the block (nearest at offset %td)", r->span, r->offset);
+		break;
+	case CHECK_WRITE_AFTER_FREE:
+		put(o, " at offset %td (%zu bytes)", r->offset, r->span);
+		break;
+	default:
+		break;
+	}
+	put(o, "\n");
+}
+
+static void print_site(struct out *o, uintptr_t site) {
+	if (site == 0)
+		return;
+	put(o, "  allocated at: ");
+	flush(o);
+	void *frame = (void *)site;
+	backtrace_symbols_fd(&frame, 1, STDERR_FILENO);
+}
+
+void check_report(const struct check_report *r) {
+	atomic_fetch_add(&counts[r->kind], 1);
+	if (reporting)
+		return;   /* a report from inside a report (backtrace allocating): counted only */
+	reporting = 1;
+	uint32_t me = current_handle();
+	while (atomic_exchange_explicit(&report_lock, 1, memory_order_acquire))
+		;
+	struct out o = { .len = 0 };
+	what_line(&o, r);
+	const struct check_meta *m = r->m;
+	if (m) {
+		put(&o, "  %s of block %p (requested %zu bytes, usable %zu bytes)\n", r->op, r->ptr, m->n, m->usable);
+		if (r->kind == CHECK_DOUBLE_FREE)
+			put(&o, "  owner service :%08x, freed by service :%08x, freeing service :%08x\n",
+				m->owner, m->freer, me);
+		else if (r->kind == CHECK_WRITE_AFTER_FREE)
+			put(&o, "  owner service :%08x, freed by service :%08x (found while service :%08x ran)\n",
+				m->owner, m->freer, me);
+		else
+			put(&o, "  owner service :%08x, freeing service :%08x\n", m->owner, me);
+		print_site(&o, m->site);
+	} else {
+		put(&o, "  %s of %p: not a block of skynet-mem (stack, inside a block, or another allocator)\n",
+			r->op, r->ptr);
+		put(&o, "  owner service none, freeing service :%08x\n", me);
+	}
+	put(&o, "  backtrace:\n");
+	flush(&o);
+	void *frames[32];
+	int n = backtrace(frames, 32);
+	backtrace_symbols_fd(frames, n, STDERR_FILENO);
+	int stop = should_abort();
+	if (!stop) {
+		put(&o, "skynet-mem: MEMORY_CHECK: continuing (the block is left alone)\n");
+		flush(&o);
+	}
+	atomic_store_explicit(&report_lock, 0, memory_order_release);
+	reporting = 0;
+	if (stop)
 		abort();
 }
 
-void check_on_alloc(struct cookie *c) {
-	c->dogtag = DOGTAG_ALLOC;
+struct leak_walk {
+	struct out o;
+	size_t shown;
+};
+
+static void leak_line(const void *p, const struct check_meta *m, void *ud) {
+	struct leak_walk *w = ud;
+	if (w->shown++ >= 16)
+		return;
+	put(&w->o, "  block %p (requested %zu bytes, usable %zu bytes)\n", p, m->n, m->usable);
+	print_site(&w->o, m->site);
 }
 
-int check_verify(void *p, size_t usable, const struct cookie *c, const char *op) {
-	if (c->dogtag == DOGTAG_ALLOC)
-		return 0;
-	report(c->dogtag == DOGTAG_FREE ? "double free" : "cookie overwritten (heap overflow past the block)",
-		op, p, usable, c);
-	return -1;
+void check_on_service_exit(uint32_t handle, size_t blocks) {
+	if (blocks == 0 || !env_flag(&leak_report, "SKYNET_MEM_CHECK_LEAKS", 1) || reporting)
+		return;
+	struct leak_walk w = { .o = { .len = 0 }, .shown = 0 };
+	put(&w.o, "skynet-mem: MEMORY_CHECK: service :%08x exits owning %zu blocks\n", handle, blocks);
+	size_t found = reg_foreach_owned(handle, leak_line, &w);
+	if (found > 16)
+		put(&w.o, "  ... %zu more\n", found - 16);
+	flush(&w.o);
 }
 
-int check_on_free(void *p, size_t usable, struct cookie *c, const char *op) {
-	if (check_verify(p, usable, c, op) != 0)
-		return -1;
-	c->dogtag = DOGTAG_FREE;
-	cookie_write(p, usable, c);
-	return 0;
+/* backtrace() loads its unwinder on first use, which allocates: do it before
+ * the first report, not inside one. */
+__attribute__((constructor)) static void check_init(void) {
+	void *frame[1];
+	backtrace(frame, 1);
 }
 
 #else
@@ -71,6 +200,11 @@ void skynet_mem_check_abort(int on) {
 }
 
 uint64_t skynet_mem_check_errors(void) {
+	return 0;
+}
+
+uint64_t skynet_mem_check_count(int kind) {
+	(void)kind;
 	return 0;
 }
 

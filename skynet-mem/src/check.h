@@ -1,19 +1,113 @@
 #ifndef SKYNET_MEM_CHECK_H
 #define SKYNET_MEM_CHECK_H
 
-/* MEMORY_CHECK: dogtag verification at free. Compiled away in release builds. */
+/* MEMORY_CHECK internals. In release builds only the inline no-op stubs at the
+ * bottom exist, so the release hot path carries none of this.
+ *
+ * CHECK block layout (the backend block b of usable size u):
+ *
+ *   b          p = b + head                p + n          b + u - COOKIE_SIZE   b + u
+ *   | guard .. | user bytes (n requested)  | canary ...    | cookie {handle, dogtag, n} |
+ *
+ * head = max(16, alignment asked for), so p keeps the caller's alignment. The
+ * registry (check_registry.c) is the authority on which pointers are blocks:
+ * every user pointer is validated there before anything touches the backend. */
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cookie.h"
 
 #ifdef SKYNET_MEM_CHECK
-void check_on_alloc(struct cookie *c);
-/* 0: the block is sound; -1: reported, the caller must leave the block alone. */
-int check_verify(void *p, size_t usable, const struct cookie *c, const char *op);
-/* check_verify, then marks the block freed. */
-int check_on_free(void *p, size_t usable, struct cookie *c, const char *op);
-#else
+
+#define HIDDEN_CHECK __attribute__((visibility("hidden")))
+
+#define CHECK_HEAD_MIN 16
+#define CHECK_GUARD  0xa5u   /* bytes before the user's */
+#define CHECK_CANARY 0xcbu   /* slack between the user's bytes and the cookie */
+#define CHECK_POISON 0xf7u   /* user bytes of a freed block in quarantine */
+
+/* Report kinds; the public skynet_mem_check_count() takes the same numbers. */
+enum check_kind {
+	CHECK_DOUBLE_FREE,
+	CHECK_OVERFLOW,
+	CHECK_UNDERFLOW,
+	CHECK_INVALID_FREE,
+	CHECK_WRITE_AFTER_FREE,
+	CHECK_KINDS
+};
+
+/* What the layer knows of a block, kept out of band in the registry so that a
+ * corrupted block can never mislead the checker. */
+struct check_meta {
+	size_t n;          /* requested bytes */
+	size_t usable;     /* backend usable size: what the owner is charged */
+	uintptr_t site;    /* return address of the allocating call */
+	uint32_t owner;
+	uint32_t head;     /* p - b */
+	uint32_t freer;    /* service that freed it (quarantined blocks) */
+	uint32_t state;    /* REG_LIVE or REG_FREED */
+};
+
+static inline size_t check_head_size(size_t align) {
+	return align > CHECK_HEAD_MIN ? align : CHECK_HEAD_MIN;
+}
+
+static inline void *check_base(const void *p, const struct check_meta *m) {
+	return (void *)((uintptr_t)p - m->head);
+}
+
+/* --- registry (check_registry.c) --- */
+enum { REG_NONE, REG_LIVE, REG_FREED };
+/* 0, or -1 when out of memory. */
+HIDDEN_CHECK int reg_insert(const void *p, const struct check_meta *m);
+/* State of p (REG_NONE when not a block); fills *out otherwise. */
+HIDDEN_CHECK int reg_lookup(const void *p, struct check_meta *out);
+/* LIVE -> FREED (recording freer); returns the state found, *out as it was. */
+HIDDEN_CHECK int reg_mark_freed(const void *p, uint32_t freer, struct check_meta *out);
+/* New owner of a live block; returns the state found, *out as it was. */
+HIDDEN_CHECK int reg_set_owner(const void *p, uint32_t owner, struct check_meta *out);
+HIDDEN_CHECK void reg_remove(const void *p);
+/* Calls fn for every live block of owner; returns how many there were. */
+HIDDEN_CHECK size_t reg_foreach_owned(uint32_t owner,
+	void (*fn)(const void *p, const struct check_meta *m, void *ud), void *ud);
+
+/* --- block layout and verification (check_block.c) --- */
+/* Writes guard, canary and cookie around the user's bytes of a new block. */
+HIDDEN_CHECK void block_arm(void *p, const struct check_meta *m);
+/* Verifies guard, canary and cookie; reports what is wrong and returns -1. */
+HIDDEN_CHECK int block_verify(const void *p, const struct check_meta *m, const char *op);
+/* Poisons the user's bytes of a freed block and marks its cookie freed. */
+HIDDEN_CHECK void block_poison(void *p, const struct check_meta *m);
+/* Verifies a quarantined block is untouched since block_poison; reports -1. */
+HIDDEN_CHECK int block_verify_poison(const void *p, const struct check_meta *m);
+
+/* --- quarantine (check_quarantine.c) --- */
+/* Takes a verified, poisoned block; may release older ones to the backend. */
+HIDDEN_CHECK void quarantine_push(void *p, const struct check_meta *m);
+
+/* --- reports (check.c) --- */
+struct check_report {
+	enum check_kind kind;
+	const char *op;            /* "free", "realloc", "transfer", "quarantine exit" */
+	const void *ptr;
+	const struct check_meta *m;   /* NULL: not a block of the layer */
+	ptrdiff_t offset;          /* first byte found wrong, from ptr */
+	size_t span;               /* bytes past the end / before the start / touched */
+};
+HIDDEN_CHECK void check_report(const struct check_report *r);
+/* Releases owner's service-exit leak report (allocation sites) when it owned blocks. */
+HIDDEN_CHECK void check_on_service_exit(uint32_t handle, size_t blocks);
+
+#else /* release: no checks */
+
+static inline void check_on_service_exit(uint32_t handle, size_t blocks) {
+	(void)handle, (void)blocks;
+}
+
+#endif
+
+/* The release path's dogtag hooks: no-ops, the CHECK build has its own paths. */
 static inline void check_on_alloc(struct cookie *c) {
 	(void)c;
 }
@@ -25,6 +119,5 @@ static inline int check_on_free(void *p, size_t usable, struct cookie *c, const 
 	(void)p, (void)usable, (void)c, (void)op;
 	return 0;
 }
-#endif
 
 #endif

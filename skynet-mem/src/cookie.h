@@ -16,6 +16,7 @@ struct cookie {
 	uint32_t handle;
 #ifdef SKYNET_MEM_CHECK
 	uint32_t dogtag;
+	uint64_t size;     /* requested bytes: the canary starts right after them */
 #endif
 };
 

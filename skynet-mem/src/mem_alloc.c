@@ -16,6 +16,9 @@ static int is_pow2(size_t a) {
 	return a != 0 && (a & (a - 1)) == 0;
 }
 
+/* MEMORY_CHECK builds have their own mem_alloc, mem_free, mem_realloc and
+ * mem_usable (check_alloc.c): the release layout and hot path stay as they are. */
+#ifndef SKYNET_MEM_CHECK
 void *mem_alloc(size_t n, size_t align, int zero) {
 	uint32_t handle = current_handle();
 	size_t u = n <= PTRDIFF_MAX - COOKIE_SIZE ? backend_class(n + COOKIE_SIZE, align) : 0;
@@ -41,6 +44,8 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 	ledger_done(s);
 	return p;
 }
+
+#endif
 
 void *mem_calloc(size_t nmemb, size_t size) {
 	size_t n;
@@ -71,6 +76,7 @@ int mem_posix_memalign(void **out, size_t align, size_t n) {
 	return 0;
 }
 
+#ifndef SKYNET_MEM_CHECK
 void mem_free(void *p) {
 	if (p == NULL)
 		return;
@@ -127,3 +133,4 @@ void *mem_realloc(void *p, size_t n) {
 size_t mem_usable(const void *p) {
 	return p ? backend_usable(p) - COOKIE_SIZE : 0;
 }
+#endif

@@ -1,0 +1,145 @@
+/* MEMORY_CHECK block layout: the guard before the user's bytes, the canary right
+ * after them, the cookie at the end of the usable size, and the poison of a
+ * freed block. Verification finds the first and last byte that changed, so a
+ * report says how far an overflow went and where it started. */
+
+#ifdef SKYNET_MEM_CHECK
+
+#include <string.h>
+
+#include "check.h"
+
+#define WORD_ONES ((uintptr_t)0x0101010101010101ull)
+
+/* Offset of the first byte of a[0..len) that is not b; len when none. */
+static size_t first_diff(const unsigned char *a, size_t len, unsigned b) {
+	size_t i = 0;
+	uintptr_t w = WORD_ONES * (unsigned char)b;
+	for (; i < len && ((uintptr_t)(a + i) & (sizeof(w) - 1)); i++)
+		if (a[i] != b)
+			return i;
+	for (; i + sizeof(w) <= len; i += sizeof(w)) {
+		uintptr_t v;
+		memcpy(&v, a + i, sizeof(v));
+		if (v != w)
+			break;
+	}
+	for (; i < len; i++)
+		if (a[i] != b)
+			return i;
+	return len;
+}
+
+/* Offset of the last byte of a[0..len) that is not b; len when none. */
+static size_t last_diff(const unsigned char *a, size_t len, unsigned b) {
+	for (size_t i = len; i-- > 0;)
+		if (a[i] != b)
+			return i;
+	return len;
+}
+
+static inline unsigned char *at(const void *p, ptrdiff_t off) {
+	return (unsigned char *)((uintptr_t)p + (uintptr_t)off);
+}
+
+/* Bytes from the end of the user's bytes to the cookie. */
+static inline size_t slack_of(const struct check_meta *m) {
+	return m->usable - m->head - m->n - COOKIE_SIZE;
+}
+
+static void expected_cookie(const struct check_meta *m, uint32_t dogtag, unsigned char out[COOKIE_SIZE]) {
+	struct cookie c;
+	memset(&c, 0, sizeof(c));
+	c.handle = m->owner;
+	c.dogtag = dogtag;
+	c.size = m->n;
+	memcpy(out, &c, COOKIE_SIZE);
+}
+
+/* First and last changed offsets (from p) in the canary and cookie; 0 when intact. */
+static int trailer_diff(const void *p, const struct check_meta *m, uint32_t dogtag, size_t *first, size_t *last) {
+	const unsigned char *canary = at(p, (ptrdiff_t)m->n);
+	size_t slack = slack_of(m);
+	unsigned char want[COOKIE_SIZE];
+	expected_cookie(m, dogtag, want);
+	const unsigned char *cookie = canary + slack;
+	size_t f = first_diff(canary, slack, CHECK_CANARY);
+	if (f == slack) {
+		for (f = 0; f < COOKIE_SIZE && cookie[f] == want[f]; f++)
+			;
+		if (f == COOKIE_SIZE)
+			return 0;
+		f += slack;
+	}
+	size_t l = COOKIE_SIZE;
+	while (l-- > 0 && cookie[l] == want[l])
+		;
+	l = l < COOKIE_SIZE ? slack + l : last_diff(canary, slack, CHECK_CANARY);
+	*first = m->n + f;
+	*last = m->n + l;
+	return 1;
+}
+
+void block_arm(void *p, const struct check_meta *m) {
+	memset(check_base(p, m), CHECK_GUARD, m->head);
+	memset(at(p, (ptrdiff_t)m->n), CHECK_CANARY, slack_of(m));
+	unsigned char c[COOKIE_SIZE];
+	expected_cookie(m, DOGTAG_ALLOC, c);
+	memcpy(at(p, (ptrdiff_t)(m->n + slack_of(m))), c, COOKIE_SIZE);
+}
+
+int block_verify(const void *p, const struct check_meta *m, const char *op) {
+	int bad = 0;
+	size_t first, last;
+	if (trailer_diff(p, m, DOGTAG_ALLOC, &first, &last)) {
+		struct check_report r = { CHECK_OVERFLOW, op, p, m, (ptrdiff_t)first, last + 1 - m->n };
+		check_report(&r);
+		bad = -1;
+	}
+	const unsigned char *guard = check_base(p, m);
+	size_t g = first_diff(guard, m->head, CHECK_GUARD);
+	if (g < m->head) {
+		size_t before = m->head - g;
+		size_t nearest = last_diff(guard, m->head, CHECK_GUARD);
+		struct check_report r = { CHECK_UNDERFLOW, op, p, m, -(ptrdiff_t)(m->head - nearest), before };
+		check_report(&r);
+		bad = -1;
+	}
+	return bad;
+}
+
+void block_poison(void *p, const struct check_meta *m) {
+	memset(p, CHECK_POISON, m->n);
+	unsigned char c[COOKIE_SIZE];
+	expected_cookie(m, DOGTAG_FREE, c);
+	memcpy(at(p, (ptrdiff_t)(m->n + slack_of(m))), c, COOKIE_SIZE);
+}
+
+int block_verify_poison(const void *p, const struct check_meta *m) {
+	ptrdiff_t first = 0, last = -1;
+	const unsigned char *guard = check_base(p, m);
+	size_t g = first_diff(guard, m->head, CHECK_GUARD);
+	size_t u = first_diff(p, m->n, CHECK_POISON);
+	size_t tf, tl;
+	int trailer = trailer_diff(p, m, DOGTAG_FREE, &tf, &tl);
+	if (g == m->head && u == m->n && !trailer)
+		return 0;
+	/* One report for the whole block: from the first changed byte to the last. */
+	if (g < m->head)
+		first = -(ptrdiff_t)(m->head - g);
+	else if (u < m->n)
+		first = (ptrdiff_t)u;
+	else
+		first = (ptrdiff_t)tf;
+	if (trailer)
+		last = (ptrdiff_t)tl;
+	else if (u < m->n)
+		last = (ptrdiff_t)last_diff(p, m->n, CHECK_POISON);
+	else
+		last = -(ptrdiff_t)(m->head - last_diff(guard, m->head, CHECK_GUARD));
+	struct check_report r = { CHECK_WRITE_AFTER_FREE, "quarantine exit", p, m, first, (size_t)(last - first + 1) };
+	check_report(&r);
+	return -1;
+}
+
+#endif
