@@ -51,6 +51,28 @@ static void dumps_name_services(void **state) {
 	skynet_mem_set_current(0);
 }
 
+static void info_dump(void) {
+	memory_info_dump(NULL);
+}
+
+static void memory_info_dump_prints_allocator_stats(void **state) {
+	(void)state;
+	static char out[1 << 16];
+	capture_stderr(info_dump, out, sizeof(out));
+#ifdef SKYNET_MEM_USE_JEMALLOC
+	assert_non_null(strstr(out, "jemalloc statistics"));
+#else
+	assert_non_null(strstr(out, "without jemalloc"));
+#endif
+	assert_int_equal(skynet_mem_has_check(),
+#ifdef SKYNET_MEM_CHECK
+		1
+#else
+		0
+#endif
+	);
+}
+
 static void mallctl_helpers(void **state) {
 	(void)state;
 #ifdef SKYNET_MEM_USE_JEMALLOC
@@ -73,6 +95,7 @@ int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(dumps_name_services),
 		cmocka_unit_test(mallctl_helpers),
+		cmocka_unit_test(memory_info_dump_prints_allocator_stats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
