@@ -28,7 +28,7 @@ check-build: deps
 	$(call build_variant,check,-DSKYNET_MEM_CHECK=ON)
 
 demo: release
-	$(BUILD)/release/examples/threads_demo
+	$(BUILD)/release/examples/demo_server
 
 # Every build variant's ctest suite; one summary line at the end.
 test: release nojemalloc check-build
