@@ -189,9 +189,6 @@ void context_dispatch(struct message_queue *q) {
 	if (mq_pop(q, &m) == 0) {
 		uint32_t prev = skynet_current_handle();
 		skynet_mem_set_current(ctx->handle);
-		/* Delivered: from now on the payload is the receiver's. */
-		if (m.data)
-			skynet_mem_transfer(m.data, ctx->handle);
 		atomic_fetch_add(&ctx->messages, 1);
 		int keep = ctx->cb ? ctx->cb(ctx, ctx->cb_ud, m.type, m.session, m.source, m.data, m.sz) : 0;
 		if (!keep)
@@ -221,6 +218,15 @@ long long host_service_messages(uint32_t handle) {
 	long long n = atomic_load(&ctx->messages);
 	context_release(ctx);
 	return n;
+}
+
+int host_service_busy(uint32_t handle) {
+	struct skynet_context *ctx = handle_grab(handle);
+	if (ctx == NULL)
+		return -1;
+	int busy = mq_busy(ctx->queue);
+	context_release(ctx);
+	return busy;
 }
 
 static size_t snapshot(uint32_t **out) {

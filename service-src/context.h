@@ -70,6 +70,8 @@ void mq_activate(struct message_queue *q);
 /* Init failed: the queue never entered the run queue. */
 void mq_deactivate(struct message_queue *q);
 size_t mq_length(struct message_queue *q);
+/* 1 while queued or running (messages wait, or a worker holds it). */
+int mq_busy(struct message_queue *q);
 void globalmq_init(void);
 /* Blocks until a queue is ready; NULL once globalmq_shutdown was called. */
 struct message_queue *globalmq_pop(void);

@@ -78,6 +78,8 @@ int host_service_name(uint32_t handle, char *buf, size_t len);  /* 0, or -1 unkn
 size_t host_service_count(void);
 /* Messages delivered to handle so far, or -1 when unknown. */
 long long host_service_messages(uint32_t handle);
+/* 1 while handle has messages waiting or running, 0 when idle, -1 unknown. */
+int host_service_busy(uint32_t handle);
 /* Sends a PTYPE_SYSTEM message to every live service; returns how many. */
 int host_broadcast_system(const char *cmd);
 /* Calls fn for each live service handle. */

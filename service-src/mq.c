@@ -130,6 +130,9 @@ void mq_push(struct message_queue *q, struct skynet_message *m) {
 		context_drop_message(m, q->handle);
 		return;
 	}
+	/* Delivered: from now on the payload is the receiver's (its backlog is its memory). */
+	if (m->data)
+		skynet_mem_transfer(m->data, q->handle);
 	q->queue[q->tail] = *m;
 	q->tail = (q->tail + 1) % q->cap;
 	int schedule = !q->in_global;
@@ -170,6 +173,13 @@ size_t mq_length(struct message_queue *q) {
 	return n;
 }
 
+int mq_busy(struct message_queue *q) {
+	pthread_mutex_lock(&q->lock);
+	int busy = q->in_global;
+	pthread_mutex_unlock(&q->lock);
+	return busy;
+}
+
 void mq_activate(struct message_queue *q) {
 	globalmq_push(q);
 }
@@ -180,7 +190,7 @@ void mq_deactivate(struct message_queue *q) {
 	pthread_mutex_unlock(&q->lock);
 }
 
-/* Undelivered messages are freed: still charged to their senders. */
+/* Undelivered messages are freed (charged to this mailbox's service). */
 static void mq_free(struct message_queue *q) {
 	struct skynet_message m;
 	while (q->head != q->tail) {
@@ -194,6 +204,21 @@ static void mq_free(struct message_queue *q) {
 }
 
 void mq_mark_release(struct message_queue *q) {
+	/* No sender can reach the service any more: drop its backlog now, before
+	 * its exit report, even when a worker still holds the mailbox. */
+	struct skynet_message m;
+	for (;;) {
+		pthread_mutex_lock(&q->lock);
+		int empty = q->head == q->tail;
+		if (!empty) {
+			m = q->queue[q->head];
+			q->head = (q->head + 1) % q->cap;
+		}
+		pthread_mutex_unlock(&q->lock);
+		if (empty)
+			break;
+		context_drop_message(&m, q->handle);
+	}
 	pthread_mutex_lock(&q->lock);
 	q->release = 1;
 	int later = q->in_global;

@@ -1,0 +1,187 @@
+/* End-to-end: the host runs Lua services; their records must be exact. */
+
+#include "host_test.h"
+
+static int setup(void **state) {
+	(void)state;
+	return start_host(-1, -1);
+}
+
+static int teardown(void **state) {
+	(void)state;
+	host_stop();
+	return 0;
+}
+
+/* A service holding K blocks of S bytes shows exactly K blocks and K * class(S)
+ * bytes more than its twin holding none. */
+static void check_blocks(int k, size_t s) {
+	uint32_t twin = launch("alloc 0 %zu", s);
+	uint32_t h = launch("alloc %d %zu", k, s);
+	assert_int_equal(probe_wait(twin, "done", NULL, 0), 0);
+	assert_int_equal(probe_wait(h, "done", NULL, 0), 0);
+	settle();
+	struct skynet_mem_stat a = stat_of(twin), b = stat_of(h);
+	assert_int_equal(b.blocks, a.blocks + (size_t)k);
+	assert_int_equal(b.bytes, a.bytes + (size_t)k * class_of(s));
+	assert_true(b.lua_bytes > 0);
+	assert_int_equal(b.limit, 0);
+}
+
+static void test_k_blocks(void **state) {
+	(void)state;
+	check_blocks(10, 100);
+	check_blocks(7, 24);
+	check_blocks(3, 5000);
+	check_blocks(2, 100000);
+}
+
+/* The payload is the sender's until delivered, then the receiver's. */
+static void test_payload_moves_to_receiver(void **state) {
+	(void)state;
+	uint32_t sink = host_launch("sink", "");
+	assert_true(sink != 0);
+	settle();
+	struct skynet_mem_stat sink0 = stat_of(sink);
+	uint32_t twin = launch("sender %u 0", sink);
+	uint32_t h = launch("sender %u 3000", sink);
+	assert_int_equal(probe_wait(twin, "done", NULL, 0), 0);
+	assert_int_equal(probe_wait(h, "done", NULL, 0), 0);
+	void *p = sink_take();
+	assert_non_null(p);
+	settle();
+	assert_int_equal(skynet_mem_owner(p), sink);
+	struct skynet_mem_stat s = stat_of(sink);
+	assert_int_equal(s.blocks, sink0.blocks + 1);
+	assert_int_equal(s.bytes, sink0.bytes + class_of(3000));
+	struct skynet_mem_stat a = stat_of(twin), b = stat_of(h);
+	assert_int_equal(b.bytes, a.bytes);
+	assert_int_equal(b.blocks, a.blocks);
+	skynet_free(p);
+	s = stat_of(sink);
+	assert_int_equal(s.bytes, sink0.bytes);
+	assert_int_equal(s.blocks, sink0.blocks);
+	host_exit_service(sink);
+}
+
+/* A message to a dead service is freed at once: the sender is not charged. */
+static void test_dead_receiver(void **state) {
+	(void)state;
+	uint32_t dead = launch("idle");
+	settle();
+	host_exit_service(dead);
+	uint32_t twin = launch("sender %u 0", dead);
+	uint32_t h = launch("sender %u 4000", dead);
+	char text[256];
+	assert_int_equal(probe_wait(twin, "done", NULL, 0), 0);
+	assert_int_equal(probe_wait(h, "done", text, sizeof(text)), 0);
+	assert_string_equal(text, "done false");
+	settle();
+	struct skynet_mem_stat a = stat_of(twin), b = stat_of(h);
+	assert_int_equal(b.bytes, a.bytes);
+	assert_int_equal(b.blocks, a.blocks);
+}
+
+/* Messages queued for a service that gets killed: delivered or dropped, all
+ * freed; the target's exit report is clean (its grown mailbox included). */
+static void test_killed_with_full_mailbox(void **state) {
+	(void)state;
+	uint32_t twin = launch("flood 0 500");
+	uint32_t h = launch("flood 300 500");
+	char text[256];
+	assert_int_equal(probe_wait(twin, "done", NULL, 0), 0);
+	assert_int_equal(probe_wait(h, "done", text, sizeof(text)), 0);
+	uint32_t target = (uint32_t)strtoul(text + 5, NULL, 10);
+	struct host_exit_report r;
+	assert_int_equal(report_wait(target, &r), 0);
+	assert_int_equal(r.bytes, 0);
+	assert_int_equal(r.blocks, 0);
+	assert_int_equal(r.lua_bytes, 0);
+	settle();
+	struct skynet_mem_stat a = stat_of(twin), b = stat_of(h);
+	assert_int_equal(b.bytes, a.bytes);
+	assert_int_equal(b.blocks, a.blocks);
+}
+
+/* An exiting service's report names exactly what it still owned. */
+static void test_leak_report(void **state) {
+	(void)state;
+	uint32_t h = launch("leaky 6 200");
+	struct host_exit_report r;
+	assert_int_equal(report_wait(h, &r), 0);
+	assert_string_equal(r.name, "leaky");
+	assert_int_equal(r.blocks, 6);
+	assert_int_equal(r.bytes, 6 * class_of(200));
+	assert_int_equal(r.lua_bytes, 0);
+	struct host_exit_report kept[64];
+	size_t n = host_exit_reports(kept, 64);
+	int found = 0;
+	for (size_t i = 0; i < n; i++)
+		found |= kept[i].handle == h && kept[i].bytes == r.bytes;
+	assert_true(found);
+	/* the leaked blocks stay counted, as an exited service's */
+	size_t ob, oblocks;
+	skynet_mem_orphans(&ob, &oblocks);
+	assert_true(ob >= r.bytes && oblocks >= 6);
+}
+
+/* Past its limit a service gets NULL from C and "not enough memory" in Lua,
+ * never goes over, and keeps serving. */
+static void test_limit(void **state) {
+	(void)state;
+	const size_t limit = 2000000;
+	uint32_t h = launch("hog %zu", limit);
+	char text[256];
+	assert_int_equal(probe_wait(h, "cmalloc", text, sizeof(text)), 0);
+	assert_string_equal(text, "cmalloc nil");
+	assert_int_equal(probe_wait(h, "hit", text, sizeof(text)), 0);
+	assert_non_null(strstr(text, "hit false"));
+	assert_non_null(strstr(text, "not enough memory"));
+	settle();
+	struct skynet_mem_stat st = stat_of(h);
+	assert_int_equal(st.limit, limit);
+	assert_true(st.peak <= limit);
+	assert_true(st.peak > limit / 2);
+	assert_true(st.bytes + st.lua_bytes <= limit);
+	uint32_t c = launch("caller %u", h);
+	assert_int_equal(probe_wait(c, "got", text, sizeof(text)), 0);
+	assert_string_equal(text, "got true pong");
+}
+
+/* A call to a service that dies answers an error instead of hanging. */
+static void test_call_dead(void **state) {
+	(void)state;
+	uint32_t dead = launch("idle");
+	settle();
+	host_exit_service(dead);
+	uint32_t c = launch("caller %u", dead);
+	char text[256];
+	assert_int_equal(probe_wait(c, "got", text, sizeof(text)), 0);
+	assert_non_null(strstr(text, "got false"));
+}
+
+/* Bad input from C: unknown module, unknown script (clean exit report). */
+static void test_bad_launch(void **state) {
+	(void)state;
+	assert_int_equal(host_launch("nosuchmodule", ""), 0);
+	uint32_t h = host_launch("snlua", "no_such_script");
+	assert_true(h != 0);
+	struct host_exit_report r;
+	assert_int_equal(report_wait(h, &r), 0);
+	assert_int_equal(r.bytes, 0);
+	assert_int_equal(r.lua_bytes, 0);
+}
+
+int main(void) {
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_k_blocks),
+		cmocka_unit_test(test_payload_moves_to_receiver),
+		cmocka_unit_test(test_dead_receiver),
+		cmocka_unit_test(test_killed_with_full_mailbox),
+		cmocka_unit_test(test_leak_report),
+		cmocka_unit_test(test_limit),
+		cmocka_unit_test(test_call_dead),
+		cmocka_unit_test(test_bad_launch),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
