@@ -147,11 +147,11 @@ static void push_change(lua_State *L, const struct change *c, double seconds) {
  * records of deltas, largest growth (bytes + lua_bytes) first; at most n. The
  * second result is the window in seconds. */
 static int ldiff(lua_State *L) {
-	double ta = check_snapshot(L, 1);         /* a.services at 4 */
-	double tb = check_snapshot(L, 2);         /* b.services at 5 */
 	lua_Integer n = luaL_optinteger(L, 3, LUA_MAXINTEGER);
 	luaL_argcheck(L, n >= 0, 3, "count must be >= 0");
-	lua_settop(L, 5);
+	lua_settop(L, 3);
+	double ta = check_snapshot(L, 1);         /* a.services at 4 */
+	double tb = check_snapshot(L, 2);         /* b.services at 5 */
 	struct changes *c = lua_newuserdatauv(L, sizeof(*c), 0);   /* at 6 */
 	memset(c, 0, sizeof(*c));
 	if (luaL_newmetatable(L, DIFF_META)) {

@@ -1,0 +1,282 @@
+-- skynet.memory from the stock lua5.4: every function, its result shape, and
+-- its bad inputs. memtest (a test-only module) charges C blocks to services.
+-- ctest passes EXPECT_JEMALLOC and EXPECT_CHECK for the build variant.
+package.path = arg[0]:match("^(.*/)") .. "?.lua;" .. package.path
+local T = require "testlib"
+local memory = require "skynet.memory"
+local memtest = require "memtest"
+
+local function isint(v)
+	return math.type(v) == "integer"
+end
+
+T.case("module flags match the build", function()
+	T.eq(memory.jemalloc, EXPECT_JEMALLOC, "memory.jemalloc")
+	T.eq(memory.check, EXPECT_CHECK, "memory.check")
+end)
+
+T.case("skynet's process figures: total, block, current, handle", function()
+	for _, name in ipairs { "total", "block", "current", "services", "handle" } do
+		local v = memory[name]()
+		assert(isint(v) and v >= 0, name .. " must be a non-negative integer")
+	end
+	local h = 0x0a000001
+	local t0, b0 = memory.total(), memory.block()
+	local p = memtest.malloc(h, 1000)
+	local charge = memtest.charge(p)
+	assert(charge >= 1000)
+	T.eq(memory.total(), t0 + charge, "total after malloc")
+	T.eq(memory.block(), b0 + 1, "block after malloc")
+	memtest.setcurrent(h)
+	T.eq(memory.handle(), h, "handle()")
+	T.eq(memory.current(), charge, "current()")
+	memtest.setcurrent(0)
+	memtest.free(p)
+	T.eq(memory.total(), t0, "total after free")
+	T.eq(memory.block(), b0, "block after free")
+end)
+
+T.case("stat: the full record, nil when unknown", function()
+	local h = 0x0a000002
+	T.eq(memory.stat(h), nil, "unknown handle")
+	local p, q = memtest.malloc(h, 100), memtest.malloc(h, 5000)
+	local st = memory.stat(h)
+	T.eq(st.handle, h, "handle")
+	T.eq(st.bytes, memtest.charge(p) + memtest.charge(q), "bytes")
+	T.eq(st.blocks, 2, "blocks")
+	T.eq(st.lua_bytes, 0, "lua_bytes")
+	T.eq(st.total, st.bytes, "total")
+	T.eq(st.peak, st.bytes, "peak")
+	T.eq(st.limit, 0, "limit")
+	T.eq(st.allocs, 2, "allocs")
+	T.eq(st.frees, 0, "frees")
+	T.eq(st.retired, false, "retired")
+	local both = st.bytes
+	memtest.free(q)
+	st = memory.stat(h)
+	T.eq(st.bytes, memtest.charge(p), "bytes after free")
+	T.eq(st.peak, both, "peak is the high-water mark")
+	T.eq(st.frees, 1, "frees")
+	-- skynet's address text names the same service.
+	T.eq(memory.stat(string.format(":%08x", h)).handle, h, "':%08x' handle")
+	memtest.free(p)
+end)
+
+T.case("bad handles raise clear errors", function()
+	for _, fn in ipairs { memory.stat, memory.getlimit } do
+		T.raises("handle out of range (0..0xffffffff)", fn, -1)
+		T.raises("handle out of range (0..0xffffffff)", fn, 0x100000000)
+		T.raises("number has no integer representation", fn, 1.5)
+		T.raises("integer handle expected, got no value", fn)
+		T.raises("integer handle expected, got table", fn, {})
+		T.raises("integer handle expected, got boolean", fn, true)
+		for _, text in ipairs { "12", ":", ":xyz", ":123456789", ":-1", ": 1" } do
+			T.raises("handle expected (an integer or \":%08x\")", fn, text)
+		end
+	end
+	T.eq(memory.stat(0xffffffff), nil, "largest handle is valid")
+end)
+
+T.case("info: { [handle] = bytes } of services holding memory", function()
+	local a, b = 0x0a000003, 0x0a000004
+	local pa, pb = memtest.malloc(a, 300), memtest.malloc(b, 70000)
+	local info = memory.info()
+	T.eq(info[a], memtest.charge(pa), "info[a]")
+	T.eq(info[b], memtest.charge(pb), "info[b]")
+	local sum = 0
+	for h, bytes in pairs(info) do
+		assert(isint(h) and h >= 0 and h <= 0xffffffff, "keys are handles")
+		assert(isint(bytes) and bytes > 0, "values are bytes")
+		sum = sum + bytes
+	end
+	T.eq(sum, memory.total(), "info sums to total")
+	memtest.free(pa)
+	memtest.free(pb)
+	T.eq(memory.info()[a], nil, "a service holding nothing is left out")
+end)
+
+T.case("top: records ranked by a key, largest first", function()
+	local big, mid, many = 0x0a000005, 0x0a000006, 0x0a000007
+	local blocks = { memtest.malloc(big, 4 << 20), memtest.malloc(mid, 2 << 20) }
+	for _ = 1, 200 do
+		blocks[#blocks + 1] = memtest.malloc(many, 16)
+	end
+	local top = memory.top(2)
+	T.eq(#top, 2, "top(2) length")
+	T.eq(top[1].handle, big, "largest first")
+	T.eq(top[2].handle, mid, "then the next")
+	T.eq(top[1].total, memory.stat(big).total, "entries are full records")
+	T.eq(memory.top(1, "blocks")[1].handle, many, "ranked by blocks")
+	T.eq(memory.top(1, "allocs")[1].handle, many, "ranked by allocs")
+	T.eq(#memory.top(0), 0, "top(0) is empty")
+	assert(#memory.top() <= 10, "default count is 10")
+	T.eq(#memory.top(1000000), memory.services(), "never more than the services")
+	for i = 2, #memory.top(50) do
+		local t = memory.top(50)
+		assert(t[i - 1].total >= t[i].total, "sorted")
+	end
+	T.raises("count must be >= 0", memory.top, -1)
+	T.raises("invalid option 'nope'", memory.top, 1, "nope")
+	T.raises("number expected, got table", memory.top, {})
+	for _, p in ipairs(blocks) do
+		memtest.free(p)
+	end
+end)
+
+T.case("limits: get, set, errors, and the layer refuses growth past them", function()
+	local h = 0x0a000008
+	T.eq(memory.getlimit(h), 0, "no limit by default")
+	T.eq(memory.setlimit(h, 1 << 20), 0, "setlimit returns the previous limit")
+	T.eq(memory.getlimit(h), 1 << 20, "getlimit")
+	T.eq(memory.stat(h).limit, 1 << 20, "the record shows it")
+	local p = memtest.malloc(h, 512 << 10)
+	T.raises("not enough memory", memtest.malloc, h, 768 << 10)
+	local q = memtest.malloc(h, 256 << 10)   -- still fits
+	T.eq(memory.setlimit(h, 0), 1 << 20, "0 removes it")
+	local r = memtest.malloc(h, 2 << 20)
+	T.raises("limit must be >= 0 (0 removes it)", memory.setlimit, h, -1)
+	T.raises("number has no integer representation", memory.setlimit, h, 0.5)
+	T.raises("number expected, got no value", memory.setlimit, h)
+	T.raises("number expected, got string", memory.setlimit, h, "lots")
+	T.raises("handle out of range", memory.setlimit, -5, 10)
+	for _, x in ipairs { p, q, r } do
+		memtest.free(x)
+	end
+end)
+
+T.case("snapshot and diff: growth per service over a window", function()
+	local grow, shrink, still = 0x0a000010, 0x0a000011, 0x0a000012
+	local s = memtest.malloc(shrink, 100000)
+	local k = memtest.malloc(still, 100)
+	local a = memory.snapshot()
+	assert(type(a.time) == "number", "snapshot.time")
+	T.eq(a.services[shrink].bytes, memtest.charge(s), "snapshot entry bytes")
+	T.eq(a.services[shrink].blocks, 1, "snapshot entry blocks")
+	T.eq(a.services[grow], nil, "grow not yet known")
+	local g = { memtest.malloc(grow, 200000), memtest.malloc(grow, 10) }
+	local shrunk = memtest.charge(s)
+	memtest.free(s)
+	local b = memory.snapshot()
+	local d, seconds = memory.diff(a, b)
+	assert(seconds >= 0, "window in seconds")
+	T.eq(d[1].handle, grow, "largest growth first")
+	T.eq(d[1].delta, memtest.charge(g[1]) + memtest.charge(g[2]), "delta")
+	T.eq(d[1].bytes, d[1].delta, "bytes delta")
+	T.eq(d[1].blocks, 2, "blocks delta")
+	T.eq(d[1].allocs, 2, "allocs delta")
+	T.eq(d[1].total, d[1].delta, "total now")
+	T.eq(d[1].new, true, "new service")
+	T.eq(d[#d].handle, shrink, "largest shrink last")
+	T.eq(d[#d].delta, -shrunk, "negative delta")
+	T.eq(d[#d].frees, 1, "frees delta")
+	for _, e in ipairs(d) do
+		assert(e.handle ~= still, "unchanged services are left out")
+	end
+	T.eq(#memory.diff(a, b, 1), 1, "diff(a, b, n) keeps n")
+	T.eq(#memory.diff(b, b), 0, "no change, no entries")
+	-- An exited, drained service's record is reclaimed: "gone".
+	local gone = 0x0a000013
+	memtest.free(memtest.malloc(gone, 10))
+	local c = memory.snapshot()
+	memtest.exit(gone)
+	local e = memory.snapshot()
+	T.eq(e.services[gone], nil, "reclaimed record is not in a snapshot")
+	local found
+	for _, x in ipairs(memory.diff(c, e)) do
+		if x.handle == gone then
+			found = x
+		end
+	end
+	assert(found and found.gone == true, "diff marks it gone")
+	T.raises("bad argument #1 to 'skynet.memory.diff' (not a snapshot (no time))", memory.diff, {}, b)
+	T.raises("not a snapshot (no services table)", memory.diff, a, { time = 1 })
+	T.raises("bad argument #2", memory.diff, a)
+	T.raises("table expected, got number", memory.diff, 1, b)
+	T.raises("count must be >= 0", memory.diff, a, b, -1)
+	T.raises("bad snapshot entry", memory.diff, a, { time = 2, services = { [1] = 5 } })
+	T.raises("keys must be handles", memory.diff, a, { time = 2, services = { x = {} } })
+	memtest.free(g[1])
+	memtest.free(g[2])
+	memtest.free(k)
+end)
+
+T.case("orphans, exited services and totals", function()
+	local h = 0x0a000020
+	local b0, n0 = memory.orphans()
+	local p = memtest.malloc(h, 5000)
+	local left = memtest.exit(h)
+	T.eq(left.bytes, memtest.charge(p), "exit reports leftovers")
+	local b1, n1 = memory.orphans()
+	T.eq(b1, b0 + memtest.charge(p), "orphaned bytes")
+	T.eq(n1, n0 + 1, "orphaned blocks")
+	T.eq(memory.stat(h).retired, true, "record marked retired")
+	memtest.free(p)
+	local b2, n2 = memory.orphans()
+	T.eq(b2, b0, "freed orphan")
+	T.eq(n2, n0, "freed orphan block")
+	local t = memory.totals()
+	for _, f in ipairs { "bytes", "blocks", "lua_bytes", "total", "services", "allocs", "frees" } do
+		assert(isint(t[f]) and t[f] >= 0, "totals." .. f)
+	end
+	T.eq(t.total, memory.total(), "totals().total")
+	T.eq(t.services, memory.services(), "services()")
+	T.eq(t.blocks, memory.block(), "totals().blocks")
+end)
+
+T.case("dump and dumpinfo print to stderr", function()
+	local p = memtest.malloc(0x0a000030, 64)
+	memory.dump()
+	if EXPECT_JEMALLOC then
+		memory.dumpinfo("gmdablxe")   -- every section off: a short print
+		T.raises("string expected, got table", memory.dumpinfo, {})
+	end
+	memtest.free(p)
+end)
+
+if EXPECT_JEMALLOC then
+	T.case("jestat: skynet's five jemalloc figures", function()
+		local s = memory.jestat()
+		for _, k in ipairs { "stats.allocated", "stats.resident", "stats.retained", "stats.mapped", "stats.active" } do
+			assert(isint(s[k]) and s[k] >= 0, k)
+		end
+		assert(s["stats.allocated"] > 0, "something is allocated")
+		assert(s["stats.allocated"] <= s["stats.active"], "allocated <= active")
+		assert(s["stats.active"] <= s["stats.mapped"], "active <= mapped")
+	end)
+
+	T.case("mallctl: integers, booleans, strings; unknown names raise", function()
+		assert(memory.mallctl("version"):match("^%d+%.%d+%.%d+"), "version is a string")
+		local n = memory.mallctl("opt.narenas")   -- unsigned
+		assert(isint(n) and n > 0, "opt.narenas")
+		assert(isint(memory.mallctl("stats.allocated")), "size_t")
+		assert(isint(memory.mallctl("opt.dirty_decay_ms")), "ssize_t")
+		T.eq(type(memory.mallctl("config.prof")), "boolean", "config.prof")
+		T.eq(type(memory.mallctl("opt.dss")), "string", "opt.dss")
+		T.raises("mallctl: unknown name 'no.such.thing'", memory.mallctl, "no.such.thing")
+		T.raises("is not readable", memory.mallctl, "arena.0.purge")
+		T.raises("string expected, got no value", memory.mallctl)
+		T.raises("string expected, got table", memory.mallctl, {})
+	end)
+
+	T.case("dumpheap and profactive say when profiling is unavailable", function()
+		if not memory.mallctl("config.prof") then
+			T.raises("built without heap profiling (config.prof is false)", memory.dumpheap)
+			T.raises("built without heap profiling (config.prof is false)", memory.profactive)
+		elseif not memory.mallctl("opt.prof") then
+			T.raises("dumpheap: heap profiling is off; start the process with MALLOC_CONF=prof:true", memory.dumpheap)
+			T.raises("profactive: heap profiling is off", memory.profactive)
+			T.raises("profactive: heap profiling is off", memory.profactive, true)
+		end
+		T.raises("boolean expected, got number", memory.profactive, 1)
+		T.raises("string expected, got table", memory.dumpheap, {})
+	end)
+else
+	T.case("jemalloc-only functions say so without jemalloc", function()
+		for _, name in ipairs { "dumpinfo", "jestat", "mallctl", "dumpheap", "profactive" } do
+			T.raises("skynet.memory." .. name .. " needs jemalloc (built with SKYNET_MEM_JEMALLOC=OFF)",
+				memory[name], "stats.allocated")
+		end
+	end)
+end
+
+T.done()
