@@ -121,6 +121,10 @@ static void run_command(FILE *f, char *line) {
 		out(f, "error: out of memory\n");
 		return;
 	}
+	for (size_t i = 0; i < v.n; i++)   /* one line per service, whatever its name */
+		for (char *p = v.rows[i].name; *p; p++)
+			if ((unsigned char)*p < 0x20)
+				*p = '?';
 	if (strcmp(cmd, "list") == 0) {
 		for (size_t i = 0; i < v.n; i++)
 			if (v.rows[i].st.handle)

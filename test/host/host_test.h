@@ -128,7 +128,7 @@ static int probe_wait(uint32_t source, const char *prefix, char *out, size_t len
 }
 
 /* Waits for handle's exit report. */
-static int report_wait(uint32_t handle, struct host_exit_report *out) {
+__attribute__((unused)) static int report_wait(uint32_t handle, struct host_exit_report *out) {
 	struct timespec dl = deadline_in(WAIT_MS);
 	pthread_mutex_lock(&P.lock);
 	for (;;) {
@@ -145,7 +145,7 @@ static int report_wait(uint32_t handle, struct host_exit_report *out) {
 	}
 }
 
-static void *sink_take(void) {
+__attribute__((unused)) static void *sink_take(void) {
 	struct timespec dl = deadline_in(WAIT_MS);
 	pthread_mutex_lock(&P.lock);
 	while (P.kept == NULL && pthread_cond_timedwait(&P.cond, &P.lock, &dl) == 0)
@@ -181,7 +181,7 @@ static void settle(void) {
 
 /* What a C block of s bytes costs its owner, measured on a real block (the
  * only way over the system allocator); over jemalloc also the layer's figure. */
-static size_t class_of(size_t s) {
+__attribute__((unused)) static size_t class_of(size_t s) {
 	void *p = skynet_malloc(s);
 	assert_non_null(p);
 	size_t c = skynet_mem_block_charge(p);
@@ -211,7 +211,7 @@ static int start_host(int console, int http) {
 }
 
 static uint32_t launch(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static uint32_t launch(const char *fmt, ...) {
+__attribute__((unused)) static uint32_t launch(const char *fmt, ...) {
 	char param[256];
 	va_list ap;
 	va_start(ap, fmt);
