@@ -9,24 +9,33 @@
 
 #include "check.h"
 
-#define WORD_ONES ((uintptr_t)0x0101010101010101ull)
+#define PATTERN 4096
+
+/* Each fill byte repeated, so a range is verified by memcmp (vectorised), and
+ * only a mismatching chunk is walked byte by byte. */
+static unsigned char guard_pat[PATTERN], canary_pat[PATTERN], poison_pat[PATTERN];
+
+__attribute__((constructor)) static void patterns_init(void) {
+	memset(guard_pat, CHECK_GUARD, PATTERN);
+	memset(canary_pat, CHECK_CANARY, PATTERN);
+	memset(poison_pat, CHECK_POISON, PATTERN);
+}
+
+static const unsigned char *pattern_of(unsigned b) {
+	return b == CHECK_GUARD ? guard_pat : b == CHECK_CANARY ? canary_pat : poison_pat;
+}
 
 /* Offset of the first byte of a[0..len) that is not b; len when none. */
 static size_t first_diff(const unsigned char *a, size_t len, unsigned b) {
-	size_t i = 0;
-	uintptr_t w = WORD_ONES * (unsigned char)b;
-	for (; i < len && ((uintptr_t)(a + i) & (sizeof(w) - 1)); i++)
-		if (a[i] != b)
-			return i;
-	for (; i + sizeof(w) <= len; i += sizeof(w)) {
-		uintptr_t v;
-		memcpy(&v, a + i, sizeof(v));
-		if (v != w)
-			break;
+	const unsigned char *pat = pattern_of(b);
+	for (size_t i = 0; i < len; i += PATTERN) {
+		size_t k = len - i < PATTERN ? len - i : PATTERN;
+		if (__builtin_expect(memcmp(a + i, pat, k) == 0, 1))
+			continue;
+		for (size_t j = 0; j < k; j++)
+			if (a[i + j] != b)
+				return i + j;
 	}
-	for (; i < len; i++)
-		if (a[i] != b)
-			return i;
 	return len;
 }
 
@@ -65,10 +74,10 @@ static int trailer_diff(const void *p, const struct check_meta *m, uint32_t dogt
 	const unsigned char *cookie = canary + slack;
 	size_t f = first_diff(canary, slack, CHECK_CANARY);
 	if (f == slack) {
-		for (f = 0; f < COOKIE_SIZE && cookie[f] == want[f]; f++)
-			;
-		if (f == COOKIE_SIZE)
+		if (__builtin_expect(memcmp(cookie, want, COOKIE_SIZE) == 0, 1))
 			return 0;
+		for (f = 0; cookie[f] == want[f]; f++)
+			;
 		f += slack;
 	}
 	size_t l = COOKIE_SIZE;

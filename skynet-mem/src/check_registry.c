@@ -83,7 +83,7 @@ static int grow(struct stripe *s) {
 	size_t live = 0;
 	for (size_t i = 0; i < s->cap; i++)
 		live += s->e[i].key > KEY_TOMB;
-	size_t cap = 64;
+	size_t cap = 16;
 	while (cap < live * 4)
 		cap *= 2;
 	struct entry *ne = backend_raw_alloc(cap * sizeof(struct entry));   /* zeroed: all empty */
