@@ -1,0 +1,96 @@
+#!/bin/bash
+# A real Prometheus server (Debian's prometheus package), started on loopback
+# in a temp dir, scrapes a running skynet-host; its query API must return the
+# per-service series with the figures /metrics shows.
+# Usage: prometheus_scrape.sh SKYNET_HOST LUA_DIR
+set -u
+HOST_BIN=$1
+LUA_DIR=$2
+DEADLINE=90   # seconds for the whole test
+
+fail() { echo "FAIL: $*"; for f in host.log prom.log; do [ -f "$tmp/$f" ] && { echo "--- $f"; tail -20 "$tmp/$f"; }; done; exit 1; }
+
+command -v prometheus >/dev/null || { echo "FAIL: prometheus not installed (scripts/install-deps.sh installs it)"; exit 1; }
+command -v curl >/dev/null || { echo "FAIL: curl not installed"; exit 1; }
+
+tmp=$(mktemp -d)
+hostpid=""
+prompid=""
+cleanup() {
+	[ -n "$prompid" ] && kill "$prompid" 2>/dev/null
+	[ -n "$hostpid" ] && kill "$hostpid" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+end=$((SECONDS + DEADLINE))
+
+"$HOST_BIN" -p "$LUA_DIR/?.lua" -t 2 -H 0 -w "$tmp/ports" -s $((DEADLINE + 10)) alloc 5 300 >"$tmp/host.log" 2>&1 &
+hostpid=$!
+while ! grep -q '^http' "$tmp/ports" 2>/dev/null; do
+	[ $SECONDS -lt $end ] || fail "skynet-host did not write its ports"
+	kill -0 "$hostpid" 2>/dev/null || fail "skynet-host died"
+	sleep 0.1
+done
+http=$(awk '/^http/ { print $2 }' "$tmp/ports")
+
+# The figures the host serves: the alloc service's handle and block count,
+# polled until the service reached them (5 blocks more than its base).
+line=""
+while [ -z "$line" ]; do
+	[ $SECONDS -lt $end ] || fail "no alloc series on /metrics"
+	line=$(curl -fsS "http://127.0.0.1:$http/metrics" | grep '^skynet_mem_service_blocks{.*name="alloc"}')
+	[ -n "$line" ] || sleep 0.1
+done
+handle=$(echo "$line" | sed 's/.*handle=":\([0-9a-f]*\)".*/\1/')
+blocks=$(echo "$line" | awk '{ print $2 }')
+echo "host serves on $http: alloc is :$handle with $blocks blocks"
+
+# A free loopback port for Prometheus: nothing answers on it.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for try in 1 2 3 4 5; do
+	pport=$((20000 + RANDOM % 40000))
+	port_free "$pport" || continue
+	cat >"$tmp/prometheus.yml" <<YML
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: skynet
+    static_configs:
+      - targets: ['127.0.0.1:$http']
+YML
+	prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data" \
+		--web.listen-address="127.0.0.1:$pport" >"$tmp/prom.log" 2>&1 &
+	prompid=$!
+	# up when its readiness endpoint answers, or dead (port taken: next try)
+	while kill -0 "$prompid" 2>/dev/null && ! curl -fs "http://127.0.0.1:$pport/-/ready" >/dev/null; do
+		[ $SECONDS -lt $end ] || fail "prometheus not ready"
+		sleep 0.2
+	done
+	kill -0 "$prompid" 2>/dev/null && break
+	prompid=""
+done
+[ -n "$prompid" ] || fail "could not start prometheus"
+echo "prometheus on 127.0.0.1:$pport"
+
+# Query until the scraped series appears with the host's figure.
+while :; do
+	[ $SECONDS -lt $end ] || fail "prometheus never returned the series; last answer: $answer"
+	answer=$(curl -fsS -G "http://127.0.0.1:$pport/api/v1/query" \
+		--data-urlencode "query=skynet_mem_service_blocks{handle=\":$handle\"}" 2>&1)
+	if echo "$answer" | grep -q "\"name\":\"alloc\"" && echo "$answer" | grep -q "\"$blocks\"\]"; then
+		break
+	fi
+	sleep 0.5
+done
+echo "query: $answer"
+# every per-service metric is there for the service
+for m in c_bytes lua_bytes blocks peak_bytes limit_bytes; do
+	a=$(curl -fsS -G "http://127.0.0.1:$pport/api/v1/query" \
+		--data-urlencode "query=skynet_mem_service_$m{handle=\":$handle\",name=\"alloc\",job=\"skynet\"}")
+	echo "$a" | grep -q '"result":\[{' || fail "no skynet_mem_service_$m series: $a"
+done
+a=$(curl -fsS -G "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=skynet_mem_c_bytes")
+echo "$a" | grep -q '"result":\[{' || fail "no skynet_mem_c_bytes total: $a"
+echo "PASS"
