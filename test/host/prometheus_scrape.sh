@@ -34,8 +34,7 @@ while ! grep -q '^http' "$tmp/ports" 2>/dev/null; do
 done
 http=$(awk '/^http/ { print $2 }' "$tmp/ports")
 
-# The figures the host serves: the alloc service's handle and block count,
-# polled until the service reached them (5 blocks more than its base).
+# The alloc service's handle, once it is on /metrics.
 line=""
 while [ -z "$line" ]; do
 	[ $SECONDS -lt $end ] || fail "no alloc series on /metrics"
@@ -77,6 +76,8 @@ echo "prometheus on 127.0.0.1:$pport"
 # Query until the scraped series appears with the host's figure.
 while :; do
 	[ $SECONDS -lt $end ] || fail "prometheus never returned the series; last answer: $answer"
+	# the host's figure now (the service may still have been starting before)
+	blocks=$(curl -fsS "http://127.0.0.1:$http/metrics" | grep "^skynet_mem_service_blocks{handle=\":$handle\"" | awk '{ print $2 }')
 	answer=$(curl -fsS -G "http://127.0.0.1:$pport/api/v1/query" \
 		--data-urlencode "query=skynet_mem_service_blocks{handle=\":$handle\"}" 2>&1)
 	if echo "$answer" | grep -q "\"name\":\"alloc\"" && echo "$answer" | grep -q "\"$blocks\"\]"; then
