@@ -1,5 +1,7 @@
 /* End-to-end: the host runs Lua services; their records must be exact. */
 
+#include <stdlib.h>
+
 #include "host_test.h"
 
 static int setup(void **state) {
