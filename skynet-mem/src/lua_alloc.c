@@ -10,42 +10,18 @@
 #include "ledger.h"
 #include "skynet_mem.h"
 
+/* Usable size of a block this allocator made for osize bytes. Over jemalloc
+ * that is nallocx, a table lookup (a cache of our own measured no faster);
+ * glibc has no class query, so the block is asked. */
+static inline size_t lua_block_size(void *ptr, size_t osize) {
 #ifdef SKYNET_MEM_USE_JEMALLOC
-/* Classes of small requests, filled on first use from nallocx: Lua's blocks are
- * mostly small, and a table load is cheaper than a call into jemalloc. Every
- * jemalloc class is a multiple of 8, so one entry serves 8 request sizes. */
-#define SMALL_MAX 1024
-static uint32_t small_class[SMALL_MAX / 8 + 1];
-
-static inline size_t lua_class(size_t n) {
-	if (__builtin_expect(n <= SMALL_MAX, 1)) {
-		size_t i = (n + 7) >> 3;
-		uint32_t u = __atomic_load_n(&small_class[i], __ATOMIC_RELAXED);
-		if (__builtin_expect(u == 0, 0)) {
-			u = (uint32_t)nallocx(i ? i << 3 : 1, 0);
-			__atomic_store_n(&small_class[i], u, __ATOMIC_RELAXED);
-		}
-		return u;
-	}
-	return backend_class(n, 0);
-}
-
-/* Usable size of a block this allocator made for osize bytes. */
-static inline size_t lua_block_size(void *ptr, size_t osize) {
 	(void)ptr;
-	return lua_class(osize);
-}
+	return backend_class(osize, 0);
 #else
-/* glibc has no class query: the usable size is read from the block. */
-static inline size_t lua_class(size_t n) {
-	return backend_class(n, 0);
-}
-
-static inline size_t lua_block_size(void *ptr, size_t osize) {
 	(void)osize;
 	return backend_usable(ptr);
-}
 #endif
+}
 
 void *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 	uint32_t handle = (uint32_t)(uintptr_t)ud;
@@ -63,7 +39,7 @@ void *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 		}
 		return NULL;
 	}
-	size_t nu = lua_class(nsize);
+	size_t nu = backend_class(nsize, 0);
 	struct ledger_slot *s = nu ? ledger_slot(handle) : NULL;
 	if (s == NULL)
 		return NULL;
