@@ -113,10 +113,11 @@ static int expand(struct message_queue *q) {
 	if (n == NULL)
 		return -1;
 	skynet_mem_transfer(n, skynet_mem_owner(q->queue));
-	for (int i = 0; i < q->cap; i++)
+	int count = (q->tail - q->head + q->cap) % q->cap;   /* full: cap - 1 */
+	for (int i = 0; i < count; i++)
 		n[i] = q->queue[(q->head + i) % q->cap];
 	q->head = 0;
-	q->tail = q->cap;
+	q->tail = count;
 	q->cap *= 2;
 	skynet_free(q->queue);
 	q->queue = n;
