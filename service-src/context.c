@@ -142,7 +142,7 @@ int skynet_context_newsession(struct skynet_context *ctx) {
 }
 
 void skynet_context_label(struct skynet_context *ctx, const char *label) {
-	snprintf(ctx->label, sizeof(ctx->label), "%s", label);
+	handle_set_label(ctx, label);
 }
 
 int skynet_send(struct skynet_context *ctx, uint32_t source, uint32_t dest, int type,
@@ -156,6 +156,9 @@ int skynet_send(struct skynet_context *ctx, uint32_t source, uint32_t dest, int 
 	}
 	struct skynet_message m = { source, session, type, data, sz };
 	mq_push(d->queue, &m);
+	/* The transfer's credit to d must be published before our reference is
+	 * dropped: d's exit report may be taken on another thread right after. */
+	skynet_mem_flush();
 	context_release(d);
 	return session;
 }

@@ -51,6 +51,8 @@ int handle_retire(uint32_t handle);
 /* Copies up to max live handles, in handle order; returns how many there are. */
 size_t handle_list(uint32_t *out, size_t max);
 int handle_label(uint32_t handle, char *buf, size_t len);
+/* Sets ctx's label under the registry lock (readers copy it under that lock). */
+void handle_set_label(struct skynet_context *ctx, const char *label);
 uint32_t handle_findname(const char *name);
 
 /* mq.c */

@@ -184,6 +184,12 @@ int handle_label(uint32_t handle, char *buf, size_t len) {
 	return r;
 }
 
+void handle_set_label(struct skynet_context *ctx, const char *label) {
+	pthread_rwlock_wrlock(&H.lock);
+	snprintf(ctx->label, sizeof(ctx->label), "%s", label);
+	pthread_rwlock_unlock(&H.lock);
+}
+
 uint32_t handle_findname(const char *name) {
 	uint32_t h = 0;
 	pthread_rwlock_rdlock(&H.lock);

@@ -105,6 +105,24 @@ static void test_killed_with_full_mailbox(void **state) {
 	assert_int_equal(b.blocks, a.blocks);
 }
 
+/* Killed while other workers keep sending: its report is still exact (the
+ * senders' credits are published before they let go of it). */
+static void test_killed_mid_storm(void **state) {
+	(void)state;
+	for (int round = 0; round < 5; round++) {
+		uint32_t h = launch("storm 3 700");
+		char text[256];
+		assert_int_equal(probe_wait(h, "done", text, sizeof(text)), 0);
+		uint32_t target = (uint32_t)strtoul(text + 5, NULL, 10);
+		struct host_exit_report r;
+		assert_int_equal(report_wait(target, &r), 0);
+		assert_int_equal(r.bytes, 0);
+		assert_int_equal(r.blocks, 0);
+		assert_int_equal(r.lua_bytes, 0);
+		settle();
+	}
+}
+
 /* An exiting service's report names exactly what it still owned. */
 static void test_leak_report(void **state) {
 	(void)state;
@@ -180,6 +198,7 @@ int main(void) {
 		cmocka_unit_test(test_payload_moves_to_receiver),
 		cmocka_unit_test(test_dead_receiver),
 		cmocka_unit_test(test_killed_with_full_mailbox),
+		cmocka_unit_test(test_killed_mid_storm),
 		cmocka_unit_test(test_leak_report),
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_call_dead),
