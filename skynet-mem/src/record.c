@@ -155,6 +155,11 @@ static void lua_heap_watch(struct mem_record *r, int64_t signed_heap) {
 		return;
 	size_t level = lua_warn_level(heap);
 	size_t want = level ? level * 2 : LUA_WARN_FIRST;
+	if (heap < next) {
+		/* Fell back: re-arm every level above twice the heap. */
+		size_t below = lua_warn_level(heap * 2);
+		want = below ? below * 2 : LUA_WARN_FIRST;
+	}
 	if (!atomic_compare_exchange_strong(&r->lua_warn, &seen, want) || heap < next)
 		return;   /* another thread moved it, or this was a re-arm */
 	char msg[128];

@@ -254,7 +254,7 @@ static void state_past_limit_gets_errmem_and_lives(void **state) {
 	assert_int_equal(lua_bytes_of(h), 0);
 }
 
-/* --- warnings: 32 MiB, each doubling, re-armed when the heap falls back --- */
+/* --- warnings: 32 MiB, each doubling; a level re-arms below half of it --- */
 
 static char *read_all(FILE *f) {
 	long n = ftell(f);
@@ -288,9 +288,12 @@ static void warnings_at_32mib_and_each_doubling(void **state) {
 	/* Down to 40 MiB and back up: 64 is not re-armed (40 >= 64 / 2). */
 	run(L, "for i = 41, 70 do t[i] = nil end collectgarbage()");
 	run(L, "for i = 41, 70 do t[i] = string.rep('b', (1 << 20) + i) end");
+	/* Down to 24 MiB: 64 re-arms (24 < 64 / 2), 32 does not (24 >= 32 / 2). */
+	run(L, "for i = 25, 70 do t[i] = nil end collectgarbage()");
+	run(L, "for i = 25, 70 do t[i] = string.rep('c', (1 << 20) + i) end");
 	/* Down to almost nothing: everything re-arms; 32 warns again. */
 	run(L, "t = nil collectgarbage()");
-	run(L, "t = {} for i = 1, 40 do t[i] = string.rep('c', (1 << 20) + i) end");
+	run(L, "t = {} for i = 1, 40 do t[i] = string.rep('d', (1 << 20) + i) end");
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -298,9 +301,9 @@ static void warnings_at_32mib_and_each_doubling(void **state) {
 	char *text = read_all(log);
 	fclose(log);
 	fprintf(stderr, "captured:\n%s", text);
-	assert_int_equal(count_of(text, "[:0c000006] Memory warning: Lua heap "), 3);
+	assert_int_equal(count_of(text, "[:0c000006] Memory warning: Lua heap "), 4);
 	assert_int_equal(count_of(text, "passed 32 MiB"), 2);
-	assert_int_equal(count_of(text, "passed 64 MiB"), 1);
+	assert_int_equal(count_of(text, "passed 64 MiB"), 2);
 	assert_int_equal(count_of(text, "passed 128 MiB"), 0);
 	free(text);
 }
