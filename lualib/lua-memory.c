@@ -24,7 +24,7 @@ uint32_t lmem_checkhandle(lua_State *L, int arg) {
 		luaL_argerror(L, arg, "handle expected (an integer or \":%08x\")");
 		return 0;
 	}
-	if (!lua_isinteger(L, arg) && lua_type(L, arg) != LUA_TNUMBER)
+	if (lua_type(L, arg) != LUA_TNUMBER)
 		luaL_typeerror(L, arg, "integer handle");
 	lua_Integer h = luaL_checkinteger(L, arg);
 	luaL_argcheck(L, h >= 0 && h <= (lua_Integer)0xffffffffu, arg,

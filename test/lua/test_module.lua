@@ -223,6 +223,28 @@ T.case("orphans, exited services and totals", function()
 	T.eq(t.blocks, memory.block(), "totals().blocks")
 end)
 
+T.case("10,000 services: info, top and snapshot see every one", function()
+	local base, blocks = 0x0d000000, {}
+	for i = 1, 10000 do
+		blocks[i] = memtest.malloc(base + i, 16 * i)
+	end
+	local info = memory.info()
+	for i = 1, 10000 do
+		assert(info[base + i] == memtest.charge(blocks[i]), "info of service " .. i)
+	end
+	local top = memory.top(3)
+	T.eq(top[1].total, memtest.charge(blocks[10000]), "largest charge first")
+	assert(top[1].total >= top[2].total and top[2].total >= top[3].total, "sorted")
+	-- Equal charges (one size class) rank by handle.
+	assert(top[1].total > top[2].total or top[1].handle < top[2].handle, "ties by handle")
+	local snap = memory.snapshot()
+	T.eq(snap.services[base + 1].bytes, memtest.charge(blocks[1]), "snapshot entry")
+	for i = 1, 10000 do
+		memtest.free(blocks[i])
+	end
+	T.eq(#memory.diff(snap, memory.snapshot()), 10000, "all shrank")
+end)
+
 T.case("dump and dumpinfo print to stderr", function()
 	local p = memtest.malloc(0x0a000030, 64)
 	memory.dump()
