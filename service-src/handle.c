@@ -73,6 +73,9 @@ static int grow(void) {
 
 uint32_t handle_reserve(void) {
 	pthread_rwlock_wrlock(&H.lock);
+	/* at most half full, so few indexes are skipped over a used slot */
+	if (H.count * 2 >= H.cap && H.cap <= INDEX_MASK)
+		grow();
 	for (;;) {
 		for (size_t i = 0; i < H.cap; i++) {
 			uint32_t idx = H.next++ & INDEX_MASK;
@@ -159,7 +162,8 @@ size_t handle_list(uint32_t *out, size_t max) {
 		}
 	}
 	pthread_rwlock_unlock(&H.lock);
-	qsort(out, n < max ? n : max, sizeof(uint32_t), cmp_handle);
+	if (n && max)   /* qsort's array may not be NULL, even for 0 elements (UBSan) */
+		qsort(out, n < max ? n : max, sizeof(uint32_t), cmp_handle);
 	return n;
 }
 
