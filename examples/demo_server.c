@@ -13,6 +13,21 @@
 #define DEMO_DIR "examples/demo"
 #endif
 
+static struct {
+	size_t exits, leakers, bytes, blocks;
+} summary;
+
+/* Called for every exit report (host threads; the demo's main waits for them). */
+static void count_exit(const struct host_exit_report *r, void *ud) {
+	(void)ud;
+	__atomic_add_fetch(&summary.exits, 1, __ATOMIC_RELAXED);
+	if (r->bytes) {
+		__atomic_add_fetch(&summary.leakers, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&summary.bytes, r->bytes, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&summary.blocks, r->blocks, __ATOMIC_RELAXED);
+	}
+}
+
 static int env_int(const char *name, int def) {
 	const char *s = getenv(name);
 	return s && *s ? atoi(s) : def;
@@ -26,6 +41,7 @@ int main(void) {
 		.threads = env_int("DEMO_THREADS", 0),
 	};
 	int seconds = env_int("DEMO_SECONDS", 20);
+	host_set_exit_hook(count_exit, NULL);
 	if (host_start(&cfg) != 0) {
 		fprintf(stderr, "demo: ports busy, taking free ones\n");
 		cfg.console_port = cfg.http_port = 0;
@@ -48,5 +64,7 @@ int main(void) {
 	printf("\ndemo: shutting down, every service exits:\n");
 	fflush(stdout);
 	host_stop();
+	printf("demo: %zu services exited, %zu of them leaked %zu bytes in %zu blocks\n",
+		summary.exits, summary.leakers, summary.bytes, summary.blocks);
 	return 0;
 }

@@ -17,7 +17,8 @@ skynet.start(function()
 					if i % 8 == 0 then skynet.sleep(20) end
 				end
 			end)
-			skynet.error(string.format("hog: round %d stopped at %d entries: %s", round, #cache, tostring(err)))
+			skynet.error(string.format("hog: round %d hit its %d KiB limit after %d entries: %s (the service and the server go on)",
+				round, LIMIT // 1024, #cache, tostring(err)))
 			cache = nil
 			collectgarbage()
 			skynet.sleep(200)

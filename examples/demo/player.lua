@@ -10,6 +10,7 @@ local n = 0
 local playing = true
 
 skynet.start(function()
+	require("skynet.core").label("player " .. name)
 	skynet.call(room, "lua", "join", name)
 	skynet.dispatch("lua", function(session, source, what, who, text)
 		if what == "heard" then

@@ -43,6 +43,7 @@ function cmd.kick_one()
 end
 
 skynet.start(function()
+	require("skynet.core").label("room " .. id)
 	skynet.dispatch("lua", function(session, source, c, ...)
 		local f = cmd[c]
 		if not f then error("room: unknown command " .. tostring(c)) end
