@@ -57,7 +57,12 @@ end
 -- What a coroutine asked for when it yielded (or finished).
 local function suspend(co, ok, cmd, session)
 	if not ok then
+		-- a request that failed answers an error, so its caller does not wait forever
+		local req = co_request[co]
 		co_request[co] = nil
+		if req and req.session ~= 0 then
+			c.send(req.source, skynet.PTYPE_ERROR, req.session, nil)
+		end
 		error(debug.traceback(co, tostring(cmd)), 0)
 	end
 	if cmd == "CALL" or cmd == "SLEEP" then

@@ -178,6 +178,12 @@ static void test_call_dead(void **state) {
 	char text[256];
 	assert_int_equal(probe_wait(c, "got", text, sizeof(text)), 0);
 	assert_non_null(strstr(text, "got false"));
+	/* a request whose handler raises gets an error back too */
+	uint32_t faulty = launch("faulty");
+	c = launch("caller %u", faulty);
+	assert_int_equal(probe_wait(c, "got", text, sizeof(text)), 0);
+	assert_non_null(strstr(text, "got false"));
+	assert_true(host_service_busy(faulty) >= 0);   /* and it lives on */
 }
 
 /* Bad input from C: unknown module, unknown script (clean exit report). */

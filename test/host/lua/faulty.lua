@@ -1,0 +1,7 @@
+-- faulty: every request raises an error.
+local skynet = require "skynet"
+skynet.start(function()
+	skynet.dispatch("lua", function(session, source, cmd)
+		error("faulty: cannot " .. tostring(cmd))
+	end)
+end)
