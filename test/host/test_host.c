@@ -38,6 +38,25 @@ static void test_k_blocks(void **state) {
 	check_blocks(2, 100000);
 }
 
+/* skynet.memory, preloaded in every service, sees the same record. */
+static void test_skynet_memory_in_services(void **state) {
+	(void)state;
+#ifdef HAVE_SKYNET_MEMORY_LUA
+	uint32_t h = launch("selfstat 4 1000");
+	char text[256];
+	assert_int_equal(probe_wait(h, "stat", text, sizeof(text)), 0);
+	settle();
+	struct skynet_mem_stat st = stat_of(h);
+	size_t blocks, bytes, current;
+	assert_int_equal(sscanf(text, "stat %zu %zu %zu", &blocks, &bytes, &current), 3);
+	assert_int_equal(blocks, st.blocks);
+	assert_int_equal(bytes, st.bytes);
+	assert_true(current >= st.bytes);   /* C + Lua, read while the Lua heap was live */
+#else
+	skip();   /* lualib/ (skynet-memory-lua) not in this build */
+#endif
+}
+
 /* The payload is the sender's until delivered, then the receiver's. */
 static void test_payload_moves_to_receiver(void **state) {
 	(void)state;
@@ -201,6 +220,7 @@ static void test_bad_launch(void **state) {
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_k_blocks),
+		cmocka_unit_test(test_skynet_memory_in_services),
 		cmocka_unit_test(test_payload_moves_to_receiver),
 		cmocka_unit_test(test_dead_receiver),
 		cmocka_unit_test(test_killed_with_full_mailbox),
