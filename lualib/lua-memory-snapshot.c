@@ -202,7 +202,8 @@ static int ldiff(lua_State *L) {
 		for (int f = 0; f < NFIELDS; f++)
 			x->d[f] = -va[f];
 	}
-	qsort(c->v, c->n, sizeof(c->v[0]), cmp_growth);
+	if (c->n)   /* v is NULL when nothing changed */
+		qsort(c->v, c->n, sizeof(c->v[0]), cmp_growth);
 	size_t k = (size_t)n < c->n ? (size_t)n : c->n;
 	double seconds = tb - ta;
 	lua_createtable(L, (int)(k < 1u << 20 ? k : 1u << 20), 0);

@@ -181,7 +181,8 @@ static int ltop(lua_State *L) {
 	luaL_argcheck(L, n >= 0, 1, "count must be >= 0");
 	int key = luaL_checkoption(L, 2, "total", top_keys);
 	struct lmem_list *list = lmem_collect(L);
-	qsort(list->v, list->n, sizeof(list->v[0]), cmp_of[key]);
+	if (list->n)   /* v is NULL for an empty table */
+		qsort(list->v, list->n, sizeof(list->v[0]), cmp_of[key]);
 	size_t k = (size_t)n < list->n ? (size_t)n : list->n;
 	lua_createtable(L, (int)k, 0);
 	for (size_t i = 0; i < k; i++) {
