@@ -132,6 +132,28 @@ static void test_console_commands(void **state) {
 	free(r);
 }
 
+/* "gc" really collects in every service (asynchronously: poll the record). */
+static void test_console_gc(void **state) {
+	(void)state;
+	uint32_t h = host_launch("snlua", "garbage");
+	assert_int_equal(probe_wait(h, "done", NULL, 0), 0);
+	settle();
+	size_t before = stat_of(h).lua_bytes;
+	assert_true(before > 2000000);
+	char *r = console("gc");
+	assert_non_null(strstr(r, "gc requested in "));
+	free(r);
+	struct timespec start, now, pause = { 0, 1000000 };
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (stat_of(h).lua_bytes > before / 4) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 > WAIT_MS)
+			fail_msg("gc did not shrink the Lua heap: %zu of %zu left", stat_of(h).lua_bytes, before);
+		nanosleep(&pause, NULL);
+	}
+	host_exit_service(h);
+}
+
 static void test_metrics(void **state) {
 	(void)state;
 	settle();
@@ -230,6 +252,7 @@ static void test_http_errors(void **state) {
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_console_commands),
+		cmocka_unit_test(test_console_gc),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_memory_json),
 		cmocka_unit_test(test_http_errors),
