@@ -113,13 +113,28 @@ static int64_t total_of(const int64_t v[NFIELDS]) {
 	return v[0] + v[1];
 }
 
-static int cmp_growth(const void *a, const void *b) {
-	const struct change *x = a, *y = b;
-	int64_t gx = total_of(x->d), gy = total_of(y->d);
-	if (gx != gy)
-		return gx > gy ? -1 : 1;
-	return x->handle < y->handle ? -1 : x->handle > y->handle;
+/* Ranking keys of diff: total growth (default), or one field's change. */
+static const char *const diff_keys[] = { "total", "bytes", "lua_bytes", "blocks", "allocs", "frees", NULL };
+
+static int64_t key_of(const struct change *c, int key) {
+	return key == 0 ? total_of(c->d) : c->d[key - 1];
 }
+
+/* One comparator per key (no shared state between threads): largest change
+ * first, then by handle. */
+#define CMP_BY(key) \
+static int cmp_##key(const void *a, const void *b) { \
+	const struct change *x = a, *y = b; \
+	int64_t gx = key_of(x, key), gy = key_of(y, key); \
+	if (gx != gy) \
+		return gx > gy ? -1 : 1; \
+	return x->handle < y->handle ? -1 : x->handle > y->handle; \
+}
+CMP_BY(0) CMP_BY(1) CMP_BY(2) CMP_BY(3) CMP_BY(4) CMP_BY(5)
+
+static int (*const cmp_of[])(const void *, const void *) = {
+	cmp_0, cmp_1, cmp_2, cmp_3, cmp_4, cmp_5,
+};
 
 static void push_change(lua_State *L, const struct change *c, double seconds) {
 	lua_createtable(L, 0, 11);
@@ -143,12 +158,14 @@ static void push_change(lua_State *L, const struct change *c, double seconds) {
 	}
 }
 
-/* diff(a, b [, n]): services whose counters changed from snapshot a to b, as
- * records of deltas, largest growth (bytes + lua_bytes) first; at most n. The
- * second result is the window in seconds. */
+/* diff(a, b [, n [, key]]): services whose counters changed from snapshot a
+ * to b, as records of deltas, largest change of key first (default "total",
+ * bytes + lua_bytes; "allocs" ranks by churn); at most n. The second result
+ * is the window in seconds. */
 static int ldiff(lua_State *L) {
 	lua_Integer n = luaL_optinteger(L, 3, LUA_MAXINTEGER);
 	luaL_argcheck(L, n >= 0, 3, "count must be >= 0");
+	int key = luaL_checkoption(L, 4, "total", diff_keys);
 	lua_settop(L, 3);
 	double ta = check_snapshot(L, 1);         /* a.services at 4 */
 	double tb = check_snapshot(L, 2);         /* b.services at 5 */
@@ -203,7 +220,7 @@ static int ldiff(lua_State *L) {
 			x->d[f] = -va[f];
 	}
 	if (c->n)   /* v is NULL when nothing changed */
-		qsort(c->v, c->n, sizeof(c->v[0]), cmp_growth);
+		qsort(c->v, c->n, sizeof(c->v[0]), cmp_of[key]);
 	size_t k = (size_t)n < c->n ? (size_t)n : c->n;
 	double seconds = tb - ta;
 	lua_createtable(L, (int)(k < 1u << 20 ? k : 1u << 20), 0);

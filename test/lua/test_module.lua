@@ -173,6 +173,10 @@ T.case("snapshot and diff: growth per service over a window", function()
 		assert(e.handle ~= still, "unchanged services are left out")
 	end
 	T.eq(#memory.diff(a, b, 1), 1, "diff(a, b, n) keeps n")
+	local by_frees = memory.diff(a, b, nil, "frees")
+	T.eq(by_frees[1].handle, shrink, "ranked by frees")
+	T.eq(memory.diff(a, b, 1, "blocks")[1].handle, grow, "ranked by blocks")
+	T.raises("invalid option 'peak'", memory.diff, a, b, 1, "peak")
 	T.eq(#memory.diff(b, b), 0, "no change, no entries")
 	-- An exited, drained service's record is reclaimed: "gone".
 	local gone = 0x0a000013
