@@ -10,6 +10,8 @@
  * The interpreter's own work dilutes the allocator's share, so a second table
  * replays the program's recorded lua_Alloc calls alone against each allocator
  * (no Lua, no memory touched): the allocator's cost per call, undiluted.
+ * Last, the cost of reading: skynet.memory's info/top/snapshot/diff over
+ * 10,000 services, each holding one C block.
  * Usage: bench_lua [reps (15)] [scale (2)] */
 
 #include <stdint.h>
@@ -23,7 +25,10 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "skynet_malloc.h"
 #include "skynet_mem.h"
+
+int luaopen_skynet_memory(lua_State *L);
 
 #define HANDLE 0x00000100u
 #define LIMITED 0x00000101u
@@ -163,6 +168,38 @@ static double median(double *t, int n) {
 	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
 }
 
+/* Times skynet.memory's reads over n services (one C block each), in a Lua
+ * state that preloads the module as a host does. */
+static void bench_reads(int n) {
+	void **blocks = malloc(n * sizeof(void *));
+	for (int i = 0; i < n; i++) {
+		skynet_mem_set_current(0x01000000u + (uint32_t)i);
+		blocks[i] = skynet_malloc(16 + (size_t)i);
+	}
+	skynet_mem_set_current(0);
+	lua_State *L = luaL_newstate();
+	luaL_openlibs(L);
+	luaL_requiref(L, "skynet.memory", luaopen_skynet_memory, 0);
+	lua_pop(L, 1);
+	static const char code[] =
+		"local memory, clock = require 'skynet.memory', os.clock\n"
+		"local function ms(f, ...) local t = clock() for _ = 1, 20 do f(...) end return (clock() - t) / 20 * 1e3 end\n"
+		"local a = memory.snapshot()\n"
+		"local n = 0 for _ in pairs(memory.info()) do n = n + 1 end\n"
+		"return n, ms(memory.total), ms(memory.info), ms(memory.top, 10), ms(memory.snapshot), ms(memory.diff, a, memory.snapshot())\n";
+	if (luaL_dostring(L, code) != LUA_OK) {
+		fprintf(stderr, "reads: %s\n", lua_tostring(L, -1));
+		exit(1);
+	}
+	printf("\nskynet.memory reads over %lld services (ms per call):\n", (long long)lua_tointeger(L, 1));
+	printf("total() %.4f   info() %.2f   top(10) %.2f   snapshot() %.2f   diff() %.2f\n",
+		lua_tonumber(L, 2), lua_tonumber(L, 3), lua_tonumber(L, 4), lua_tonumber(L, 5), lua_tonumber(L, 6));
+	lua_close(L);
+	for (int i = 0; i < n; i++)
+		skynet_free(blocks[i]);
+	free(blocks);
+}
+
 int main(int argc, char **argv) {
 	int reps = argc > 1 ? atoi(argv[1]) : 15;
 	int scale = argc > 2 ? atoi(argv[2]) : 2;
@@ -232,6 +269,7 @@ int main(int argc, char **argv) {
 			med[i] / med[0], best[i] / best[0]);
 	free(slot);
 	__libc_free(tr.v);
+	bench_reads(10000);
 	for (int i = 0; i < nv; i++)
 		free(v[i].t);
 	return 0;
