@@ -25,6 +25,19 @@ __attribute__((constructor)) static void current_init(void) {
 	current_is_default = resolved == own_current_handle;
 }
 
+/* A host with its own skynet_current_handle never calls set_current: publish
+ * when the answer changes, which is a dispatch boundary. */
+static __thread uint32_t host_last TLS_IE;
+
+uint32_t current_handle_host(void) {
+	uint32_t h = skynet_current_handle();
+	if (__builtin_expect(h != host_last, 0)) {
+		host_last = h;
+		ledger_flush();
+	}
+	return h;
+}
+
 void skynet_mem_set_current(uint32_t handle) {
 	current_tls = handle;
 	ledger_flush();

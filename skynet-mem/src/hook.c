@@ -29,12 +29,25 @@ EXPORT void free(void *p) {
 	mem_free(p);
 }
 
+/* glibc's memalign (and, before 2.38, aligned_alloc) takes any alignment,
+ * rounding it up to a power of two; programs rely on that. */
+static size_t glibc_alignment(size_t align) {
+	if (align <= 1)
+		return 1;
+	if (align > SIZE_MAX / 2 + 1)
+		return SIZE_MAX / 2 + 1;
+	size_t a = 1;
+	while (a < align)
+		a <<= 1;
+	return a;
+}
+
 EXPORT void *memalign(size_t align, size_t n) {
-	return mem_memalign(align, n);
+	return mem_memalign(glibc_alignment(align), n);
 }
 
 EXPORT void *aligned_alloc(size_t align, size_t n) {
-	return mem_memalign(align, n);
+	return mem_memalign(glibc_alignment(align), n);
 }
 
 EXPORT int posix_memalign(void **out, size_t align, size_t n) {

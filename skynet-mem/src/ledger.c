@@ -1,5 +1,6 @@
 /* Thread-local pending deltas (see ledger.h) and their publication. */
 
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include "ledger.h"
 
 __thread struct ledger *ledger_tls TLS_IE;
+__thread int64_t ledger_pending TLS_IE;
 static __thread int ledger_dead TLS_IE;             /* thread's ledger destroyed */
 static __thread struct ledger_slot ledger_direct TLS_IE;
 
@@ -14,14 +16,22 @@ static pthread_key_t ledger_key;
 static pthread_once_t ledger_once = PTHREAD_ONCE_INIT;
 
 static int slot_pending(const struct ledger_slot *s) {
-	return s->allocs | s->frees | s->bytes | s->blocks | s->lua;
+	return (s->allocs | s->frees | (uint64_t)s->bytes | (uint64_t)s->blocks | (uint64_t)s->lua) != 0;
 }
 
 void ledger_publish(struct ledger_slot *s) {
-	if (slot_pending(s))
-		record_add(s->rec, s->bytes, s->blocks, s->lua, s->allocs, s->frees);
-	s->bytes = s->blocks = s->lua = 0;
-	s->allocs = s->frees = 0;
+	if (slot_pending(s)) {
+		/* Cleared before the add: if the thread were cancelled inside it,
+		 * its exit must not publish the same deltas again. */
+		struct ledger_slot d = *s;
+		s->bytes = s->blocks = s->lua = 0;
+		s->allocs = s->frees = 0;
+		int saved = errno;   /* free() must leave errno alone */
+		record_add(s->rec, d.bytes, d.blocks, d.lua, d.allocs, d.frees);
+		errno = saved;
+	}
+	ledger_pending -= s->counted;
+	s->counted = 0;
 	if (s->direct) {
 		record_release(s->rec);
 		s->rec = NULL;
@@ -55,8 +65,15 @@ struct ledger_slot *ledger_slot_slow(uint32_t handle) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL) {
 		if (ledger_dead) {
-			/* Thread exit already flushed us: publish every change at once. */
+			/* Thread exit already flushed us: publish every change at once.
+			 * A path that looked the slot up without changing it (a refused
+			 * allocation) may have left a reference here. */
 			struct ledger_slot *s = &ledger_direct;
+			if (s->rec) {
+				if (s->handle == handle)
+					return s;
+				record_release(s->rec);
+			}
 			s->rec = record_acquire(handle);
 			s->handle = handle;
 			s->direct = 1;
@@ -65,9 +82,10 @@ struct ledger_slot *ledger_slot_slow(uint32_t handle) {
 		l = backend_raw_alloc(sizeof(*l));
 		if (l == NULL)
 			return NULL;
+		/* Set first: pthread_setspecific may allocate, and must then find it. */
+		ledger_tls = l;
 		pthread_once(&ledger_once, ledger_key_create);
 		pthread_setspecific(ledger_key, l);
-		ledger_tls = l;
 	}
 	struct ledger_slot *s = &l->slot[ledger_index(handle)];
 	if (s->rec && s->handle == handle)
@@ -84,6 +102,13 @@ int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit) {
 	if (used < 0)
 		used = 0;
 	return (size_t)used <= limit && more <= limit - (size_t)used;
+}
+
+void ledger_overflow(struct ledger_slot *s) {
+	if (s->direct)
+		ledger_publish(s);
+	else
+		ledger_flush();
 }
 
 void ledger_flush(void) {

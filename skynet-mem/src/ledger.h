@@ -4,7 +4,8 @@
 /* Thread-local pending counter deltas, one slot per recently used service.
  * The hot path only touches its own thread's slots (no lock-prefixed write);
  * slots are published to the shared records at skynet_mem_set_current, at
- * thread exit, when a reader on this thread asks, and past LEDGER_BATCH bytes. */
+ * thread exit, when a reader on this thread asks, and when the thread's
+ * pending bytes (summed over its slots, in absolute value) pass LEDGER_BATCH. */
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@ struct ledger_slot {
 	uint32_t handle;
 	int direct;                /* thread is exiting: publish after each use */
 	int64_t bytes, blocks, lua;
+	int64_t counted;           /* |bytes + lua| as last added to ledger_pending */
 	uint64_t allocs, frees;
 };
 
@@ -29,20 +31,26 @@ struct ledger {
 
 #define TLS_IE __attribute__((tls_model("initial-exec")))
 extern __thread struct ledger *ledger_tls TLS_IE __attribute__((visibility("hidden")));
+/* Sum over the thread's slots of |pending bytes|: the bound readers rely on. */
+extern __thread int64_t ledger_pending TLS_IE __attribute__((visibility("hidden")));
 /* The thread's service as set by skynet_mem_set_current. */
 extern __thread uint32_t current_tls TLS_IE __attribute__((visibility("hidden")));
 /* 1 while skynet_current_handle is the library's own default (not the host's). */
 extern int current_is_default __attribute__((visibility("hidden")));
 
+uint32_t current_handle_host(void);
+
 /* The owner of new blocks, without a PLT call when the host kept the default. */
 static inline uint32_t current_handle(void) {
 	if (__builtin_expect(current_is_default, 1))
 		return current_tls;
-	return skynet_current_handle();
+	return current_handle_host();
 }
 
 struct ledger_slot *ledger_slot_slow(uint32_t handle);
 void ledger_publish(struct ledger_slot *s);
+/* The thread passed its bound, or s belongs to an exiting thread. */
+void ledger_overflow(struct ledger_slot *s);
 int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit);
 /* Publishes every pending slot of the calling thread. */
 void ledger_flush(void);
@@ -75,11 +83,14 @@ static inline int ledger_admit(struct ledger_slot *s, size_t more) {
 	return ledger_admit_slow(s, more, limit);
 }
 
-/* Call after changing a slot: publishes past the batch bound. */
+/* Call after changing a slot's bytes: publishes past the thread's bound. */
 static inline void ledger_done(struct ledger_slot *s) {
 	int64_t pending = s->bytes + s->lua;
-	if (__builtin_expect((uint64_t)(pending + LEDGER_BATCH) > (uint64_t)(2 * LEDGER_BATCH) || s->direct, 0))
-		ledger_publish(s);
+	int64_t now = pending < 0 ? -pending : pending;
+	ledger_pending += now - s->counted;
+	s->counted = now;
+	if (__builtin_expect(ledger_pending > LEDGER_BATCH || s->direct, 0))
+		ledger_overflow(s);
 }
 
 /* Adds one change of C memory to a service's pending slot. */

@@ -70,6 +70,14 @@ static void edges(void **state) {
 	r = reallocarray(r, 20, 10);
 	assert_int_equal(r[99], 7);
 	free(r);
+	/* glibc's memalign rounds any alignment up to a power of two */
+	void *a = memalign(24, 10), *b = memalign(0, 10), *c = aligned_alloc(3000, 10);
+	assert_int_equal((uintptr_t)a % 32, 0);
+	assert_non_null(b);
+	assert_int_equal((uintptr_t)c % 4096, 0);
+	free(a);
+	free(b);
+	free(c);
 	assert_int_equal(malloc_usable_size(NULL), 0);
 	free(NULL);
 	char *z = malloc(0);

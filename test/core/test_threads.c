@@ -148,12 +148,98 @@ static void frees_in_late_destructors_are_counted(void **state) {
 	pthread_key_delete(late_key);
 }
 
+/* After the layer's own destructor ran, a refused or resizing call must not
+ * leave a reference behind: the exited service's record is reclaimed. */
+static pthread_key_t dying_key;
+
+static void dying_destructor(void *arg) {
+	(void)arg;
+	skynet_mem_set_current(0x02000007u);
+	void *p = skynet_malloc(100);
+	p = skynet_realloc(p, 300);
+	skynet_mem_set_limit(0x02000007u, 1);
+	assert_null(skynet_malloc(1000));   /* refused at the limit */
+	skynet_mem_set_limit(0x02000007u, 0);
+	skynet_free(p);
+}
+
+static void *arm_dying_key(void *arg) {
+	(void)arg;
+	skynet_free(skynet_malloc(1));
+	pthread_setspecific(dying_key, (void *)1);
+	return NULL;
+}
+
+static void exiting_thread_keeps_no_references(void **state) {
+	(void)state;
+	skynet_free(skynet_malloc(1));   /* the layer's key exists first */
+	pthread_key_create(&dying_key, dying_destructor);
+	pthread_t t;
+	pthread_create(&t, NULL, arm_dying_key, NULL);
+	pthread_join(t, NULL);
+	struct skynet_mem_stat left;
+	skynet_mem_service_exit(0x02000007u, &left);
+	assert_int_equal(left.blocks, 0);
+	assert_int_equal(left.allocs, 2);
+	struct skynet_mem_stat st;
+	assert_int_equal(skynet_mem_stat(0x02000007u, &st), -1);   /* reclaimed */
+	pthread_key_delete(dying_key);
+}
+
+/* The bound on what reads may miss is per thread, whatever the number of
+ * services a thread has touched. */
+#define OWNERS 48
+struct spread {
+	void *blocks[OWNERS][8];
+	pthread_barrier_t freed, checked;
+};
+
+static void *free_for_many_owners(void *arg) {
+	struct spread *sp = arg;
+	skynet_mem_set_current(0x02000100u);
+	for (int o = 0; o < OWNERS; o++)
+		for (int i = 0; i < 8; i++)
+			skynet_free(sp->blocks[o][i]);
+	pthread_barrier_wait(&sp->freed);   /* still "running": nothing forced out */
+	pthread_barrier_wait(&sp->checked);
+	return NULL;
+}
+
+static void pending_bound_is_per_thread(void **state) {
+	(void)state;
+	struct spread *sp = calloc(1, sizeof(*sp));
+	for (int o = 0; o < OWNERS; o++) {
+		skynet_mem_set_current(0x02000200u + (uint32_t)o);
+		for (int i = 0; i < 8; i++)
+			sp->blocks[o][i] = skynet_malloc(1000);   /* 8 KiB per owner, 384 KiB in all */
+	}
+	skynet_mem_set_current(0);
+	pthread_barrier_init(&sp->freed, NULL, 2);
+	pthread_barrier_init(&sp->checked, NULL, 2);
+	pthread_t t;
+	pthread_create(&t, NULL, free_for_many_owners, sp);
+	pthread_barrier_wait(&sp->freed);
+	size_t still = 0;
+	for (int o = 0; o < OWNERS; o++)
+		still += stat_of(0x02000200u + (uint32_t)o).bytes;
+	assert_true(still <= 64 * 1024);
+	pthread_barrier_wait(&sp->checked);
+	pthread_join(t, NULL);
+	for (int o = 0; o < OWNERS; o++)
+		assert_int_equal(stat_of(0x02000200u + (uint32_t)o).bytes, 0);
+	pthread_barrier_destroy(&sp->freed);
+	pthread_barrier_destroy(&sp->checked);
+	free(sp);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(set_current_publishes),
 		cmocka_unit_test(pending_deltas_stay_within_the_batch_bound),
 		cmocka_unit_test(thread_exit_publishes_frees),
 		cmocka_unit_test(frees_in_late_destructors_are_counted),
+		cmocka_unit_test(exiting_thread_keeps_no_references),
+		cmocka_unit_test(pending_bound_is_per_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
