@@ -6,6 +6,7 @@
 #ifdef SKYNET_MEM_CHECK
 
 #include <execinfo.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -117,14 +118,24 @@ static void print_site(struct out *o, uintptr_t site) {
 	backtrace_symbols_fd(&frame, 1, STDERR_FILENO);
 }
 
+/* One report at a time, so blocks from several threads do not interleave. */
+static void report_begin(void) {
+	reporting = 1;
+	while (atomic_exchange_explicit(&report_lock, 1, memory_order_acquire))
+		sched_yield();
+}
+
+static void report_end(void) {
+	atomic_store_explicit(&report_lock, 0, memory_order_release);
+	reporting = 0;
+}
+
 void check_report(const struct check_report *r) {
 	atomic_fetch_add(&counts[r->kind], 1);
 	if (reporting)
 		return;   /* a report from inside a report (backtrace allocating): counted only */
-	reporting = 1;
 	uint32_t me = current_handle();
-	while (atomic_exchange_explicit(&report_lock, 1, memory_order_acquire))
-		;
+	report_begin();
 	struct out o = { .len = 0 };
 	what_line(&o, r);
 	const struct check_meta *m = r->m;
@@ -154,8 +165,7 @@ void check_report(const struct check_report *r) {
 		put(&o, "skynet-mem: MEMORY_CHECK: continuing (the block is left alone)\n");
 		flush(&o);
 	}
-	atomic_store_explicit(&report_lock, 0, memory_order_release);
-	reporting = 0;
+	report_end();
 	if (stop)
 		abort();
 }
@@ -177,11 +187,13 @@ void check_on_service_exit(uint32_t handle, size_t blocks) {
 	if (blocks == 0 || !env_flag(&leak_report, "SKYNET_MEM_CHECK_LEAKS", 1) || reporting)
 		return;
 	struct leak_walk w = { .o = { .len = 0 }, .shown = 0 };
+	report_begin();
 	put(&w.o, "skynet-mem: MEMORY_CHECK: service :%08x exits owning %zu blocks\n", handle, blocks);
 	size_t found = reg_foreach_owned(handle, leak_line, &w);
 	if (found > 16)
 		put(&w.o, "  ... %zu more\n", found - 16);
 	flush(&w.o);
+	report_end();
 }
 
 /* backtrace() loads its unwinder on first use, which allocates: do it before
