@@ -27,8 +27,8 @@ static const struct metric per_service[] = {
 	{ "skynet_mem_service_blocks", "gauge", "Live C blocks of the service.", get_blocks },
 	{ "skynet_mem_service_peak_bytes", "gauge", "High-water mark of C + Lua bytes.", get_peak },
 	{ "skynet_mem_service_limit_bytes", "gauge", "Limit on C + Lua bytes (0: none).", get_limit },
-	{ "skynet_mem_service_allocs_total", "counter", "C allocations charged to the service.", get_allocs },
-	{ "skynet_mem_service_frees_total", "counter", "C frees charged to the service.", get_frees },
+	{ "skynet_mem_service_allocs_total", "counter", "Allocations (C blocks and Lua heap blocks) charged to the service; a resize counts one allocation and one free.", get_allocs },
+	{ "skynet_mem_service_frees_total", "counter", "Frees (C blocks and Lua heap blocks) charged to the service.", get_frees },
 };
 
 /* Label values: backslash, double quote and newline escaped. */
