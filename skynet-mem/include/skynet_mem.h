@@ -82,7 +82,7 @@ enum skynet_mem_check_kind {
 };
 SKYNET_MEM_API uint64_t skynet_mem_check_count(int kind);
 /* MEMORY_CHECK builds: bound in bytes of the quarantine of freed blocks (default
- * 4 MiB, or SKYNET_MEM_QUARANTINE=bytes[K|M|G]); 0 frees at once. Shrinking it
+ * 8 MiB, or SKYNET_MEM_QUARANTINE=bytes[K|M|G]); 0 frees at once. Shrinking it
  * releases (and verifies) the oldest blocks now. Returns the previous bound. */
 SKYNET_MEM_API size_t   skynet_mem_check_quarantine(size_t bytes);
 

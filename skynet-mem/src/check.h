@@ -57,6 +57,27 @@ static inline void *check_base(const void *p, const struct check_meta *m) {
 	return (void *)((uintptr_t)p - m->head);
 }
 
+/* --- block layout and verification (check_block.c) --- */
+struct block_fault {
+	enum check_kind kind;
+	ptrdiff_t offset;          /* first byte found wrong, from the user's pointer */
+	size_t span;               /* bytes past the end / before the start / touched */
+};
+/* Overflow and underflow of a live block, found without reporting: 0, 1 or 2. */
+HIDDEN_CHECK int block_faults(const void *p, const struct check_meta *m, struct block_fault f[2]);
+/* 1 and *f when a quarantined block changed since block_poison. */
+HIDDEN_CHECK int block_poison_fault(const void *p, const struct check_meta *m, struct block_fault *f);
+HIDDEN_CHECK void block_report(const void *p, const struct check_meta *m, const char *op,
+	const struct block_fault *f, int n);
+/* Writes guard, canary and cookie around the user's bytes of a new block. */
+HIDDEN_CHECK void block_arm(void *p, const struct check_meta *m);
+/* Verifies guard, canary and cookie; reports what is wrong and returns -1. */
+HIDDEN_CHECK int block_verify(const void *p, const struct check_meta *m, const char *op);
+/* Poisons the user's bytes of a freed block and marks its cookie freed. */
+HIDDEN_CHECK void block_poison(void *p, const struct check_meta *m);
+/* Verifies a quarantined block is untouched since block_poison; reports -1. */
+HIDDEN_CHECK int block_verify_poison(const void *p, const struct check_meta *m);
+
 /* --- registry (check_registry.c) --- */
 enum { REG_NONE, REG_LIVE, REG_FREED };
 /* 0, or -1 when out of memory. */
@@ -68,23 +89,40 @@ HIDDEN_CHECK int reg_mark_freed(const void *p, uint32_t freer, struct check_meta
 /* New owner of a live block; returns the state found, *out as it was. */
 HIDDEN_CHECK int reg_set_owner(const void *p, uint32_t owner, struct check_meta *out);
 HIDDEN_CHECK void reg_remove(const void *p);
+/* A free in one step under the block's stripe lock: LIVE -> FREED; a small
+ * block (up to 1/4 of its stripe's share of the quarantine bound) is verified,
+ * poisoned and queued in its stripe, and the oldest blocks of that stripe leave
+ * (verified, sound ones unregistered). The caller reports and frees after. */
+#define REG_EVICT_MAX 16
+struct reg_evicted {
+	void *p;
+	struct check_meta m;
+	int bad;                   /* written after its free: leaked, f says where */
+	struct block_fault f;
+};
+struct reg_free {
+	int state;                 /* as found: REG_NONE, REG_FREED (double free), REG_LIVE */
+	struct check_meta m;       /* the block, when found */
+	int big;                   /* not queued here: the caller verifies and quarantines */
+	int nfault;                /* small block found corrupt (left freed, not queued) */
+	struct block_fault fault[2];
+	int nev;
+	struct reg_evicted ev[REG_EVICT_MAX];
+};
+HIDDEN_CHECK void reg_free(void *p, uint32_t freer, size_t bound, struct reg_free *r);
+/* Shrinks every stripe's queue to its share of bound; done() gets what left. */
+HIDDEN_CHECK void reg_trim(size_t bound, void (*done)(const struct reg_evicted *ev, int n));
 /* Calls fn for every live block of owner; returns how many there were. */
 HIDDEN_CHECK size_t reg_foreach_owned(uint32_t owner,
 	void (*fn)(const void *p, const struct check_meta *m, void *ud), void *ud);
 
-/* --- block layout and verification (check_block.c) --- */
-/* Writes guard, canary and cookie around the user's bytes of a new block. */
-HIDDEN_CHECK void block_arm(void *p, const struct check_meta *m);
-/* Verifies guard, canary and cookie; reports what is wrong and returns -1. */
-HIDDEN_CHECK int block_verify(const void *p, const struct check_meta *m, const char *op);
-/* Poisons the user's bytes of a freed block and marks its cookie freed. */
-HIDDEN_CHECK void block_poison(void *p, const struct check_meta *m);
-/* Verifies a quarantined block is untouched since block_poison; reports -1. */
-HIDDEN_CHECK int block_verify_poison(const void *p, const struct check_meta *m);
-
 /* --- quarantine (check_quarantine.c) --- */
-/* Takes a verified, poisoned block; may release older ones to the backend. */
+/* The bound in bytes (SKYNET_MEM_QUARANTINE, default, or the last call). */
+HIDDEN_CHECK size_t quarantine_bound(void);
+/* Takes a verified, poisoned large block; may release older ones to the backend. */
 HIDDEN_CHECK void quarantine_push(void *p, const struct check_meta *m);
+/* Frees the sound blocks that left a quarantine, reports the written ones. */
+HIDDEN_CHECK void quarantine_finish(const struct reg_evicted *ev, int n);
 
 /* --- reports (check.c) --- */
 struct check_report {

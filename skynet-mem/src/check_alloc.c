@@ -65,21 +65,32 @@ static void report_not_live(int state, const void *p, const struct check_meta *m
 
 /* 0 when the block went to quarantine; -1 when reported (and left alone). */
 static int free_checked(void *p, const char *op) {
-	uint32_t me = current_handle();
-	struct check_meta m;
-	int state = reg_mark_freed(p, me, &m);
-	if (state != REG_LIVE) {
-		report_not_live(state, p, &m, op);
+	size_t bound = quarantine_bound();
+	struct reg_free r;
+	reg_free(p, current_handle(), bound, &r);
+	if (r.state != REG_LIVE) {
+		report_not_live(r.state, p, &r.m, op);
 		return -1;
 	}
 	/* The service let go of it either way; a corrupt block is leaked by the checker. */
-	ledger_charge(m.owner, -(int64_t)m.usable, -1, 0, 1);
-	if (block_verify(p, &m, op) != 0)
+	ledger_charge(r.m.owner, -(int64_t)r.m.usable, -1, 0, 1);
+	if (!r.big) {
+		quarantine_finish(r.ev, r.nev);   /* queued in its stripe; older ones left */
+		return 0;
+	}
+	if (r.nfault) {
+		block_report(p, &r.m, op, r.fault, r.nfault);
 		return -1;
-	m.state = REG_FREED;
-	m.freer = me;
-	block_poison(p, &m);
-	quarantine_push(p, &m);
+	}
+	if (block_verify(p, &r.m, op) != 0)
+		return -1;
+	if (bound == 0) {
+		reg_remove(p);
+		backend_free(check_base(p, &r.m), r.m.usable);
+		return 0;
+	}
+	block_poison(p, &r.m);
+	quarantine_push(p, &r.m);
 	return 0;
 }
 

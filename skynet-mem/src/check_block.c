@@ -97,24 +97,32 @@ void block_arm(void *p, const struct check_meta *m) {
 	memcpy(at(p, (ptrdiff_t)(m->n + slack_of(m))), c, COOKIE_SIZE);
 }
 
-int block_verify(const void *p, const struct check_meta *m, const char *op) {
-	int bad = 0;
+int block_faults(const void *p, const struct check_meta *m, struct block_fault f[2]) {
+	int n = 0;
 	size_t first, last;
-	if (trailer_diff(p, m, DOGTAG_ALLOC, &first, &last)) {
-		struct check_report r = { CHECK_OVERFLOW, op, p, m, (ptrdiff_t)first, last + 1 - m->n };
-		check_report(&r);
-		bad = -1;
-	}
+	if (trailer_diff(p, m, DOGTAG_ALLOC, &first, &last))
+		f[n++] = (struct block_fault){ CHECK_OVERFLOW, (ptrdiff_t)first, last + 1 - m->n };
 	const unsigned char *guard = check_base(p, m);
 	size_t g = first_diff(guard, m->head, CHECK_GUARD);
 	if (g < m->head) {
-		size_t before = m->head - g;
 		size_t nearest = last_diff(guard, m->head, CHECK_GUARD);
-		struct check_report r = { CHECK_UNDERFLOW, op, p, m, -(ptrdiff_t)(m->head - nearest), before };
-		check_report(&r);
-		bad = -1;
+		f[n++] = (struct block_fault){ CHECK_UNDERFLOW, -(ptrdiff_t)(m->head - nearest), m->head - g };
 	}
-	return bad;
+	return n;
+}
+
+void block_report(const void *p, const struct check_meta *m, const char *op, const struct block_fault *f, int n) {
+	for (int i = 0; i < n; i++) {
+		struct check_report r = { f[i].kind, op, p, m, f[i].offset, f[i].span };
+		check_report(&r);
+	}
+}
+
+int block_verify(const void *p, const struct check_meta *m, const char *op) {
+	struct block_fault f[2];
+	int n = block_faults(p, m, f);
+	block_report(p, m, op, f, n);
+	return n ? -1 : 0;
 }
 
 void block_poison(void *p, const struct check_meta *m) {
@@ -124,8 +132,8 @@ void block_poison(void *p, const struct check_meta *m) {
 	memcpy(at(p, (ptrdiff_t)(m->n + slack_of(m))), c, COOKIE_SIZE);
 }
 
-int block_verify_poison(const void *p, const struct check_meta *m) {
-	ptrdiff_t first = 0, last = -1;
+int block_poison_fault(const void *p, const struct check_meta *m, struct block_fault *f) {
+	ptrdiff_t first, last;
 	const unsigned char *guard = check_base(p, m);
 	size_t g = first_diff(guard, m->head, CHECK_GUARD);
 	size_t u = first_diff(p, m->n, CHECK_POISON);
@@ -133,7 +141,7 @@ int block_verify_poison(const void *p, const struct check_meta *m) {
 	int trailer = trailer_diff(p, m, DOGTAG_FREE, &tf, &tl);
 	if (g == m->head && u == m->n && !trailer)
 		return 0;
-	/* One report for the whole block: from the first changed byte to the last. */
+	/* One fault for the whole block: from the first changed byte to the last. */
 	if (g < m->head)
 		first = -(ptrdiff_t)(m->head - g);
 	else if (u < m->n)
@@ -146,8 +154,15 @@ int block_verify_poison(const void *p, const struct check_meta *m) {
 		last = (ptrdiff_t)last_diff(p, m->n, CHECK_POISON);
 	else
 		last = -(ptrdiff_t)(m->head - last_diff(guard, m->head, CHECK_GUARD));
-	struct check_report r = { CHECK_WRITE_AFTER_FREE, "quarantine exit", p, m, first, (size_t)(last - first + 1) };
-	check_report(&r);
+	*f = (struct block_fault){ CHECK_WRITE_AFTER_FREE, first, (size_t)(last - first + 1) };
+	return 1;
+}
+
+int block_verify_poison(const void *p, const struct check_meta *m) {
+	struct block_fault f;
+	if (!block_poison_fault(p, m, &f))
+		return 0;
+	block_report(p, m, "quarantine exit", &f, 1);
 	return -1;
 }
 

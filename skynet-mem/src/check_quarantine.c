@@ -1,9 +1,10 @@
-/* MEMORY_CHECK quarantine: freed blocks wait here, poisoned, before going back to
+/* MEMORY_CHECK quarantine: freed blocks wait, poisoned, before going back to
  * the backend, so their addresses are not handed out again while a double free
- * or a write after free can still be caught. A FIFO bounded in bytes (usable
- * sizes); the newest block always stays, even when it alone passes the bound.
- * A block leaves through release(): its poison is verified, then it is dropped
- * from the registry and freed. */
+ * or a write after free can still be caught. Bounded in bytes (usable sizes):
+ * half of the bound for small blocks, queued per registry stripe (see
+ * reg_free), half for large ones in one FIFO here, where the newest block always
+ * stays even when it alone passes the bound. A block leaves through
+ * quarantine_finish (or release): verified, then unregistered and freed. */
 
 #ifdef SKYNET_MEM_CHECK
 
@@ -15,9 +16,9 @@
 #include "check.h"
 #include "skynet_mem.h"
 
-/* 4 MiB: thousands of recent frees stay caught, while the quarantine and its
+/* 8 MiB: thousands of recent frees stay caught, while the quarantine and its
  * registry entries mostly stay in a server CPU's last-level cache. */
-#define QUARANTINE_DEFAULT ((size_t)4 << 20)
+#define QUARANTINE_DEFAULT ((size_t)8 << 20)
 #define BOUND_UNSET SIZE_MAX
 #define EVICT_BATCH 16
 
@@ -65,7 +66,7 @@ static size_t bound_from_env(void) {
 	return (size_t)v << shift;
 }
 
-static size_t get_bound(void) {
+size_t quarantine_bound(void) {
 	size_t b = atomic_load_explicit(&bound, memory_order_relaxed);
 	if (__builtin_expect(b == BOUND_UNSET, 0)) {
 		size_t unset = BOUND_UNSET;
@@ -125,9 +126,18 @@ static int grow_ring(void) {
 	return 0;
 }
 
+void quarantine_finish(const struct reg_evicted *ev, int n) {
+	for (int i = 0; i < n; i++) {
+		if (ev[i].bad)
+			block_report(ev[i].p, &ev[i].m, "quarantine exit", &ev[i].f, 1);
+		else
+			backend_free(check_base(ev[i].p, &ev[i].m), ev[i].m.usable);
+	}
+}
+
 void quarantine_push(void *p, const struct check_meta *m) {
 	struct qitem it = { p, *m };
-	size_t limit = get_bound();
+	size_t limit = quarantine_bound() / 2;
 	if (limit == 0) {
 		release(&it);
 		return;
@@ -148,11 +158,12 @@ void quarantine_push(void *p, const struct check_meta *m) {
 }
 
 size_t skynet_mem_check_quarantine(size_t bytes) {
-	size_t old = get_bound();
+	size_t old = quarantine_bound();
 	if (bytes == BOUND_UNSET)
 		bytes--;
 	atomic_store(&bound, bytes);
-	evict(bytes, 0);
+	reg_trim(bytes, quarantine_finish);
+	evict(bytes / 2, 0);
 	return old;
 }
 

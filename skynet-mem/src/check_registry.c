@@ -24,11 +24,19 @@ struct entry {
 	struct check_meta m;
 };
 
+/* Small freed blocks wait in their stripe's own FIFO, so a free takes one
+ * lock for the lookup, the quarantine and the release of the oldest blocks. */
+struct ring {
+	uintptr_t *p;
+	size_t cap, first, count, bytes;
+};
+
 struct stripe {
 	atomic_int lock;
 	size_t cap;       /* power of two, or 0 before the first insert */
 	size_t used;      /* keys, tombstones included */
 	struct entry *e;
+	struct ring q;
 } __attribute__((aligned(64)));
 
 static struct stripe stripes[STRIPES];
@@ -184,6 +192,94 @@ void reg_remove(const void *p) {
 	if (e)
 		e->key = KEY_TOMB;
 	unlock(s);
+}
+
+/* --- the stripes' quarantine --- */
+
+static int ring_push(struct ring *q, uintptr_t key) {
+	if (q->count == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 64;
+		uintptr_t *r = backend_raw_alloc(cap * sizeof(*r));
+		if (r == NULL)
+			return -1;
+		for (size_t i = 0; i < q->count; i++)
+			r[i] = q->p[(q->first + i) & (q->cap - 1)];
+		backend_raw_free(q->p);
+		q->p = r;
+		q->cap = cap;
+		q->first = 0;
+	}
+	q->p[(q->first + q->count) & (q->cap - 1)] = key;
+	q->count++;
+	return 0;
+}
+
+/* Takes the oldest blocks out while the stripe's queue passes per (keeping
+ * `keep`): each is verified here; a sound one leaves the registry, a written
+ * one stays as freed (leaked). Caller holds the lock. */
+static int evict(struct stripe *s, size_t per, size_t keep, struct reg_evicted *ev, int max) {
+	int n = 0;
+	struct ring *q = &s->q;
+	while (n < max && q->bytes > per && q->count > keep) {
+		uintptr_t key = q->p[q->first];
+		q->first = (q->first + 1) & (q->cap - 1);
+		q->count--;
+		struct entry *x = find(s, key, hash_ptr((void *)key));
+		if (x == NULL)
+			continue;   /* cannot happen: quarantined blocks stay registered */
+		struct reg_evicted *v = &ev[n++];
+		v->p = (void *)key;
+		v->m = x->m;
+		q->bytes -= x->m.usable;
+		v->bad = block_poison_fault(v->p, &v->m, &v->f);
+		if (!v->bad)
+			x->key = KEY_TOMB;
+	}
+	return n;
+}
+
+void reg_free(void *p, uint32_t freer, size_t bound, struct reg_free *r) {
+	size_t per = bound / 2 / STRIPES;
+	uint64_t h = hash_ptr(p);
+	struct stripe *s = stripe_of(h);
+	r->nfault = r->nev = 0;
+	r->big = 1;
+	lock(s);
+	struct entry *e = find(s, (uintptr_t)p, h);
+	r->state = e ? (int)e->m.state : REG_NONE;
+	if (e)
+		r->m = e->m;
+	if (r->state != REG_LIVE) {
+		unlock(s);
+		return;
+	}
+	e->m.state = REG_FREED;
+	e->m.freer = freer;
+	r->m = e->m;
+	if (r->m.usable <= per / 4) {
+		r->nfault = block_faults(p, &r->m, r->fault);
+		if (r->nfault == 0 && ring_push(&s->q, (uintptr_t)p) == 0) {
+			r->big = 0;
+			block_poison(p, &r->m);
+			s->q.bytes += r->m.usable;
+			r->nev = evict(s, per, 1, r->ev, REG_EVICT_MAX);
+		}
+	}
+	unlock(s);
+}
+
+void reg_trim(size_t bound, void (*done)(const struct reg_evicted *ev, int n)) {
+	size_t per = bound / 2 / STRIPES;
+	struct reg_evicted ev[REG_EVICT_MAX];
+	for (unsigned si = 0; si < STRIPES; si++) {
+		int n;
+		do {
+			lock(&stripes[si]);
+			n = evict(&stripes[si], per, 0, ev, REG_EVICT_MAX);
+			unlock(&stripes[si]);
+			done(ev, n);
+		} while (n == REG_EVICT_MAX);
+	}
 }
 
 /* Copies a stripe's matching blocks out in chunks, so fn runs unlocked (it may
