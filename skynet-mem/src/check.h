@@ -134,7 +134,7 @@ struct check_report {
 	size_t span;               /* bytes past the end / before the start / touched */
 };
 HIDDEN_CHECK void check_report(const struct check_report *r);
-/* Releases owner's service-exit leak report (allocation sites) when it owned blocks. */
+/* Lists the blocks (sizes, allocation sites) a service still owns as it exits. */
 HIDDEN_CHECK void check_on_service_exit(uint32_t handle, size_t blocks);
 
 #else /* release: no checks */

@@ -13,13 +13,9 @@
 
 /* Each fill byte repeated, so a range is verified by memcmp (vectorised), and
  * only a mismatching chunk is walked byte by byte. */
-static unsigned char guard_pat[PATTERN], canary_pat[PATTERN], poison_pat[PATTERN];
-
-__attribute__((constructor)) static void patterns_init(void) {
-	memset(guard_pat, CHECK_GUARD, PATTERN);
-	memset(canary_pat, CHECK_CANARY, PATTERN);
-	memset(poison_pat, CHECK_POISON, PATTERN);
-}
+static const unsigned char guard_pat[PATTERN] = { [0 ... PATTERN - 1] = CHECK_GUARD };
+static const unsigned char canary_pat[PATTERN] = { [0 ... PATTERN - 1] = CHECK_CANARY };
+static const unsigned char poison_pat[PATTERN] = { [0 ... PATTERN - 1] = CHECK_POISON };
 
 static const unsigned char *pattern_of(unsigned b) {
 	return b == CHECK_GUARD ? guard_pat : b == CHECK_CANARY ? canary_pat : poison_pat;
