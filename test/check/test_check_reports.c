@@ -4,6 +4,7 @@
  * with stderr captured. */
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -381,6 +382,40 @@ static void clean_workload_is_never_reported(void **state) {
 	skynet_mem_set_current(0);
 }
 
+struct cross {
+	void *p;
+};
+
+static void *free_on_other_thread(void *arg) {
+	struct cross *c = arg;
+	skynet_mem_set_current(FREER);
+	skynet_free(c->p);
+	skynet_mem_set_current(0);
+	return NULL;
+}
+
+/* Blocks cross threads in an actor server: a free on another thread is clean,
+ * and a second free back on the first thread is still a double free. */
+static void double_free_across_threads(void **state) {
+	(void)state;
+	FILE *tmp;
+	int saved;
+	uint64_t before = skynet_mem_check_errors();
+	skynet_mem_set_current(OWNER);
+	struct cross c = { skynet_malloc(300) };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, free_on_other_thread, &c), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(skynet_mem_check_errors(), before);
+	capture_begin(&tmp, &saved);
+	skynet_free(c.p);
+	capture_end(tmp, saved);
+	expect("MEMORY_CHECK: double free\n");
+	expect("owner service :0a000001, freed by service :0a000002, freeing service :0a000001");
+	assert_int_equal(skynet_mem_check_errors(), before + 1);
+	skynet_mem_set_current(0);
+}
+
 /* A service that exits owning blocks is told where they were allocated. */
 static void leak_report_at_service_exit(void **state) {
 	(void)state;
@@ -415,6 +450,7 @@ int main(void) {
 		cmocka_unit_test(write_after_free_names_owner),
 		cmocka_unit_test(realloc_moves_through_quarantine),
 		cmocka_unit_test(transfer_checks_and_moves_owner),
+		cmocka_unit_test(double_free_across_threads),
 		cmocka_unit_test(clean_workload_is_never_reported),
 		cmocka_unit_test(leak_report_at_service_exit),
 	};
