@@ -6,6 +6,7 @@
 #ifdef SKYNET_MEM_CHECK
 
 #include <execinfo.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -196,11 +197,27 @@ void check_on_service_exit(uint32_t handle, size_t blocks) {
 	report_end();
 }
 
+/* Locks are taken in the order the code nests them (a report may allocate),
+ * so a fork never leaves the child with a lock another thread held. */
+static void before_fork(void) {
+	while (atomic_exchange_explicit(&report_lock, 1, memory_order_acquire))
+		sched_yield();
+	reg_lock_all();
+	quarantine_lock();
+}
+
+static void after_fork(void) {
+	quarantine_unlock();
+	reg_unlock_all();
+	atomic_store_explicit(&report_lock, 0, memory_order_release);
+}
+
 /* backtrace() loads its unwinder on first use, which allocates: do it before
  * the first report, not inside one. */
 __attribute__((constructor)) static void check_init(void) {
 	void *frame[1];
 	backtrace(frame, 1);
+	pthread_atfork(before_fork, after_fork, after_fork);
 }
 
 #else

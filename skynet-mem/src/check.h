@@ -112,6 +112,9 @@ struct reg_free {
 HIDDEN_CHECK void reg_free(void *p, uint32_t freer, size_t bound, struct reg_free *r);
 /* Shrinks every stripe's queue to its share of bound; done() gets what left. */
 HIDDEN_CHECK void reg_trim(size_t bound, void (*done)(const struct reg_evicted *ev, int n));
+/* Every stripe lock, in order (fork); and back. */
+HIDDEN_CHECK void reg_lock_all(void);
+HIDDEN_CHECK void reg_unlock_all(void);
 /* Calls fn for every live block of owner; returns how many there were. */
 HIDDEN_CHECK size_t reg_foreach_owned(uint32_t owner,
 	void (*fn)(const void *p, const struct check_meta *m, void *ud), void *ud);
@@ -121,6 +124,8 @@ HIDDEN_CHECK size_t reg_foreach_owned(uint32_t owner,
 HIDDEN_CHECK size_t quarantine_bound(void);
 /* Takes a verified, poisoned large block; may release older ones to the backend. */
 HIDDEN_CHECK void quarantine_push(void *p, const struct check_meta *m);
+HIDDEN_CHECK void quarantine_lock(void);
+HIDDEN_CHECK void quarantine_unlock(void);
 /* Frees the sound blocks that left a quarantine, reports the written ones. */
 HIDDEN_CHECK void quarantine_finish(const struct reg_evicted *ev, int n);
 

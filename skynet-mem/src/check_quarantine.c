@@ -46,6 +46,14 @@ static void qunlock(void) {
 	atomic_store_explicit(&q.lock, 0, memory_order_release);
 }
 
+void quarantine_lock(void) {
+	qlock();
+}
+
+void quarantine_unlock(void) {
+	qunlock();
+}
+
 /* SKYNET_MEM_QUARANTINE=bytes, with an optional K, M or G suffix. */
 static size_t bound_from_env(void) {
 	const char *e = getenv("SKYNET_MEM_QUARANTINE");

@@ -194,6 +194,18 @@ void reg_remove(const void *p) {
 	unlock(s);
 }
 
+/* fork() while another thread holds a stripe would leave it locked forever in
+ * the child: check.c takes every lock around fork (pthread_atfork). */
+void reg_lock_all(void) {
+	for (unsigned i = 0; i < STRIPES; i++)
+		lock(&stripes[i]);
+}
+
+void reg_unlock_all(void) {
+	for (unsigned i = STRIPES; i-- > 0;)
+		unlock(&stripes[i]);
+}
+
 /* --- the stripes' quarantine --- */
 
 static int ring_push(struct ring *q, uintptr_t key) {
