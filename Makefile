@@ -30,11 +30,11 @@ check-build: deps
 demo: release
 	$(BUILD)/release/examples/demo_server
 
-# Every build variant's ctest suite; one summary line at the end. Then the
-# sanitizer runs and a bounded fuzz run (MEMORY_CHECK hardening, below).
+# The sanitizer runs and a bounded fuzz run (MEMORY_CHECK hardening, below),
+# then every build variant's ctest suite, whose summary line closes the output.
 test: release nojemalloc check-build
-	@scripts/run-tests.sh $(BUILD)/release $(BUILD)/nojemalloc $(BUILD)/check
 	@$(MAKE) --no-print-directory check-sanitize fuzz
+	@scripts/run-tests.sh $(BUILD)/release $(BUILD)/nojemalloc $(BUILD)/check
 
 bench: release
 	$(BUILD)/release/bench/bench_malloc
