@@ -23,7 +23,7 @@
 #define SIZES 4096
 #define WINDOW_MAX 4096
 static size_t window_size = 64;   /* live blocks per thread: free the oldest, allocate anew */
-#define RING 1024      /* producer/consumer queue */
+#define RING 16384     /* producer/consumer queue: deep, so neither side waits often */
 
 struct allocator {
 	const char *name;
