@@ -5,9 +5,7 @@
 
 #include <stddef.h>
 
-#ifndef SKYNET_MEM_API
-#define SKYNET_MEM_API __attribute__((visibility("default")))
-#endif
+#include "skynet_mem_api.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -6,9 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef SKYNET_MEM_API
-#define SKYNET_MEM_API __attribute__((visibility("default")))
-#endif
+#include "skynet_mem_api.h"
 
 #ifdef __cplusplus
 extern "C" {

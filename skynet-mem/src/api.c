@@ -125,7 +125,7 @@ size_t skynet_mem_block_charge(const void *ptr) {
 }
 
 size_t skynet_mem_charge_size(size_t n) {
-	return n <= PTRDIFF_MAX - COOKIE_SIZE ? backend_class(n + COOKIE_SIZE, 0) : 0;
+	return block_class(n, 0);
 }
 
 #endif

@@ -21,7 +21,7 @@ static int is_pow2(size_t a) {
 #ifndef SKYNET_MEM_CHECK
 void *mem_alloc(size_t n, size_t align, int zero) {
 	uint32_t handle = current_handle();
-	size_t u = n <= PTRDIFF_MAX - COOKIE_SIZE ? backend_class(n + COOKIE_SIZE, align) : 0;
+	size_t u = block_class(n, align);
 	struct ledger_slot *s = u ? ledger_slot(handle) : NULL;
 	if (s == NULL || !ledger_admit(s, u)) {
 		errno = ENOMEM;
@@ -107,7 +107,7 @@ void *mem_realloc(void *p, size_t n) {
 		return NULL;
 	}
 	uint32_t handle = current_handle();
-	size_t nu = n <= PTRDIFF_MAX - COOKIE_SIZE ? backend_class(n + COOKIE_SIZE, 0) : 0;
+	size_t nu = block_class(n, 0);
 	struct ledger_slot *s = nu ? ledger_slot(handle) : NULL;
 	size_t growth = handle != c.handle ? nu : (nu > u ? nu - u : 0);
 	if (s == NULL || !ledger_admit(s, growth)) {

@@ -7,7 +7,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
+#include "cookie.h"
+
 #define HIDDEN __attribute__((visibility("hidden")))
+
+/* The usable size a block of n bytes plus its cookie is allocated at (and
+ * charged); 0 when no allocation can have that size. */
+static inline size_t block_class(size_t n, size_t align) {
+	return n <= PTRDIFF_MAX - COOKIE_SIZE ? backend_class(n + COOKIE_SIZE, align) : 0;
+}
 
 HIDDEN void *mem_alloc(size_t n, size_t align, int zero);
 HIDDEN void *mem_calloc(size_t nmemb, size_t size);
