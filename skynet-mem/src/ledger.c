@@ -8,7 +8,7 @@
 #include "ledger.h"
 
 __thread struct ledger *ledger_tls TLS_IE;
-__thread int64_t ledger_pending TLS_IE;
+__thread int ledger_dirty TLS_IE;
 static __thread int ledger_dead TLS_IE;             /* thread's ledger destroyed */
 static __thread struct ledger_slot ledger_direct TLS_IE;
 
@@ -30,8 +30,10 @@ void ledger_publish(struct ledger_slot *s) {
 		record_add(s->rec, d.bytes, d.blocks, d.lua, d.allocs, d.frees);
 		errno = saved;
 	}
-	ledger_pending -= s->counted;
-	s->counted = 0;
+	if (s->dirty) {
+		s->dirty = 0;
+		ledger_dirty--;
+	}
 	if (s->direct) {
 		record_release(s->rec);
 		s->rec = NULL;
@@ -105,9 +107,12 @@ int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit) {
 }
 
 void ledger_overflow(struct ledger_slot *s) {
-	if (s->direct)
-		ledger_publish(s);
-	else
+	ledger_publish(s);
+}
+
+void ledger_first_change(struct ledger_slot *s) {
+	s->dirty = 1;
+	if (++ledger_dirty > DIRTY_MAX)
 		ledger_flush();
 }
 
@@ -119,7 +124,7 @@ void ledger_flush(void) {
 		struct ledger_slot *s = &l->slot[i];
 		if (s->rec == NULL)
 			continue;
-		if (slot_pending(s))
+		if (s->dirty || slot_pending(s))
 			ledger_publish(s);
 		/* Let exited services' records be reclaimed. */
 		if (atomic_load_explicit(&s->rec->retired, memory_order_relaxed))

@@ -4,8 +4,10 @@
 /* Thread-local pending counter deltas, one slot per recently used service.
  * The hot path only touches its own thread's slots (no lock-prefixed write);
  * slots are published to the shared records at skynet_mem_set_current, at
- * thread exit, when a reader on this thread asks, and when the thread's
- * pending bytes (summed over its slots, in absolute value) pass LEDGER_BATCH. */
+ * thread exit, when a reader on this thread asks, when one slot's pending
+ * bytes pass SLOT_BATCH, and when more than DIRTY_MAX slots hold changes: so a
+ * thread never holds more than LEDGER_BATCH = DIRTY_MAX * SLOT_BATCH bytes
+ * unpublished, however many services it touches. */
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -13,7 +15,9 @@
 #include "record.h"
 
 #define LEDGER_SLOTS 64
-#define LEDGER_BATCH ((int64_t)64 * 1024)
+#define SLOT_BATCH ((int64_t)8 * 1024)
+#define DIRTY_MAX 8
+#define LEDGER_BATCH (DIRTY_MAX * SLOT_BATCH)
 
 struct ledger_slot {
 	uint64_t key;              /* slot_key(handle) while claimed, 0 when empty */
@@ -21,7 +25,7 @@ struct ledger_slot {
 	uint32_t handle;
 	int direct;                /* thread is exiting: publish after each use */
 	int64_t bytes, blocks, lua;
-	int64_t counted;           /* |bytes + lua| as last added to ledger_pending */
+	int dirty;                 /* changed since published: counted in ledger_dirty */
 	uint64_t allocs, frees;
 };
 
@@ -31,8 +35,8 @@ struct ledger {
 
 #define TLS_IE __attribute__((tls_model("initial-exec")))
 extern __thread struct ledger *ledger_tls TLS_IE __attribute__((visibility("hidden")));
-/* Sum over the thread's slots of |pending bytes|: the bound readers rely on. */
-extern __thread int64_t ledger_pending TLS_IE __attribute__((visibility("hidden")));
+/* How many of the thread's slots hold unpublished changes. */
+extern __thread int ledger_dirty TLS_IE __attribute__((visibility("hidden")));
 /* The thread's service as set by skynet_mem_set_current. */
 extern __thread uint32_t current_tls TLS_IE __attribute__((visibility("hidden")));
 /* 1 while skynet_current_handle is the library's own default (not the host's). */
@@ -49,8 +53,10 @@ static inline uint32_t current_handle(void) {
 
 struct ledger_slot *ledger_slot_slow(uint32_t handle);
 void ledger_publish(struct ledger_slot *s);
-/* The thread passed its bound, or s belongs to an exiting thread. */
+/* s passed its bound, or belongs to an exiting thread. */
 void ledger_overflow(struct ledger_slot *s);
+/* s changed for the first time since it was published. */
+void ledger_first_change(struct ledger_slot *s);
 int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit);
 /* Publishes every pending slot of the calling thread. */
 void ledger_flush(void);
@@ -83,14 +89,13 @@ static inline int ledger_admit(struct ledger_slot *s, size_t more) {
 	return ledger_admit_slow(s, more, limit);
 }
 
-/* Call after changing a slot's bytes: publishes past the thread's bound. */
+/* Call after changing a slot: publishes past the bounds. */
 static inline void ledger_done(struct ledger_slot *s) {
 	int64_t pending = s->bytes + s->lua;
-	int64_t now = pending < 0 ? -pending : pending;
-	ledger_pending += now - s->counted;
-	s->counted = now;
-	if (__builtin_expect(ledger_pending > LEDGER_BATCH || s->direct, 0))
+	if (__builtin_expect((uint64_t)(pending + SLOT_BATCH) > (uint64_t)(2 * SLOT_BATCH) || s->direct, 0))
 		ledger_overflow(s);
+	else if (__builtin_expect(!s->dirty, 0))
+		ledger_first_change(s);
 }
 
 /* Adds one change of C memory to a service's pending slot. */
