@@ -96,7 +96,7 @@ int main(int argc, char **argv) {
 		static char label[64];
 		snprintf(label, sizeof(label), "check, quarantine %zu KiB", q_default >> 10);
 		rows[nrows++] = (struct row){ label, skynet_malloc, skynet_free, q_default };
-		rows[nrows++] = (struct row){ "check, quarantine 1 MiB", skynet_malloc, skynet_free, (size_t)1 << 20 };
+		rows[nrows++] = (struct row){ "check, quarantine 8 MiB", skynet_malloc, skynet_free, (size_t)8 << 20 };
 		rows[nrows++] = (struct row){ "check, quarantine 0", skynet_malloc, skynet_free, 0 };
 	} else {
 		rows[nrows++] = (struct row){ "skynet-mem", skynet_malloc, skynet_free, SIZE_MAX };

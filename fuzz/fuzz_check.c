@@ -3,7 +3,9 @@
  * services, with at most one injected heap bug. Asserts that the bug is
  * reported exactly once, with the right kind, and that nothing else ever is.
  * Built with ASan+UBSan over the system allocator (make fuzz), so a bug of the
- * layer itself (touching memory it should not) is caught by the sanitizers. */
+ * layer itself (touching memory it should not) is caught by the sanitizers.
+ * Writes after free land in a block's first 256 bytes: the part the default
+ * SKYNET_MEM_POISON poisons and checks. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,8 +20,8 @@
 
 #define SLOTS 16
 #define KINDS 5
-#define COOKIE 16   /* the check cookie: always right after the canary */
-#define HEAD 16     /* the smallest guard before a block */
+#define COOKIE 16   /* the canary: right after the user's bytes */
+#define HEAD 16     /* the guard before a block */
 
 struct slot {
 	unsigned char *p;

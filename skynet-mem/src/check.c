@@ -95,8 +95,9 @@ static void flush(struct out *o) {
 static void what_line(struct out *o, const struct check_report *r) {
 	put(o, "skynet-mem: MEMORY_CHECK: %s", kind_names[r->kind]);
 	switch (r->kind) {
-	case CHECK_OVERFLOW:
-		put(o, " by %zu bytes at offset %td", r->span, r->offset);
+	case CHECK_OVERFLOW:   /* the whole canary changed: the overflow may go further */
+		put(o, " by %s%zu bytes at offset %td", r->span >= CHECK_CANARY_SIZE ? "at least " : "",
+			r->span, r->offset);
 		break;
 	case CHECK_UNDERFLOW:
 		put(o, " by %zu bytes before the block (nearest at offset %td)", r->span, r->offset);
@@ -171,29 +172,23 @@ void check_report(const struct check_report *r) {
 		abort();
 }
 
-struct leak_walk {
-	struct out o;
-	size_t shown;
-};
-
-static void leak_line(const void *p, const struct check_meta *m, void *ud) {
-	struct leak_walk *w = ud;
-	if (w->shown++ >= 16)
-		return;
-	put(&w->o, "  block %p (requested %zu bytes, usable %zu bytes)\n", p, m->n, m->usable);
-	print_site(&w->o, m->site);
-}
-
 void check_on_service_exit(uint32_t handle, size_t blocks) {
+	enum { SHOWN = 16 };
 	if (blocks == 0 || !env_flag(&leak_report, "SKYNET_MEM_CHECK_LEAKS", 1) || reporting)
 		return;
-	struct leak_walk w = { .o = { .len = 0 }, .shown = 0 };
+	void *p[SHOWN];
+	struct check_meta m[SHOWN];
+	size_t found = live_owned(handle, p, m, SHOWN);
+	struct out o = { .len = 0 };
 	report_begin();
-	put(&w.o, "skynet-mem: MEMORY_CHECK: service :%08x exits owning %zu blocks\n", handle, blocks);
-	size_t found = reg_foreach_owned(handle, leak_line, &w);
-	if (found > 16)
-		put(&w.o, "  ... %zu more\n", found - 16);
-	flush(&w.o);
+	put(&o, "skynet-mem: MEMORY_CHECK: service :%08x exits owning %zu blocks\n", handle, blocks);
+	for (size_t i = 0; i < found && i < SHOWN; i++) {
+		put(&o, "  block %p (requested %zu bytes, usable %zu bytes)\n", p[i], m[i].n, m[i].usable);
+		print_site(&o, m[i].site);
+	}
+	if (found > SHOWN)
+		put(&o, "  ... %zu more\n", found - SHOWN);
+	flush(&o);
 	report_end();
 }
 
@@ -202,13 +197,11 @@ void check_on_service_exit(uint32_t handle, size_t blocks) {
 static void before_fork(void) {
 	while (atomic_exchange_explicit(&report_lock, 1, memory_order_acquire))
 		sched_yield();
-	reg_lock_all();
-	quarantine_lock();
+	live_lock_all();
 }
 
 static void after_fork(void) {
-	quarantine_unlock();
-	reg_unlock_all();
+	live_unlock_all();
 	atomic_store_explicit(&report_lock, 0, memory_order_release);
 }
 

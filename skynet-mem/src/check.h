@@ -4,14 +4,16 @@
 /* MEMORY_CHECK internals. In release builds only the inline no-op stubs at the
  * bottom exist, so the release hot path carries none of this.
  *
- * CHECK block layout (the backend block b of usable size u):
+ * CHECK block layout (the backend block b of usable size u, p the user's pointer):
  *
- *   b          p = b + head                p + n          b + u - COOKIE_SIZE   b + u
- *   | guard .. | user bytes (n requested)  | canary ...    | cookie {handle, dogtag, n} |
+ *   b        p - 80          p - 16         p                 p + n          p + n + 16     b + u
+ *   | pad .. | header (64 B) | guard (16 B) | user bytes (n)  | canary (16 B) | (unused) |
  *
- * head = max(16, alignment asked for), so p keeps the caller's alignment. The
- * registry (check_registry.c) is the authority on which pointers are blocks:
- * every user pointer is validated there before anything touches the backend. */
+ * head = p - b = 80 rounded up to the alignment asked for, so p keeps it. The
+ * header says what the block is; its seal (a hash of the user pointer, a
+ * per-process secret and the header's fields) tells a block of the layer from
+ * a stack address, a pointer into a block or another allocator's block, and a
+ * live block from a freed one, without any shared table. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,9 +24,13 @@
 
 #define HIDDEN_CHECK __attribute__((visibility("hidden")))
 
-#define CHECK_HEAD_MIN 16
+#define CHECK_TAG_LIVE  0x6c697665u
+#define CHECK_TAG_FREED 0x66726565u
+#define CHECK_GUARD_SIZE 16
+#define CHECK_CANARY_SIZE 16 /* canary bytes right after the user's */
+#define CHECK_TRAIL_MIN CHECK_CANARY_SIZE
 #define CHECK_GUARD  0xa5u   /* bytes before the user's */
-#define CHECK_CANARY 0xcbu   /* slack between the user's bytes and the cookie */
+#define CHECK_CANARY 0xcbu   /* bytes from the end of the user's to the end of the block */
 #define CHECK_POISON 0xf7u   /* user bytes of a freed block in quarantine */
 
 /* Report kinds; the public skynet_mem_check_count() takes the same numbers. */
@@ -37,25 +43,63 @@ enum check_kind {
 	CHECK_KINDS
 };
 
-/* What the layer knows of a block, kept out of band in the registry so that a
- * corrupted block can never mislead the checker. */
+enum { REG_NONE, REG_LIVE, REG_FREED };
+
+/* What the layer knows of a block (a copy of its header's fields). */
 struct check_meta {
+	uint64_t seal;     /* as found in (or written to) the header */
 	size_t n;          /* requested bytes */
 	size_t usable;     /* backend usable size: what the owner is charged */
 	uintptr_t site;    /* return address of the allocating call */
 	uint32_t owner;
-	uint32_t head;     /* p - b */
 	uint32_t freer;    /* service that freed it (quarantined blocks) */
+	uint32_t head;     /* p - b */
+	uint32_t list;     /* live list the block is linked in (check_registry.c) */
 	uint32_t state;    /* REG_LIVE or REG_FREED */
 };
+
+/* In the block, right before the guard. prev/next (farthest from p) are the
+ * live list's links; every other field is covered by the seal. */
+struct check_head {
+	struct check_head *prev, *next;
+	uint64_t seal;
+	uint64_t n;
+	uint64_t usable;
+	uint64_t site;
+	uint32_t owner, freer;
+	uint32_t head, list;
+};
+
+#define CHECK_HEAD_SIZE ((uint32_t)sizeof(struct check_head))
+#define CHECK_HEAD_MIN (CHECK_HEAD_SIZE + CHECK_GUARD_SIZE)
 
 static inline size_t check_head_size(size_t align) {
 	return align > CHECK_HEAD_MIN ? align : CHECK_HEAD_MIN;
 }
 
+static inline struct check_head *check_hdr(const void *p) {
+	return (struct check_head *)((uintptr_t)p - CHECK_HEAD_MIN);
+}
+
 static inline void *check_base(const void *p, const struct check_meta *m) {
 	return (void *)((uintptr_t)p - m->head);
 }
+
+/* --- headers and seals (check_block.c) --- */
+/* The state p's header claims, sealed for p (REG_NONE when it is not a block
+ * of the layer); fills *m. Safe on any readable address. */
+HIDDEN_CHECK int block_identify(const void *p, struct check_meta *m);
+/* Writes the header fields and seal for m (not the links); sets m->seal. */
+HIDDEN_CHECK void head_write(const void *p, struct check_meta *m);
+/* Live -> freed in place: records the freer, reseals (no hashing). */
+static inline void head_mark_freed(const void *p, struct check_meta *m, uint32_t freer) {
+	struct check_head *h = check_hdr(p);
+	h->freer = m->freer = freer;
+	m->state = REG_FREED;
+	h->seal = m->seal ^= CHECK_TAG_LIVE ^ CHECK_TAG_FREED;
+}
+/* 1 when any of the 16 guard bytes changed. */
+HIDDEN_CHECK int guard_damaged(const void *p);
 
 /* --- block layout and verification (check_block.c) --- */
 struct block_fault {
@@ -69,65 +113,38 @@ HIDDEN_CHECK int block_faults(const void *p, const struct check_meta *m, struct 
 HIDDEN_CHECK int block_poison_fault(const void *p, const struct check_meta *m, struct block_fault *f);
 HIDDEN_CHECK void block_report(const void *p, const struct check_meta *m, const char *op,
 	const struct block_fault *f, int n);
-/* Writes guard, canary and cookie around the user's bytes of a new block. */
+/* Writes guard and canary around the user's bytes of a new block. */
 HIDDEN_CHECK void block_arm(void *p, const struct check_meta *m);
-/* Verifies guard, canary and cookie; reports what is wrong and returns -1. */
+/* Verifies guard and canary; reports what is wrong and returns -1. */
 HIDDEN_CHECK int block_verify(const void *p, const struct check_meta *m, const char *op);
-/* Poisons the user's bytes of a freed block and marks its cookie freed. */
+/* Poisons the user's bytes of a freed block and seals its header as freed. */
 HIDDEN_CHECK void block_poison(void *p, const struct check_meta *m);
 /* Verifies a quarantined block is untouched since block_poison; reports -1. */
 HIDDEN_CHECK int block_verify_poison(const void *p, const struct check_meta *m);
 
-/* --- registry (check_registry.c) --- */
-enum { REG_NONE, REG_LIVE, REG_FREED };
-/* 0, or -1 when out of memory. */
-HIDDEN_CHECK int reg_insert(const void *p, const struct check_meta *m);
-/* State of p (REG_NONE when not a block); fills *out otherwise. */
-HIDDEN_CHECK int reg_lookup(const void *p, struct check_meta *out);
-/* LIVE -> FREED (recording freer); returns the state found, *out as it was. */
-HIDDEN_CHECK int reg_mark_freed(const void *p, uint32_t freer, struct check_meta *out);
-/* New owner of a live block; returns the state found, *out as it was. */
-HIDDEN_CHECK int reg_set_owner(const void *p, uint32_t owner, struct check_meta *out);
-HIDDEN_CHECK void reg_remove(const void *p);
-/* A free in one step under the block's stripe lock: LIVE -> FREED; a small
- * block (up to 1/4 of its stripe's share of the quarantine bound) is verified,
- * poisoned and queued in its stripe, and the oldest blocks of that stripe leave
- * (verified, sound ones unregistered). The caller reports and frees after. */
-#define REG_EVICT_MAX 16
-struct reg_evicted {
-	void *p;
-	struct check_meta m;
-	int bad;                   /* written after its free: leaked, f says where */
-	struct block_fault f;
-};
-struct reg_free {
-	int state;                 /* as found: REG_NONE, REG_FREED (double free), REG_LIVE */
-	struct check_meta m;       /* the block, when found */
-	int big;                   /* not queued here: the caller verifies and quarantines */
-	int nfault;                /* small block found corrupt (left freed, not queued) */
-	struct block_fault fault[2];
-	int nev;
-	struct reg_evicted ev[REG_EVICT_MAX];
-};
-HIDDEN_CHECK void reg_free(void *p, uint32_t freer, size_t bound, struct reg_free *r);
-/* Shrinks every stripe's queue to its share of bound; done() gets what left. */
-HIDDEN_CHECK void reg_trim(size_t bound, void (*done)(const struct reg_evicted *ev, int n));
-/* Every stripe lock, in order (fork); and back. */
-HIDDEN_CHECK void reg_lock_all(void);
-HIDDEN_CHECK void reg_unlock_all(void);
-/* Calls fn for every live block of owner; returns how many there were. */
-HIDDEN_CHECK size_t reg_foreach_owned(uint32_t owner,
-	void (*fn)(const void *p, const struct check_meta *m, void *ud), void *ud);
+/* --- live lists (check_registry.c) --- */
+/* Links a new block into the calling thread's list; m->list is set. */
+HIDDEN_CHECK void live_insert(void *p, struct check_meta *m);
+/* m: p identified live. Under the block's list lock: LIVE -> FREED (freer
+ * recorded, unlinked, header resealed). Returns REG_LIVE when this call freed
+ * it; otherwise the state now (a racing free won), *m as it is now. */
+HIDDEN_CHECK int live_mark_freed(void *p, uint32_t freer, struct check_meta *m);
+/* New owner of a live block; returns the state found, *m as it was. */
+HIDDEN_CHECK int live_set_owner(void *p, uint32_t owner, struct check_meta *m);
+/* Every list lock, in order (fork); and back. */
+HIDDEN_CHECK void live_lock_all(void);
+HIDDEN_CHECK void live_unlock_all(void);
+/* Copies up to max live blocks of owner into p/m; returns how many there are. */
+HIDDEN_CHECK size_t live_owned(uint32_t owner, void **p, struct check_meta *m, size_t max);
 
 /* --- quarantine (check_quarantine.c) --- */
-/* The bound in bytes (SKYNET_MEM_QUARANTINE, default, or the last call). */
+/* The per-thread bound in bytes (SKYNET_MEM_QUARANTINE, default, or the last call). */
 HIDDEN_CHECK size_t quarantine_bound(void);
-/* Takes a verified, poisoned large block; may release older ones to the backend. */
+/* Takes a verified, poisoned block into the calling thread's quarantine; may
+ * release older ones to the backend. */
 HIDDEN_CHECK void quarantine_push(void *p, const struct check_meta *m);
-HIDDEN_CHECK void quarantine_lock(void);
-HIDDEN_CHECK void quarantine_unlock(void);
-/* Frees the sound blocks that left a quarantine, reports the written ones. */
-HIDDEN_CHECK void quarantine_finish(const struct reg_evicted *ev, int n);
+/* Verifies a block leaving quarantine: frees it, or reports and leaks it. */
+HIDDEN_CHECK void quarantine_release(void *p, const struct check_meta *m);
 
 /* --- reports (check.c) --- */
 struct check_report {

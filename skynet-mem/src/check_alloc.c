@@ -1,8 +1,9 @@
 /* The accounted core in MEMORY_CHECK builds: the same entry points and the same
  * accounting as mem_alloc.c and api.c, over checked blocks (see check.h for the
- * layout). Every pointer is validated in the registry before anything touches
- * it; a freed block goes through verification, poison and the quarantine;
- * realloc always moves (alloc + copy + free) so the old block is quarantined too. */
+ * layout). Every pointer is identified by its sealed header before anything
+ * touches it or the backend; a freed block is verified, poisoned and kept in
+ * the freeing thread's quarantine; realloc always moves (alloc + copy + free)
+ * so the old block is quarantined too. */
 
 #ifdef SKYNET_MEM_CHECK
 
@@ -17,13 +18,18 @@
 
 #define ALIGN_MAX ((size_t)1 << 30)   /* head sizes fit a uint32_t */
 
+static size_t head_for(size_t align) {
+	size_t a = align > 16 ? align : 16;
+	return (CHECK_HEAD_MIN + a - 1) & ~(a - 1);
+}
+
 /* A checked block of n bytes for handle. A realloc passes the old block's
  * owner and charge as credit: only the growth counts against the limit when
  * the block stays with the same service, as in release builds. */
 static void *alloc_checked(size_t n, size_t align, int zero, uint32_t handle,
 	uint32_t credit_owner, size_t credit, uintptr_t site) {
-	size_t head = check_head_size(align);
-	size_t extra = head + COOKIE_SIZE;
+	size_t head = head_for(align);
+	size_t extra = head + CHECK_TRAIL_MIN;
 	size_t u = n <= PTRDIFF_MAX - extra && align <= ALIGN_MAX ? backend_class(n + extra, align) : 0;
 	struct ledger_slot *s = u ? ledger_slot(handle) : NULL;
 	size_t growth = credit && handle == credit_owner ? (u > credit ? u - credit : 0) : u;
@@ -43,11 +49,7 @@ static void *alloc_checked(size_t n, size_t align, int zero, uint32_t handle,
 		.head = (uint32_t)head, .freer = 0, .state = REG_LIVE };
 	void *p = (void *)((uintptr_t)b + head);
 	block_arm(p, &m);
-	if (reg_insert(p, &m) != 0) {
-		backend_free(b, u);
-		errno = ENOMEM;
-		return NULL;
-	}
+	live_insert(p, &m);
 	s->bytes += u;
 	s->blocks++;
 	s->allocs++;
@@ -55,42 +57,39 @@ static void *alloc_checked(size_t n, size_t align, int zero, uint32_t handle,
 	return p;
 }
 
-/* Reports a pointer that is not a live block: never a freed one again, never
- * one the layer did not hand out. */
+/* A pointer that is not a live block: a freed one (double free), or one the
+ * layer never handed out, or whose header an underflow past the guard broke. */
 static void report_not_live(int state, const void *p, const struct check_meta *m, const char *op) {
-	struct check_report r = { state == REG_FREED ? CHECK_DOUBLE_FREE : CHECK_INVALID_FREE,
-		op, p, state == REG_FREED ? m : NULL, 0, 0 };
+	enum check_kind kind = state == REG_FREED ? CHECK_DOUBLE_FREE : CHECK_INVALID_FREE;
+	struct check_report r = { kind, op, p, state == REG_FREED ? m : NULL, 0, 0 };
 	check_report(&r);
 }
 
-/* 0 when the block went to quarantine; -1 when reported (and left alone). */
+/* 0 when the block went to quarantine (or back); -1 when reported (and left alone). */
 static int free_checked(void *p, const char *op) {
-	size_t bound = quarantine_bound();
-	struct reg_free r;
-	reg_free(p, current_handle(), bound, &r);
-	if (r.state != REG_LIVE) {
-		report_not_live(r.state, p, &r.m, op);
+	struct check_meta m;
+	struct block_fault f[2];
+	int state = block_identify(p, &m);
+	if (state == REG_LIVE) {
+		/* Verified before it becomes freed: a corrupt block stays live and is leaked. */
+		int nf = block_faults(p, &m, f);
+		if (__builtin_expect(nf != 0, 0)) {
+			block_report(p, &m, op, f, nf);
+			return -1;
+		}
+		state = live_mark_freed(p, current_handle(), &m);
+	}
+	if (state != REG_LIVE) {
+		report_not_live(state, p, &m, op);
 		return -1;
 	}
-	/* The service let go of it either way; a corrupt block is leaked by the checker. */
-	ledger_charge(r.m.owner, -(int64_t)r.m.usable, -1, 0, 1);
-	if (!r.big) {
-		quarantine_finish(r.ev, r.nev);   /* queued in its stripe; older ones left */
+	ledger_charge(m.owner, -(int64_t)m.usable, -1, 0, 1);
+	if (quarantine_bound() == 0) {
+		backend_free(check_base(p, &m), m.usable);
 		return 0;
 	}
-	if (r.nfault) {
-		block_report(p, &r.m, op, r.fault, r.nfault);
-		return -1;
-	}
-	if (block_verify(p, &r.m, op) != 0)
-		return -1;
-	if (bound == 0) {
-		reg_remove(p);
-		backend_free(check_base(p, &r.m), r.m.usable);
-		return 0;
-	}
-	block_poison(p, &r.m);
-	quarantine_push(p, &r.m);
+	block_poison(p, &m);
+	quarantine_push(p, &m);
 	return 0;
 }
 
@@ -114,7 +113,7 @@ void *mem_realloc(void *p, size_t n) {
 		return NULL;
 	}
 	struct check_meta m;
-	int state = reg_lookup(p, &m);
+	int state = block_identify(p, &m);
 	if (state != REG_LIVE) {
 		report_not_live(state, p, &m, "realloc");
 		errno = EINVAL;
@@ -135,14 +134,14 @@ void *mem_realloc(void *p, size_t n) {
 /* The requested size: every byte past it belongs to the canary. */
 size_t mem_usable(const void *p) {
 	struct check_meta m;
-	return p && reg_lookup(p, &m) == REG_LIVE ? m.n : 0;
+	return p && block_identify(p, &m) == REG_LIVE ? m.n : 0;
 }
 
 int skynet_mem_transfer(void *ptr, uint32_t to_handle) {
 	if (ptr == NULL)
 		return -1;
 	struct check_meta m;
-	int state = reg_lookup(ptr, &m);
+	int state = block_identify(ptr, &m);
 	if (state != REG_LIVE) {
 		struct check_report r = { CHECK_INVALID_FREE, "transfer", ptr, state == REG_FREED ? &m : NULL, 0, 0 };
 		check_report(&r);
@@ -152,13 +151,8 @@ int skynet_mem_transfer(void *ptr, uint32_t to_handle) {
 		return -1;
 	if (m.owner == to_handle)
 		return 0;
-	if (reg_set_owner(ptr, to_handle, &m) != REG_LIVE)
+	if (live_set_owner(ptr, to_handle, &m) != REG_LIVE)
 		return -1;   /* freed meanwhile by another thread */
-	void *b = check_base(ptr, &m);
-	struct cookie c;
-	cookie_read(b, m.usable, &c);
-	c.handle = to_handle;
-	cookie_write(b, m.usable, &c);
 	ledger_charge(m.owner, -(int64_t)m.usable, -1, 0, 0);
 	ledger_charge(to_handle, (int64_t)m.usable, 1, 0, 0);
 	return 0;
@@ -166,7 +160,7 @@ int skynet_mem_transfer(void *ptr, uint32_t to_handle) {
 
 uint32_t skynet_mem_owner(const void *ptr) {
 	struct check_meta m;
-	return ptr && reg_lookup(ptr, &m) == REG_LIVE ? m.owner : 0;
+	return ptr && block_identify(ptr, &m) == REG_LIVE ? m.owner : 0;
 }
 
 size_t skynet_mem_usable_size(const void *ptr) {
@@ -175,11 +169,11 @@ size_t skynet_mem_usable_size(const void *ptr) {
 
 size_t skynet_mem_block_charge(const void *ptr) {
 	struct check_meta m;
-	return ptr && reg_lookup(ptr, &m) == REG_LIVE ? m.usable : 0;
+	return ptr && block_identify(ptr, &m) == REG_LIVE ? m.usable : 0;
 }
 
 size_t skynet_mem_charge_size(size_t n) {
-	size_t extra = CHECK_HEAD_MIN + COOKIE_SIZE;
+	size_t extra = CHECK_HEAD_MIN + CHECK_TRAIL_MIN;
 	return n <= PTRDIFF_MAX - extra ? backend_class(n + extra, 0) : 0;
 }
 

@@ -1,15 +1,20 @@
-/* MEMORY_CHECK block layout: the guard before the user's bytes, the canary right
- * after them, the cookie at the end of the usable size, and the poison of a
- * freed block. Verification finds the first and last byte that changed, so a
- * report says how far an overflow went and where it started. */
+/* MEMORY_CHECK block layout: the sealed header and the guard before the user's
+ * bytes, the canary right after them up to the end of the block, and the
+ * poison of a freed block. Verification finds the first and last byte that
+ * changed, so a report says how far an overflow went and where it started. */
 
 #ifdef SKYNET_MEM_CHECK
 
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <time.h>
 
 #include "check.h"
 
 #define PATTERN 4096
+#define POISON_DEFAULT 256
 
 /* Each fill byte repeated, so a range is verified by memcmp (vectorised), and
  * only a mismatching chunk is walked byte by byte. */
@@ -19,6 +24,116 @@ static const unsigned char poison_pat[PATTERN] = { [0 ... PATTERN - 1] = CHECK_P
 
 static const unsigned char *pattern_of(unsigned b) {
 	return b == CHECK_GUARD ? guard_pat : b == CHECK_CANARY ? canary_pat : poison_pat;
+}
+
+/* --- seals --- */
+
+#define TAG_LIVE CHECK_TAG_LIVE
+#define TAG_FREED CHECK_TAG_FREED
+
+static _Atomic uint64_t secret;
+
+/* Per process, fixed before the first block is sealed: the kernel's AT_RANDOM
+ * bytes (no syscall, there before any constructor runs). */
+static uint64_t secret_slow(void) {
+	uint64_t s = 0;
+	const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+	if (r)
+		memcpy(&s, r + 8, sizeof(s));
+	if (s == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		s = ((uint64_t)ts.tv_nsec << 32 ^ (uint64_t)ts.tv_sec ^ (uintptr_t)&ts) | 1;
+	}
+	uint64_t zero = 0;
+	atomic_compare_exchange_strong(&secret, &zero, s);
+	return atomic_load(&secret);
+}
+
+static inline uint64_t get_secret(void) {
+	uint64_t s = atomic_load_explicit(&secret, memory_order_relaxed);
+	return __builtin_expect(s != 0, 1) ? s : secret_slow();
+}
+
+/* Independent multiplies (they pipeline), folded and mixed once. The site
+ * and the freer only serve reports and stay out of the seal, so a free
+ * reseals without hashing again: a freed block's seal is its live one ^ TAG_FREED. */
+static inline uint64_t seal_of(uintptr_t p, uint64_t n, uint64_t usable, uint64_t where) {
+	uint64_t h = ((uint64_t)p ^ get_secret()) * 0x9e3779b97f4a7c15ull;
+	h ^= n * 0xbf58476d1ce4e5b9ull;
+	h ^= usable * 0x94d049bb133111ebull;
+	h ^= where * 0xd6e8feb86659fd93ull;
+	h ^= h >> 31;
+	return h * 0x8ebc6af09c88c6e3ull;
+}
+
+/* owner, head and list in one word, as the header holds them. */
+static inline uint64_t where_of(const struct check_meta *m) {
+	return (uint64_t)m->owner | (uint64_t)m->head << 32;
+}
+
+void head_write(const void *p, struct check_meta *m) {
+	struct check_head *h = check_hdr(p);
+	h->n = m->n;
+	h->usable = m->usable;
+	h->site = m->site;
+	h->owner = m->owner;
+	h->freer = m->freer;
+	h->head = m->head;
+	h->list = m->list;
+	m->seal = seal_of((uintptr_t)p, m->n, m->usable, where_of(m) ^ (uint64_t)m->list << 48)
+		^ (m->state == REG_FREED ? TAG_FREED : TAG_LIVE);
+	h->seal = m->seal;
+}
+
+/* Reads the header words one by one, unseen by the sanitizers: p may be a
+ * stack address or another allocator's block, whose bytes before it are not
+ * ours to read (volatile: no memcpy the sanitizers would intercept). */
+__attribute__((no_sanitize("address", "thread"), noinline))
+static void head_peek(const void *p, uint64_t w[6]) {
+	const volatile uint64_t *s = (const volatile uint64_t *)((uintptr_t)p - CHECK_HEAD_MIN + 16);
+	for (int i = 0; i < 6; i++)
+		w[i] = s[i];
+}
+
+int block_identify(const void *p, struct check_meta *m) {
+	uintptr_t a = (uintptr_t)p;
+	/* User pointers are 16-aligned and never in the first 64 KiB (unmapped on Linux). */
+	if ((a & 15) != 0 || a < ((uintptr_t)1 << 16))
+		return REG_NONE;
+	uint64_t w[6];   /* seal, n, usable, site, owner|freer, head|list */
+	head_peek(p, w);
+	uint64_t h = seal_of(a, w[1], w[2], ((uint32_t)w[4] | (uint64_t)(uint32_t)w[5] << 32) ^ w[5] >> 32 << 48);
+	int state;
+	if (w[0] == (h ^ TAG_LIVE))
+		state = REG_LIVE;
+	else if (w[0] == (h ^ TAG_FREED))
+		state = REG_FREED;
+	else
+		return REG_NONE;
+	*m = (struct check_meta){ .seal = w[0], .n = w[1], .usable = w[2], .site = w[3],
+		.owner = (uint32_t)w[4], .freer = (uint32_t)(w[4] >> 32),
+		.head = (uint32_t)w[5], .list = (uint32_t)(w[5] >> 32), .state = (uint32_t)state };
+	return state;
+}
+
+/* --- verification --- */
+
+static inline uint64_t pat8(unsigned b) {
+	return 0x0101010101010101ull * (uint8_t)b;
+}
+
+/* 1 when a[0..len) is all b: 8-byte loads, no call (the ranges are short). */
+static inline int range_is(const unsigned char *a, size_t len, unsigned b) {
+	uint64_t want = pat8(b), acc = 0, w;
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, a + i, 8);
+		acc |= w ^ want;
+	}
+	for (; i < len; i++)
+		acc |= a[i] ^ (uint8_t)b;
+	return acc == 0;
 }
 
 /* Offset of the first byte of a[0..len) that is not b; len when none. */
@@ -47,62 +162,41 @@ static inline unsigned char *at(const void *p, ptrdiff_t off) {
 	return (unsigned char *)((uintptr_t)p + (uintptr_t)off);
 }
 
-/* Bytes from the end of the user's bytes to the cookie. */
+/* The canary: a fixed run right after the user's bytes (the rest of the size
+ * class is left untouched, as cache lines not written cost nothing). */
 static inline size_t slack_of(const struct check_meta *m) {
-	return m->usable - m->head - m->n - COOKIE_SIZE;
+	(void)m;
+	return CHECK_CANARY_SIZE;
 }
 
-static void expected_cookie(const struct check_meta *m, uint32_t dogtag, unsigned char out[COOKIE_SIZE]) {
-	struct cookie c;
-	memset(&c, 0, sizeof(c));
-	c.handle = m->owner;
-	c.dogtag = dogtag;
-	c.size = m->n;
-	memcpy(out, &c, COOKIE_SIZE);
-}
-
-/* First and last changed offsets (from p) in the canary and cookie; 0 when intact. */
-static int trailer_diff(const void *p, const struct check_meta *m, uint32_t dogtag, size_t *first, size_t *last) {
-	const unsigned char *canary = at(p, (ptrdiff_t)m->n);
-	size_t slack = slack_of(m);
-	unsigned char want[COOKIE_SIZE];
-	expected_cookie(m, dogtag, want);
-	const unsigned char *cookie = canary + slack;
-	size_t f = first_diff(canary, slack, CHECK_CANARY);
-	if (f == slack) {
-		if (__builtin_expect(memcmp(cookie, want, COOKIE_SIZE) == 0, 1))
-			return 0;
-		for (f = 0; cookie[f] == want[f]; f++)
-			;
-		f += slack;
-	}
-	size_t l = COOKIE_SIZE;
-	while (l-- > 0 && cookie[l] == want[l])
-		;
-	l = l < COOKIE_SIZE ? slack + l : last_diff(canary, slack, CHECK_CANARY);
-	*first = m->n + f;
-	*last = m->n + l;
-	return 1;
+int guard_damaged(const void *p) {
+	return !range_is(at(p, -CHECK_GUARD_SIZE), CHECK_GUARD_SIZE, CHECK_GUARD);
 }
 
 void block_arm(void *p, const struct check_meta *m) {
-	memset(check_base(p, m), CHECK_GUARD, m->head);
-	memset(at(p, (ptrdiff_t)m->n), CHECK_CANARY, slack_of(m));
-	unsigned char c[COOKIE_SIZE];
-	expected_cookie(m, DOGTAG_ALLOC, c);
-	memcpy(at(p, (ptrdiff_t)(m->n + slack_of(m))), c, COOKIE_SIZE);
+	uint64_t g = pat8(CHECK_GUARD);
+	memcpy(at(p, -16), &g, 8);
+	memcpy(at(p, -8), &g, 8);
+	uint64_t c = pat8(CHECK_CANARY);
+	memcpy(at(p, (ptrdiff_t)m->n), &c, 8);
+	memcpy(at(p, (ptrdiff_t)m->n + 8), &c, 8);
 }
 
 int block_faults(const void *p, const struct check_meta *m, struct block_fault f[2]) {
 	int n = 0;
-	size_t first, last;
-	if (trailer_diff(p, m, DOGTAG_ALLOC, &first, &last))
-		f[n++] = (struct block_fault){ CHECK_OVERFLOW, (ptrdiff_t)first, last + 1 - m->n };
-	const unsigned char *guard = check_base(p, m);
-	size_t g = first_diff(guard, m->head, CHECK_GUARD);
-	if (g < m->head) {
-		size_t nearest = last_diff(guard, m->head, CHECK_GUARD);
-		f[n++] = (struct block_fault){ CHECK_UNDERFLOW, -(ptrdiff_t)(m->head - nearest), m->head - g };
+	const unsigned char *canary = at(p, (ptrdiff_t)m->n);
+	size_t slack = slack_of(m);
+	if (__builtin_expect(!range_is(canary, slack, CHECK_CANARY), 0)) {
+		size_t first = first_diff(canary, slack, CHECK_CANARY);
+		size_t last = last_diff(canary, slack, CHECK_CANARY);
+		f[n++] = (struct block_fault){ CHECK_OVERFLOW, (ptrdiff_t)(m->n + first), last + 1 };
+	}
+	const unsigned char *guard = at(p, -CHECK_GUARD_SIZE);
+	if (__builtin_expect(!range_is(guard, CHECK_GUARD_SIZE, CHECK_GUARD), 0)) {
+		size_t g = first_diff(guard, CHECK_GUARD_SIZE, CHECK_GUARD);
+		size_t nearest = last_diff(guard, CHECK_GUARD_SIZE, CHECK_GUARD);
+		f[n++] = (struct block_fault){ CHECK_UNDERFLOW, -(ptrdiff_t)(CHECK_GUARD_SIZE - nearest),
+			CHECK_GUARD_SIZE - g };
 	}
 	return n;
 }
@@ -121,35 +215,101 @@ int block_verify(const void *p, const struct check_meta *m, const char *op) {
 	return n ? -1 : 0;
 }
 
+/* SKYNET_MEM_POISON: "full" (every user byte, and the header, guard and
+ * canary, checked when the block leaves quarantine) or a byte count (the
+ * first bytes poisoned, those and the guard checked); read once. */
+static atomic_size_t poison_len;   /* 0: not read yet; SIZE_MAX: full */
+
+static size_t poison_slow(void) {
+	const char *e = getenv("SKYNET_MEM_POISON");
+	size_t v = POISON_DEFAULT;
+	if (e && strcmp(e, "full") == 0)
+		v = SIZE_MAX;
+	else if (e && *e >= '0' && *e <= '9') {
+		char *end;
+		unsigned long long x = strtoull(e, &end, 10);
+		if (*end == 0)
+			v = x == 0 ? 1 : x >= SIZE_MAX ? SIZE_MAX - 1 : (size_t)x;
+	}
+	size_t zero = 0;
+	atomic_compare_exchange_strong(&poison_len, &zero, v);
+	return atomic_load(&poison_len);
+}
+
+static inline size_t poison_prefix(void) {
+	size_t v = atomic_load_explicit(&poison_len, memory_order_relaxed);
+	return __builtin_expect(v != 0, 1) ? v : poison_slow();
+}
+
+static inline size_t poisoned(const struct check_meta *m) {
+	size_t k = poison_prefix();
+	return m->n < k ? m->n : k;
+}
 void block_poison(void *p, const struct check_meta *m) {
-	memset(p, CHECK_POISON, m->n);
-	unsigned char c[COOKIE_SIZE];
-	expected_cookie(m, DOGTAG_FREE, c);
-	memcpy(at(p, (ptrdiff_t)(m->n + slack_of(m))), c, COOKIE_SIZE);
+	memset(p, CHECK_POISON, poisoned(m));
+}
+
+/* The header a quarantined block must still have, as bytes. */
+static void expected_head(const struct check_meta *m, struct check_head *h) {
+	memset(h, 0, sizeof(*h));
+	h->n = m->n;
+	h->usable = m->usable;
+	h->site = m->site;
+	h->owner = m->owner;
+	h->freer = m->freer;
+	h->head = m->head;
+	h->list = m->list;
+	h->seal = m->seal;
+}
+
+static void widen(ptrdiff_t *first, ptrdiff_t *last, ptrdiff_t f, ptrdiff_t l) {
+	if (f < *first)
+		*first = f;
+	if (l > *last)
+		*last = l;
 }
 
 int block_poison_fault(const void *p, const struct check_meta *m, struct block_fault *f) {
-	ptrdiff_t first, last;
-	const unsigned char *guard = check_base(p, m);
-	size_t g = first_diff(guard, m->head, CHECK_GUARD);
-	size_t u = first_diff(p, m->n, CHECK_POISON);
-	size_t tf, tl;
-	int trailer = trailer_diff(p, m, DOGTAG_FREE, &tf, &tl);
-	if (g == m->head && u == m->n && !trailer)
+	/* Full mode checks the header and the canary too; by default only the
+	 * guard and the poisoned prefix, the lines a stale pointer writes to. */
+	int full = poison_prefix() == SIZE_MAX;
+	struct check_head want;
+	expected_head(m, &want);
+	const unsigned char *hb = (const unsigned char *)check_hdr(p);
+	size_t slack = full ? slack_of(m) : 0;
+	int hbad = 0;
+	if (full) {
+		const uint64_t *hw = (const uint64_t *)check_hdr(p), *ww = (const uint64_t *)&want;
+		uint64_t hd = 0;
+		for (size_t i = 0; i < sizeof(want) / 8; i++)
+			hd |= hw[i] ^ ww[i];
+		hbad = hd != 0;
+	}
+	if (__builtin_expect(!hbad && range_is(at(p, -CHECK_GUARD_SIZE), CHECK_GUARD_SIZE, CHECK_GUARD)
+		&& range_is(p, poisoned(m), CHECK_POISON) && range_is(at(p, (ptrdiff_t)m->n), slack, CHECK_CANARY), 1))
 		return 0;
+	size_t g = first_diff(at(p, -CHECK_GUARD_SIZE), CHECK_GUARD_SIZE, CHECK_GUARD);
+	size_t u = first_diff(p, poisoned(m), CHECK_POISON);
+	size_t c = first_diff(at(p, (ptrdiff_t)m->n), slack, CHECK_CANARY);
 	/* One fault for the whole block: from the first changed byte to the last. */
-	if (g < m->head)
-		first = -(ptrdiff_t)(m->head - g);
-	else if (u < m->n)
-		first = (ptrdiff_t)u;
-	else
-		first = (ptrdiff_t)tf;
-	if (trailer)
-		last = (ptrdiff_t)tl;
-	else if (u < m->n)
-		last = (ptrdiff_t)last_diff(p, m->n, CHECK_POISON);
-	else
-		last = -(ptrdiff_t)(m->head - last_diff(guard, m->head, CHECK_GUARD));
+	ptrdiff_t first = PTRDIFF_MAX, last = PTRDIFF_MIN;
+	if (hbad) {
+		const unsigned char *wb = (const unsigned char *)&want;
+		ptrdiff_t i = 0, j = (ptrdiff_t)sizeof(want) - 1;
+		while (hb[i] == wb[i])
+			i++;
+		while (hb[j] == wb[j])
+			j--;
+		widen(&first, &last, i - (ptrdiff_t)CHECK_HEAD_MIN, j - (ptrdiff_t)CHECK_HEAD_MIN);
+	}
+	if (g < CHECK_GUARD_SIZE)
+		widen(&first, &last, (ptrdiff_t)g - CHECK_GUARD_SIZE,
+			(ptrdiff_t)last_diff(at(p, -CHECK_GUARD_SIZE), CHECK_GUARD_SIZE, CHECK_GUARD) - CHECK_GUARD_SIZE);
+	if (u < poisoned(m))
+		widen(&first, &last, (ptrdiff_t)u, (ptrdiff_t)last_diff(p, poisoned(m), CHECK_POISON));
+	if (c < slack)
+		widen(&first, &last, (ptrdiff_t)(m->n + c),
+			(ptrdiff_t)(m->n + last_diff(at(p, (ptrdiff_t)m->n), slack, CHECK_CANARY)));
 	*f = (struct block_fault){ CHECK_WRITE_AFTER_FREE, first, (size_t)(last - first + 1) };
 	return 1;
 }

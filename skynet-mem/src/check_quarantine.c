@@ -1,14 +1,14 @@
 /* MEMORY_CHECK quarantine: freed blocks wait, poisoned, before going back to
  * the backend, so their addresses are not handed out again while a double free
- * or a write after free can still be caught. Bounded in bytes (usable sizes):
- * half of the bound for small blocks, queued per registry stripe (see
- * reg_free), half for large ones in one FIFO here, where the newest block always
- * stays even when it alone passes the bound. A block leaves through
- * quarantine_finish (or release): verified, then unregistered and freed. */
+ * or a write after free can still be caught. One FIFO per thread (no lock on
+ * the free path), bounded in bytes (usable sizes) per thread; the newest block
+ * always stays, even when it alone passes the bound. A block leaves verified:
+ * a sound one goes back to the backend, a written one is reported and leaked.
+ * A thread's quarantine is emptied when the thread exits. */
 
 #ifdef SKYNET_MEM_CHECK
 
-#include <sched.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -16,43 +16,27 @@
 #include "check.h"
 #include "skynet_mem.h"
 
-/* 8 MiB: thousands of recent frees stay caught, while the quarantine and its
- * registry entries mostly stay in a server CPU's last-level cache. */
-#define QUARANTINE_DEFAULT ((size_t)8 << 20)
+/* 1 MiB per thread: over a thousand recent frees stay caught, and a server
+ * with a worker thread per core keeps several MiB in quarantine in all. */
+#define QUARANTINE_DEFAULT ((size_t)1 << 20)
 #define BOUND_UNSET SIZE_MAX
-#define EVICT_BATCH 16
 
 struct qitem {
 	void *p;
-	struct check_meta m;
+	struct check_meta m;   /* out of the block: a write after free cannot mislead */
 };
 
-static struct {
-	atomic_int lock;
-	struct qitem *ring;
-	size_t cap, first, count;
-	size_t bytes;
-} q;
+struct ring {
+	struct qitem *q;
+	size_t cap, first, count, bytes;
+	int gone;              /* the thread is exiting: no more quarantine */
+};
 
+/* A pointer (initial-exec TLS stays small: the module may be loaded by dlopen). */
+static __thread struct ring *my_ring __attribute__((tls_model("initial-exec")));
 static atomic_size_t bound = BOUND_UNSET;
-
-static void qlock(void) {
-	while (atomic_exchange_explicit(&q.lock, 1, memory_order_acquire))
-		while (atomic_load_explicit(&q.lock, memory_order_relaxed))
-			sched_yield();
-}
-
-static void qunlock(void) {
-	atomic_store_explicit(&q.lock, 0, memory_order_release);
-}
-
-void quarantine_lock(void) {
-	qlock();
-}
-
-void quarantine_unlock(void) {
-	qunlock();
-}
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
 /* SKYNET_MEM_QUARANTINE=bytes, with an optional K, M or G suffix. */
 static size_t bound_from_env(void) {
@@ -84,94 +68,125 @@ size_t quarantine_bound(void) {
 	return b;
 }
 
-/* The block goes back to the backend, unless it was written to after its free:
- * then it is reported and leaked (it stays in the registry as freed). */
-static void release(struct qitem *it) {
-	if (block_verify_poison(it->p, &it->m) != 0)
-		return;
-	reg_remove(it->p);
-	backend_free(check_base(it->p, &it->m), it->m.usable);
-}
+/* Blocks written after their free are leaked, but kept reachable (leak
+ * checkers then stay quiet about what the checker itself chose to keep). */
+static struct {
+	atomic_int lock;
+	void **p;
+	size_t count, cap;
+} kept;
 
-/* Takes up to EVICT_BATCH oldest blocks while the queue passes limit, keeping
- * `keep` blocks at least. Caller holds the lock. */
-static int take_oldest(size_t limit, size_t keep, struct qitem *out) {
-	int k = 0;
-	while (k < EVICT_BATCH && q.bytes > limit && q.count > keep) {
-		out[k++] = q.ring[q.first];
-		q.bytes -= q.ring[q.first].m.usable;
-		q.first = (q.first + 1) & (q.cap - 1);
-		q.count--;
+static void keep(void *b) {
+	while (atomic_exchange_explicit(&kept.lock, 1, memory_order_acquire))
+		;
+	if (kept.count == kept.cap) {
+		size_t cap = kept.cap ? kept.cap * 2 : 64;
+		void **q = backend_raw_alloc(cap * sizeof(*q));
+		if (q) {
+			for (size_t i = 0; i < kept.count; i++)
+				q[i] = kept.p[i];
+			backend_raw_free(kept.p);
+			kept.p = q;
+			kept.cap = cap;
+		}
 	}
-	return k;
+	if (kept.count < kept.cap)
+		kept.p[kept.count++] = b;
+	atomic_store_explicit(&kept.lock, 0, memory_order_release);
 }
 
-/* Releases blocks until the queue fits limit; the verification and the frees run unlocked. */
-static void evict(size_t limit, size_t keep) {
-	struct qitem out[EVICT_BATCH];
-	int k;
-	do {
-		qlock();
-		k = take_oldest(limit, keep, out);
-		qunlock();
-		for (int i = 0; i < k; i++)
-			release(&out[i]);
-	} while (k == EVICT_BATCH);
+void quarantine_release(void *p, const struct check_meta *m) {
+	if (block_verify_poison(p, m) != 0) {
+		keep(check_base(p, m));   /* written after its free: reported, leaked */
+		return;
+	}
+	/* The header keeps its freed seal until the address is handed out again:
+	 * freeing p meanwhile is still reported as a double free, and nothing
+	 * (not writing it) saves a cache miss here. */
+	backend_free(check_base(p, m), m->usable);
 }
 
-/* Doubles the ring; 0, or -1 when out of memory. Caller holds the lock. */
-static int grow_ring(void) {
-	size_t cap = q.cap ? q.cap * 2 : 1024;
-	struct qitem *r = backend_raw_alloc(cap * sizeof(*r));
-	if (r == NULL)
+/* Releases the oldest blocks while the ring passes limit, keeping `keep`. */
+static void shrink(struct ring *r, size_t limit, size_t keep) {
+	while (r->bytes > limit && r->count > keep) {
+		struct qitem it = r->q[r->first];
+		r->first = (r->first + 1) & (r->cap - 1);
+		r->count--;
+		r->bytes -= it.m.usable;
+		if (r->count)   /* the next to leave: its lines come in meanwhile */
+			__builtin_prefetch(r->q[r->first].p);
+		quarantine_release(it.p, &it.m);
+	}
+}
+
+/* The ring itself stays (marked gone): a later free on this thread, from
+ * another key's destructor, goes straight back to the backend. */
+static void on_thread_exit(void *arg) {
+	struct ring *r = arg;
+	r->gone = 1;
+	shrink(r, 0, 0);
+	backend_raw_free(r->q);
+	r->q = NULL;
+	r->cap = r->first = 0;
+}
+
+static void make_key(void) {
+	pthread_key_create(&exit_key, on_thread_exit);
+}
+
+static struct ring *ring_of_thread(void) {
+	struct ring *r = my_ring;
+	if (__builtin_expect(r == NULL, 0)) {
+		r = backend_raw_alloc(sizeof(*r));   /* zeroed */
+		if (r == NULL)
+			return NULL;
+		pthread_once(&exit_once, make_key);
+		pthread_setspecific(exit_key, r);
+		my_ring = r;
+	}
+	return r;
+}
+
+
+/* Doubles the ring; 0, or -1 when out of memory. */
+static int grow(struct ring *r) {
+	size_t cap = r->cap ? r->cap * 2 : 256;
+	struct qitem *q = backend_raw_alloc(cap * sizeof(*q));
+	if (q == NULL)
 		return -1;
-	for (size_t i = 0; i < q.count; i++)
-		r[i] = q.ring[(q.first + i) & (q.cap - 1)];
-	backend_raw_free(q.ring);
-	q.ring = r;
-	q.cap = cap;
-	q.first = 0;
+	for (size_t i = 0; i < r->count; i++)
+		q[i] = r->q[(r->first + i) & (r->cap - 1)];
+	backend_raw_free(r->q);
+	r->q = q;
+	r->cap = cap;
+	r->first = 0;
 	return 0;
 }
 
-void quarantine_finish(const struct reg_evicted *ev, int n) {
-	for (int i = 0; i < n; i++) {
-		if (ev[i].bad)
-			block_report(ev[i].p, &ev[i].m, "quarantine exit", &ev[i].f, 1);
-		else
-			backend_free(check_base(ev[i].p, &ev[i].m), ev[i].m.usable);
-	}
-}
-
 void quarantine_push(void *p, const struct check_meta *m) {
-	struct qitem it = { p, *m };
-	size_t limit = quarantine_bound() / 2;
-	if (limit == 0) {
-		release(&it);
+	struct ring *r = ring_of_thread();
+	size_t limit = quarantine_bound();
+	if (r == NULL || r->gone || (r->count == r->cap && grow(r) != 0)) {
+		quarantine_release(p, m);   /* no room to remember it: give it back now */
 		return;
 	}
-	qlock();
-	if (q.count == q.cap && grow_ring() != 0) {
-		qunlock();
-		release(&it);   /* no room to remember it: give it back now */
-		return;
-	}
-	q.ring[(q.first + q.count) & (q.cap - 1)] = it;
-	q.count++;
-	q.bytes += m->usable;
-	int over = q.bytes > limit && q.count > 1;
-	qunlock();
-	if (over)
-		evict(limit, 1);
+	struct qitem *it = &r->q[(r->first + r->count) & (r->cap - 1)];
+	it->p = p;
+	it->m = *m;
+	r->count++;
+	r->bytes += m->usable;
+	if (r->bytes > limit)
+		shrink(r, limit, 1);
 }
 
+/* The calling thread's quarantine shrinks at once; other threads' at their next free. */
 size_t skynet_mem_check_quarantine(size_t bytes) {
 	size_t old = quarantine_bound();
 	if (bytes == BOUND_UNSET)
 		bytes--;
 	atomic_store(&bound, bytes);
-	reg_trim(bytes, quarantine_finish);
-	evict(bytes / 2, 0);
+	if (my_ring)
+		shrink(my_ring, bytes, 0);
 	return old;
 }
 

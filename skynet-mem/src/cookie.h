@@ -9,15 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#define DOGTAG_ALLOC 0x20140605u
-#define DOGTAG_FREE  0x0badf00du
-
 struct cookie {
 	uint32_t handle;
-#ifdef SKYNET_MEM_CHECK
-	uint32_t dogtag;
-	uint64_t size;     /* requested bytes: the canary starts right after them */
-#endif
 };
 
 #define COOKIE_SIZE sizeof(struct cookie)
