@@ -6,10 +6,10 @@
  *
  * CHECK block layout (the backend block b of usable size u, p the user's pointer):
  *
- *   b        p - 80          p - 16         p                 p + n          p + n + 16     b + u
- *   | pad .. | header (64 B) | guard (16 B) | user bytes (n)  | canary (16 B) | (unused) |
+ *   b        p - 64          p - 16         p                p + n          p + n + 16   + 24     b + u
+ *   | pad .. | header (48 B) | guard (16 B) | user bytes (n) | canary (16 B) | site (8) | unused |
  *
- * head = p - b = 80 rounded up to the alignment asked for, so p keeps it. The
+ * head = p - b = the larger of 64 and the alignment asked for, so p keeps it. The
  * header says what the block is; its seal (a hash of the user pointer, a
  * per-process secret and the header's fields) tells a block of the layer from
  * a stack address, a pointer into a block or another allocator's block, and a
@@ -28,7 +28,8 @@
 #define CHECK_TAG_FREED 0x66726565u
 #define CHECK_GUARD_SIZE 16
 #define CHECK_CANARY_SIZE 16 /* canary bytes right after the user's */
-#define CHECK_TRAIL_MIN CHECK_CANARY_SIZE
+#define CHECK_TRAIL_MIN (CHECK_CANARY_SIZE + 8)   /* canary, then the allocation site */
+#define CHECK_USABLE_MAX ((size_t)1 << 40)
 #define CHECK_GUARD  0xa5u   /* bytes before the user's */
 #define CHECK_CANARY 0xcbu   /* bytes from the end of the user's to the end of the block */
 #define CHECK_POISON 0xf7u   /* user bytes of a freed block in quarantine */
@@ -59,23 +60,18 @@ struct check_meta {
 };
 
 /* In the block, right before the guard. prev/next (farthest from p) are the
- * live list's links; every other field is covered by the seal. */
+ * live list's links; n, word and the owner are covered by the seal. The
+ * allocation site lies behind the canary (reports only). */
 struct check_head {
 	struct check_head *prev, *next;
 	uint64_t seal;
 	uint64_t n;
-	uint64_t usable;
-	uint64_t site;
-	uint32_t owner, freer;
-	uint32_t head, list;
+	uint64_t word;     /* usable (40 bits) | list << 40 | log2(head) << 56 */
+	uint64_t who;      /* owner | freer << 32 */
 };
 
 #define CHECK_HEAD_SIZE ((uint32_t)sizeof(struct check_head))
 #define CHECK_HEAD_MIN (CHECK_HEAD_SIZE + CHECK_GUARD_SIZE)
-
-static inline size_t check_head_size(size_t align) {
-	return align > CHECK_HEAD_MIN ? align : CHECK_HEAD_MIN;
-}
 
 static inline struct check_head *check_hdr(const void *p) {
 	return (struct check_head *)((uintptr_t)p - CHECK_HEAD_MIN);
@@ -94,7 +90,8 @@ HIDDEN_CHECK void head_write(const void *p, struct check_meta *m);
 /* Live -> freed in place: records the freer, reseals (no hashing). */
 static inline void head_mark_freed(const void *p, struct check_meta *m, uint32_t freer) {
 	struct check_head *h = check_hdr(p);
-	h->freer = m->freer = freer;
+	m->freer = freer;
+	h->who = (uint64_t)m->owner | (uint64_t)freer << 32;
 	m->state = REG_FREED;
 	h->seal = m->seal ^= CHECK_TAG_LIVE ^ CHECK_TAG_FREED;
 }

@@ -19,8 +19,7 @@
 #define ALIGN_MAX ((size_t)1 << 30)   /* head sizes fit a uint32_t */
 
 static size_t head_for(size_t align) {
-	size_t a = align > 16 ? align : 16;
-	return (CHECK_HEAD_MIN + a - 1) & ~(a - 1);
+	return align > CHECK_HEAD_MIN ? align : CHECK_HEAD_MIN;   /* both powers of two */
 }
 
 /* A checked block of n bytes for handle. A realloc passes the old block's
@@ -30,7 +29,9 @@ static void *alloc_checked(size_t n, size_t align, int zero, uint32_t handle,
 	uint32_t credit_owner, size_t credit, uintptr_t site) {
 	size_t head = head_for(align);
 	size_t extra = head + CHECK_TRAIL_MIN;
-	size_t u = n <= PTRDIFF_MAX - extra && align <= ALIGN_MAX ? backend_class(n + extra, align) : 0;
+	size_t u = n <= CHECK_USABLE_MAX - extra && align <= ALIGN_MAX ? backend_class(n + extra, align) : 0;
+	if (u >= CHECK_USABLE_MAX)
+		u = 0;
 	struct ledger_slot *s = u ? ledger_slot(handle) : NULL;
 	size_t growth = credit && handle == credit_owner ? (u > credit ? u - credit : 0) : u;
 	if (s == NULL || !ledger_admit(s, growth)) {
@@ -174,7 +175,7 @@ size_t skynet_mem_block_charge(const void *ptr) {
 
 size_t skynet_mem_charge_size(size_t n) {
 	size_t extra = CHECK_HEAD_MIN + CHECK_TRAIL_MIN;
-	return n <= PTRDIFF_MAX - extra ? backend_class(n + extra, 0) : 0;
+	return n <= CHECK_USABLE_MAX - extra ? backend_class(n + extra, 0) : 0;
 }
 
 #endif

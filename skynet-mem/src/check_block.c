@@ -58,31 +58,32 @@ static inline uint64_t get_secret(void) {
 /* Independent multiplies (they pipeline), folded and mixed once. The site
  * and the freer only serve reports and stay out of the seal, so a free
  * reseals without hashing again: a freed block's seal is its live one ^ TAG_FREED. */
-static inline uint64_t seal_of(uintptr_t p, uint64_t n, uint64_t usable, uint64_t where) {
+static inline uint64_t seal_of(uintptr_t p, uint64_t n, uint64_t word, uint32_t owner) {
 	uint64_t h = ((uint64_t)p ^ get_secret()) * 0x9e3779b97f4a7c15ull;
 	h ^= n * 0xbf58476d1ce4e5b9ull;
-	h ^= usable * 0x94d049bb133111ebull;
-	h ^= where * 0xd6e8feb86659fd93ull;
+	h ^= word * 0x94d049bb133111ebull;
+	h ^= (uint64_t)owner * 0xd6e8feb86659fd93ull;
 	h ^= h >> 31;
 	return h * 0x8ebc6af09c88c6e3ull;
 }
 
-/* owner, head and list in one word, as the header holds them. */
-static inline uint64_t where_of(const struct check_meta *m) {
-	return (uint64_t)m->owner | (uint64_t)m->head << 32;
+/* usable (40 bits), list (16) and log2(head) (8) in one header word. */
+static inline uint64_t word_of(const struct check_meta *m) {
+	return (uint64_t)m->usable | (uint64_t)m->list << 40 | (uint64_t)__builtin_ctz(m->head) << 56;
+}
+
+static inline void *site_addr(const void *p, size_t n) {
+	return (void *)((uintptr_t)p + n + CHECK_CANARY_SIZE);
 }
 
 void head_write(const void *p, struct check_meta *m) {
 	struct check_head *h = check_hdr(p);
+	uint64_t word = word_of(m);
 	h->n = m->n;
-	h->usable = m->usable;
-	h->site = m->site;
-	h->owner = m->owner;
-	h->freer = m->freer;
-	h->head = m->head;
-	h->list = m->list;
-	m->seal = seal_of((uintptr_t)p, m->n, m->usable, where_of(m) ^ (uint64_t)m->list << 48)
-		^ (m->state == REG_FREED ? TAG_FREED : TAG_LIVE);
+	h->word = word;
+	h->who = (uint64_t)m->owner | (uint64_t)m->freer << 32;
+	memcpy(site_addr(p, m->n), &m->site, sizeof(m->site));
+	m->seal = seal_of((uintptr_t)p, m->n, word, m->owner) ^ (m->state == REG_FREED ? TAG_FREED : TAG_LIVE);
 	h->seal = m->seal;
 }
 
@@ -90,10 +91,20 @@ void head_write(const void *p, struct check_meta *m) {
  * stack address or another allocator's block, whose bytes before it are not
  * ours to read (volatile: no memcpy the sanitizers would intercept). */
 __attribute__((no_sanitize("address", "thread"), noinline))
-static void head_peek(const void *p, uint64_t w[6]) {
-	const volatile uint64_t *s = (const volatile uint64_t *)((uintptr_t)p - CHECK_HEAD_MIN + 16);
-	for (int i = 0; i < 6; i++)
+static void head_peek(const void *p, uint64_t w[4]) {
+	const volatile uint64_t *s = (const volatile uint64_t *)&check_hdr(p)->seal;
+	for (int i = 0; i < 4; i++)
 		w[i] = s[i];
+}
+
+/* The site, behind the canary; p may be a block already given back (a stale seal). */
+__attribute__((no_sanitize("address", "thread"), noinline))
+static uint64_t site_peek(const void *p, size_t n) {
+	const volatile unsigned char *s = site_addr(p, n);
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | s[i];
+	return v;
 }
 
 int block_identify(const void *p, struct check_meta *m) {
@@ -101,9 +112,9 @@ int block_identify(const void *p, struct check_meta *m) {
 	/* User pointers are 16-aligned and never in the first 64 KiB (unmapped on Linux). */
 	if ((a & 15) != 0 || a < ((uintptr_t)1 << 16))
 		return REG_NONE;
-	uint64_t w[6];   /* seal, n, usable, site, owner|freer, head|list */
+	uint64_t w[4];   /* seal, n, word, owner|freer */
 	head_peek(p, w);
-	uint64_t h = seal_of(a, w[1], w[2], ((uint32_t)w[4] | (uint64_t)(uint32_t)w[5] << 32) ^ w[5] >> 32 << 48);
+	uint64_t h = seal_of(a, w[1], w[2], (uint32_t)w[3]);
 	int state;
 	if (w[0] == (h ^ TAG_LIVE))
 		state = REG_LIVE;
@@ -111,9 +122,10 @@ int block_identify(const void *p, struct check_meta *m) {
 		state = REG_FREED;
 	else
 		return REG_NONE;
-	*m = (struct check_meta){ .seal = w[0], .n = w[1], .usable = w[2], .site = w[3],
-		.owner = (uint32_t)w[4], .freer = (uint32_t)(w[4] >> 32),
-		.head = (uint32_t)w[5], .list = (uint32_t)(w[5] >> 32), .state = (uint32_t)state };
+	*m = (struct check_meta){ .seal = w[0], .n = w[1], .usable = w[2] & (((uint64_t)1 << 40) - 1),
+		.site = site_peek(p, w[1]), .owner = (uint32_t)w[3], .freer = (uint32_t)(w[3] >> 32),
+		.head = (uint32_t)1 << (w[2] >> 56), .list = (uint32_t)(w[2] >> 40) & 0xffff,
+		.state = (uint32_t)state };
 	return state;
 }
 
@@ -253,12 +265,8 @@ void block_poison(void *p, const struct check_meta *m) {
 static void expected_head(const struct check_meta *m, struct check_head *h) {
 	memset(h, 0, sizeof(*h));
 	h->n = m->n;
-	h->usable = m->usable;
-	h->site = m->site;
-	h->owner = m->owner;
-	h->freer = m->freer;
-	h->head = m->head;
-	h->list = m->list;
+	h->word = word_of(m);
+	h->who = (uint64_t)m->owner | (uint64_t)m->freer << 32;
 	h->seal = m->seal;
 }
 
@@ -300,7 +308,7 @@ int block_poison_fault(const void *p, const struct check_meta *m, struct block_f
 			i++;
 		while (hb[j] == wb[j])
 			j--;
-		widen(&first, &last, i - (ptrdiff_t)CHECK_HEAD_MIN, j - (ptrdiff_t)CHECK_HEAD_MIN);
+		widen(&first, &last, i - (ptrdiff_t)CHECK_HEAD_MIN, j - (ptrdiff_t)CHECK_HEAD_MIN);   /* header: from p - 64 */
 	}
 	if (g < CHECK_GUARD_SIZE)
 		widen(&first, &last, (ptrdiff_t)g - CHECK_GUARD_SIZE,

@@ -126,7 +126,7 @@ size_t live_owned(uint32_t owner, void **p, struct check_meta *m, size_t max) {
 		struct live_list *l = &lists[i];
 		lock(l);
 		for (struct check_head *h = l->first; h; h = h->next) {
-			if (h->owner != owner)
+			if ((uint32_t)h->who != owner)
 				continue;
 			if (total < max) {
 				void *u = (void *)((uintptr_t)h + CHECK_HEAD_MIN);

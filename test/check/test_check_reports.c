@@ -168,7 +168,7 @@ static void overflow_past_the_canary(void **state) {
 	skynet_mem_set_current(OWNER);
 	unsigned char *p = skynet_malloc(40);
 	size_t usable = skynet_mem_block_charge(p);
-	size_t end = usable - 80;   /* bytes from p to the end of the block (80: header and guard) */
+	size_t end = usable - 64;   /* bytes from p to the end of the block (64: header and guard) */
 	for (size_t i = 40; i < end; i++)
 		poke(p, (ptrdiff_t)i, (unsigned char)i);
 	capture_begin(&tmp, &saved);
