@@ -88,7 +88,7 @@ void skynet_mem_service_exit(uint32_t handle, struct skynet_mem_stat *leftover) 
 	check_on_service_exit(handle, leftover ? leftover->blocks : 0);
 }
 
-/* MEMORY_CHECK builds define these five in check_alloc.c, over the registry. */
+/* MEMORY_CHECK builds define these five in check_alloc.c, over checked blocks. */
 #ifndef SKYNET_MEM_CHECK
 /* Not a free and an alloc: only the owner changes. No limit applies, since a
  * delivered message cannot be refused. */
