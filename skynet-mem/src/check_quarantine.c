@@ -119,15 +119,16 @@ static void shrink(struct ring *r, size_t limit, size_t keep) {
 	}
 }
 
-/* The ring itself stays (marked gone): a later free on this thread, from
- * another key's destructor, goes straight back to the backend. */
+/* Afterwards the thread points at a ring that is always gone: a later free
+ * on it, from another key's destructor, goes straight back to the backend. */
+static struct ring gone_ring = { .gone = 1 };
+
 static void on_thread_exit(void *arg) {
 	struct ring *r = arg;
-	r->gone = 1;
+	my_ring = &gone_ring;
 	shrink(r, 0, 0);
 	backend_raw_free(r->q);
-	r->q = NULL;
-	r->cap = r->first = 0;
+	backend_raw_free(r);
 }
 
 static void make_key(void) {
