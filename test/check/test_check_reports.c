@@ -418,6 +418,33 @@ static void double_free_across_threads(void **state) {
 	skynet_mem_set_current(0);
 }
 
+static void *free_then_write(void *arg) {
+	(void)arg;
+	skynet_mem_set_current(FREER);
+	unsigned char *p = skynet_malloc(90);
+	skynet_free(p);
+	poke(p, 5, 0);   /* the block waits in this thread's quarantine */
+	skynet_mem_set_current(0);
+	return NULL;
+}
+
+/* Each thread has its own quarantine: it is verified when the thread exits. */
+static void thread_exit_empties_its_quarantine(void **state) {
+	(void)state;
+	FILE *tmp;
+	int saved;
+	uint64_t before = skynet_mem_check_count(SKYNET_MEM_CHECK_WRITE_AFTER_FREE);
+	pthread_t t;
+	capture_begin(&tmp, &saved);
+	assert_int_equal(pthread_create(&t, NULL, free_then_write, NULL), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	capture_end(tmp, saved);
+	expect("MEMORY_CHECK: write after free at offset 5 (1 bytes)\n");
+	expect("(requested 90 bytes");
+	expect("freed by service :0a000002");
+	assert_int_equal(skynet_mem_check_count(SKYNET_MEM_CHECK_WRITE_AFTER_FREE) - before, 1);
+}
+
 static atomic_int stop_churn;
 
 static void *churn(void *arg) {
@@ -496,6 +523,7 @@ int main(void) {
 		cmocka_unit_test(realloc_moves_through_quarantine),
 		cmocka_unit_test(transfer_checks_and_moves_owner),
 		cmocka_unit_test(double_free_across_threads),
+		cmocka_unit_test(thread_exit_empties_its_quarantine),
 		cmocka_unit_test(clean_workload_is_never_reported),
 		cmocka_unit_test(fork_while_allocating),
 		cmocka_unit_test(leak_report_at_service_exit),
