@@ -15,6 +15,14 @@ static int teardown(void **state) {
 	return 0;
 }
 
+/* h holds exactly the C memory of its twin, which ran the same code with
+ * nothing to keep. */
+static void assert_same_c_memory(uint32_t twin, uint32_t h) {
+	struct skynet_mem_stat a = stat_of(twin), b = stat_of(h);
+	assert_int_equal(b.bytes, a.bytes);
+	assert_int_equal(b.blocks, a.blocks);
+}
+
 /* A service holding K blocks of S bytes shows exactly K blocks and K * class(S)
  * bytes more than its twin holding none. */
 static void check_blocks(int k, size_t s) {
@@ -75,9 +83,7 @@ static void test_payload_moves_to_receiver(void **state) {
 	struct skynet_mem_stat s = stat_of(sink);
 	assert_int_equal(s.blocks, sink0.blocks + 1);
 	assert_int_equal(s.bytes, sink0.bytes + class_of(3000));
-	struct skynet_mem_stat a = stat_of(twin), b = stat_of(h);
-	assert_int_equal(b.bytes, a.bytes);
-	assert_int_equal(b.blocks, a.blocks);
+	assert_same_c_memory(twin, h);
 	skynet_free(p);
 	s = stat_of(sink);
 	assert_int_equal(s.bytes, sink0.bytes);
@@ -98,9 +104,7 @@ static void test_dead_receiver(void **state) {
 	assert_int_equal(probe_wait(h, "done", text, sizeof(text)), 0);
 	assert_string_equal(text, "done false");
 	settle();
-	struct skynet_mem_stat a = stat_of(twin), b = stat_of(h);
-	assert_int_equal(b.bytes, a.bytes);
-	assert_int_equal(b.blocks, a.blocks);
+	assert_same_c_memory(twin, h);
 }
 
 /* Messages queued for a service that gets killed: delivered or dropped, all
@@ -119,9 +123,7 @@ static void test_killed_with_full_mailbox(void **state) {
 	assert_int_equal(r.blocks, 0);
 	assert_int_equal(r.lua_bytes, 0);
 	settle();
-	struct skynet_mem_stat a = stat_of(twin), b = stat_of(h);
-	assert_int_equal(b.bytes, a.bytes);
-	assert_int_equal(b.blocks, a.blocks);
+	assert_same_c_memory(twin, h);
 }
 
 /* Killed while other workers keep sending: its report is still exact (the
