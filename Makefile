@@ -85,7 +85,7 @@ fuzz: deps
 		-DSKYNET_MEM_FUZZ=ON -DCMAKE_C_FLAGS="$(ASAN_CFLAGS)" >/dev/null
 	cmake --build $(BUILD)/fuzz -j$(JOBS) --target fuzz_check
 	mkdir -p $(BUILD)/fuzz/corpus
-	$(BUILD)/fuzz/fuzz/fuzz_check -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	$(BUILD)/fuzz/fuzz/fuzz_check -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -close_fd_mask=2 -rss_limit_mb=4096 \
 		$(BUILD)/fuzz/corpus 2>$(BUILD)/fuzz/fuzz.log || { tail -n 40 $(BUILD)/fuzz/fuzz.log; exit 1; }
 	@grep -E '^(Done|stat::number_of_executed_units)' $(BUILD)/fuzz/fuzz.log
 

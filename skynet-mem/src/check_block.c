@@ -3,13 +3,21 @@
  * poison of a freed block. Verification finds the first and last byte that
  * changed, so a report says how far an overflow went and where it started. */
 
+#define _GNU_SOURCE   /* process_vm_readv */
+
 #ifdef SKYNET_MEM_CHECK
 
+#include <errno.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -87,14 +95,39 @@ void head_write(const void *p, struct check_meta *m) {
 	h->seal = m->seal;
 }
 
+#define HEAD_WORDS_AT (CHECK_HEAD_MIN - offsetof(struct check_head, seal))   /* p - &seal */
+#define PAGE_MIN 4096
+
+/* The header words of a pointer near the start of a page lie in the page
+ * before it, which a foreign pointer may not have mapped (the first block of
+ * a fresh heap region). The kernel reads them then: EFAULT, not SIGSEGV.
+ * Where process_vm_readv is refused (seccomp), mincore tells whether the
+ * page is mapped at all. Returns 0 when the words cannot be read. */
+static int head_readable(const void *at) {
+	int saved = errno;
+	uint64_t w[4];
+	struct iovec local = { w, sizeof(w) }, remote = { (void *)at, sizeof(w) };
+	ssize_t got = process_vm_readv((pid_t)syscall(SYS_getpid), &local, 1, &remote, 1, 0);
+	int ok = got == (ssize_t)sizeof(w);
+	if (got < 0 && errno != EFAULT) {
+		unsigned char vec;
+		ok = mincore((void *)((uintptr_t)at & ~(uintptr_t)(PAGE_MIN - 1)), 1, &vec) == 0;
+	}
+	errno = saved;
+	return ok;
+}
+
 /* Reads the header words one by one, unseen by the sanitizers: p may be a
  * stack address or another allocator's block, whose bytes before it are not
  * ours to read (volatile: no memcpy the sanitizers would intercept). */
 __attribute__((no_sanitize("address", "thread"), noinline))
-static void head_peek(const void *p, uint64_t w[4]) {
+static int head_peek(const void *p, uint64_t w[4]) {
 	const volatile uint64_t *s = (const volatile uint64_t *)&check_hdr(p)->seal;
+	if (__builtin_expect(((uintptr_t)p & (PAGE_MIN - 1)) < HEAD_WORDS_AT, 0) && !head_readable((const void *)s))
+		return 0;
 	for (int i = 0; i < 4; i++)
 		w[i] = s[i];
+	return 1;
 }
 
 /* The site, behind the canary; p may be a block already given back (a stale seal). */
@@ -113,7 +146,8 @@ int block_identify(const void *p, struct check_meta *m) {
 	if ((a & 15) != 0 || a < ((uintptr_t)1 << 16))
 		return REG_NONE;
 	uint64_t w[4];   /* seal, n, word, owner|freer */
-	head_peek(p, w);
+	if (!head_peek(p, w))
+		return REG_NONE;
 	uint64_t h = seal_of(a, w[1], w[2], (uint32_t)w[3]);
 	int state;
 	if (w[0] == (h ^ TAG_LIVE))
