@@ -14,7 +14,7 @@
 #define EXPORT __attribute__((visibility("default")))
 
 EXPORT void *malloc(size_t n) {
-	return mem_alloc(n, 0, 0);
+	return mem_malloc(n);
 }
 
 EXPORT void *calloc(size_t nmemb, size_t size) {

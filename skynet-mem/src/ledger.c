@@ -106,12 +106,12 @@ int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit) {
 	return (size_t)used <= limit && more <= limit - (size_t)used;
 }
 
-void ledger_overflow(struct ledger_slot *s) {
-	ledger_publish(s);
-}
-
-void ledger_first_change(struct ledger_slot *s) {
-	s->dirty = 1;
+void ledger_done_slow(struct ledger_slot *s) {
+	if (s->direct || slot_past_batch(s)) {
+		ledger_publish(s);
+		return;
+	}
+	s->dirty = 1;   /* first change since published */
 	if (++ledger_dirty > DIRTY_MAX)
 		ledger_flush();
 }

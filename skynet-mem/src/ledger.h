@@ -53,10 +53,10 @@ static inline uint32_t current_handle(void) {
 
 struct ledger_slot *ledger_slot_slow(uint32_t handle);
 void ledger_publish(struct ledger_slot *s);
-/* s passed its bound, or belongs to an exiting thread. */
-void ledger_overflow(struct ledger_slot *s);
-/* s changed for the first time since it was published. */
-void ledger_first_change(struct ledger_slot *s);
+/* s passed its bound, changed for the first time since it was published, or
+ * belongs to an exiting thread (such a slot is never dirty: every change
+ * comes here and is published at once). */
+void ledger_done_slow(struct ledger_slot *s);
 int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit);
 /* Publishes every pending slot of the calling thread. */
 void ledger_flush(void);
@@ -89,13 +89,15 @@ static inline int ledger_admit(struct ledger_slot *s, size_t more) {
 	return ledger_admit_slow(s, more, limit);
 }
 
-/* Call after changing a slot: publishes past the bounds. */
+static inline int slot_past_batch(const struct ledger_slot *s) {
+	return (uint64_t)(s->bytes + s->lua + SLOT_BATCH) > (uint64_t)(2 * SLOT_BATCH);
+}
+
+/* Call after changing a slot: publishes past the bounds. One test of dirty
+ * covers a first change and an exiting thread's slot. */
 static inline void ledger_done(struct ledger_slot *s) {
-	int64_t pending = s->bytes + s->lua;
-	if (__builtin_expect((uint64_t)(pending + SLOT_BATCH) > (uint64_t)(2 * SLOT_BATCH) || s->direct, 0))
-		ledger_overflow(s);
-	else if (__builtin_expect(!s->dirty, 0))
-		ledger_first_change(s);
+	if (__builtin_expect(slot_past_batch(s) || !s->dirty, 0))
+		ledger_done_slow(s);
 }
 
 /* Adds one change of C memory to a service's pending slot. */

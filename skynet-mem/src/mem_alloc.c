@@ -47,6 +47,45 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 
 #endif
 
+#ifdef MEM_MALLOC_FAST
+/* Out of line: the fast path keeps nothing alive for it. */
+__attribute__((noinline, cold)) static void *malloc_undo(uint32_t handle, size_t u) {
+	ledger_charge(handle, -(int64_t)u, -1, -1, 0);
+	errno = ENOMEM;
+	return NULL;
+}
+
+/* A small size, the library's own current handle, its slot already in this
+ * thread's ledger, no limit: charged before jemalloc is called, so only the
+ * handle and the class live across the call (fewer registers to save), and
+ * undone in the rare failure. Anything else takes mem_alloc. */
+void *mem_malloc(size_t n) {
+	if (__builtin_expect(n <= BACKEND_CLASS_TABLE_MAX - COOKIE_SIZE && current_is_default, 1)) {
+		uint32_t handle = current_tls;
+		size_t u = backend_class_table[(n + COOKIE_SIZE + 7) >> 3];
+		struct ledger *l = ledger_tls;
+		if (__builtin_expect(u != 0 && l != NULL, 1)) {
+			struct ledger_slot *s = &l->slot[ledger_index(handle)];
+			if (__builtin_expect(s->key == slot_key(handle) &&
+				atomic_load_explicit(&s->rec->limit, memory_order_relaxed) == 0, 1)) {
+				s->bytes += u;
+				s->blocks++;
+				s->allocs++;
+				ledger_done(s);
+				void *p = backend_je_malloc(u);
+				if (__builtin_expect(p != NULL, 1)) {
+					struct cookie c = { .handle = handle };
+					cookie_write(p, u, &c);
+					return p;
+				}
+				return malloc_undo(handle, u);
+			}
+		}
+	}
+	return mem_alloc(n, 0, 0);
+}
+#endif
+
 void *mem_calloc(size_t nmemb, size_t size) {
 	size_t n;
 	if (__builtin_mul_overflow(nmemb, size, &n)) {

@@ -19,6 +19,17 @@ static inline size_t block_class(size_t n, size_t align) {
 }
 
 HIDDEN void *mem_alloc(size_t n, size_t align, int zero);
+/* malloc: a short path for the common case (release build over jemalloc),
+ * mem_alloc(n, 0, 0) otherwise; inline there, so the check build's
+ * allocation site stays the caller's. */
+#if defined(SKYNET_MEM_USE_JEMALLOC) && !defined(SKYNET_MEM_CHECK)
+#define MEM_MALLOC_FAST 1
+HIDDEN void *mem_malloc(size_t n);
+#else
+static inline void *mem_malloc(size_t n) {
+	return mem_alloc(n, 0, 0);
+}
+#endif
 HIDDEN void *mem_calloc(size_t nmemb, size_t size);
 HIDDEN void *mem_realloc(void *p, size_t n);
 HIDDEN void mem_free(void *p);

@@ -6,7 +6,7 @@
 #include "skynet_malloc.h"
 
 void *skynet_malloc(size_t sz) {
-	return mem_alloc(sz, 0, 0);
+	return mem_malloc(sz);
 }
 
 void *skynet_calloc(size_t nmemb, size_t size) {
