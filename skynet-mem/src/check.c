@@ -151,7 +151,7 @@ void check_report(const struct check_report *r) {
 				m->owner, m->freer, me);
 		else
 			put(&o, "  owner service :%08x, freeing service :%08x\n", m->owner, me);
-		print_site(&o, m->site);
+		print_site(&o, m->site ? m->site : block_site(r->ptr, m));
 	} else {
 		put(&o, "  %s of %p: not a block of skynet-mem (stack, inside a block, or another allocator)\n",
 			r->op, r->ptr);

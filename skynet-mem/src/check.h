@@ -85,6 +85,9 @@ static inline void *check_base(const void *p, const struct check_meta *m) {
 /* The state p's header claims, sealed for p (REG_NONE when it is not a block
  * of the layer); fills *m. Safe on any readable address. */
 HIDDEN_CHECK int block_identify(const void *p, struct check_meta *m);
+/* The allocation site behind the canary (block_identify leaves m->site 0:
+ * only reports need it). */
+HIDDEN_CHECK uintptr_t block_site(const void *p, const struct check_meta *m);
 /* Writes the header fields and seal for m (not the links); sets m->seal. */
 HIDDEN_CHECK void head_write(const void *p, struct check_meta *m);
 /* Live -> freed in place: records the freer, reseals (no hashing). */
@@ -110,7 +113,8 @@ HIDDEN_CHECK int block_faults(const void *p, const struct check_meta *m, struct 
 HIDDEN_CHECK int block_poison_fault(const void *p, const struct check_meta *m, struct block_fault *f);
 HIDDEN_CHECK void block_report(const void *p, const struct check_meta *m, const char *op,
 	const struct block_fault *f, int n);
-/* Writes guard and canary around the user's bytes of a new block. */
+/* Writes guard and canary around the user's bytes of a new block, and its
+ * allocation site behind the canary. */
 HIDDEN_CHECK void block_arm(void *p, const struct check_meta *m);
 /* Verifies guard and canary; reports what is wrong and returns -1. */
 HIDDEN_CHECK int block_verify(const void *p, const struct check_meta *m, const char *op);

@@ -130,10 +130,10 @@ size_t live_owned(uint32_t owner, void **p, struct check_meta *m, size_t max) {
 				continue;
 			if (total < max) {
 				void *u = (void *)((uintptr_t)h + CHECK_HEAD_MIN);
-				if (block_identify(u, &m[total]) == REG_LIVE)
-					p[total] = u;
-				else
+				if (block_identify(u, &m[total]) != REG_LIVE)
 					continue;
+				p[total] = u;
+				m[total].site = block_site(u, &m[total]);   /* still ours under the lock */
 			}
 			total++;
 		}
