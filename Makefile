@@ -51,9 +51,8 @@ clean:
 # ASan: tests that preload or link the malloc interposer, load the module into
 # the stock lua5.4, or build a program against the installed package (ASan's
 # runtime must come first in the process there); the Prometheus scrape (an
-# outside server, not a memory test); test_lua_alloc, which expects a
-# same-class realloc not to move (ASan's realloc always moves). Leak checks
-# are off: tests leave blocks behind on purpose to test leak reports.
+# outside server, not a memory test). Leak checks are off: tests leave blocks
+# behind on purpose to test leak reports.
 SAN_CMAKE = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSKYNET_MEM_JEMALLOC=OFF \
 	-DSKYNET_MEM_FORTIFY=OFF -DSKYNET_MEM_BENCH=OFF $(CMAKE_FLAGS)
 ASAN_CFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -89,6 +89,10 @@ static int free_checked(void *p, const char *op) {
 		backend_free(check_base(p, &m), m.usable);
 		return 0;
 	}
+	/* The quarantine keeps its own copy of the header: take the site now,
+	 * before a write after free could change it (the line is warm: the
+	 * canary next to it was just checked). */
+	m.site = block_site(p, &m);
 	block_poison(p, &m);
 	quarantine_push(p, &m);
 	return 0;

@@ -48,7 +48,8 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 #endif
 
 #ifdef MEM_MALLOC_FAST
-/* Out of line: the fast path keeps nothing alive for it. */
+/* Out of line: the fast path keeps nothing alive for it. Nothing was
+ * published since the charge, so this only takes it back. */
 __attribute__((noinline, cold)) static void *malloc_undo(uint32_t handle, size_t u) {
 	ledger_charge(handle, -(int64_t)u, -1, -1, 0);
 	errno = ENOMEM;
@@ -56,9 +57,10 @@ __attribute__((noinline, cold)) static void *malloc_undo(uint32_t handle, size_t
 }
 
 /* A small size, the library's own current handle, its slot already in this
- * thread's ledger, no limit: charged before jemalloc is called, so only the
- * handle and the class live across the call (fewer registers to save), and
- * undone in the rare failure. Anything else takes mem_alloc. */
+ * thread's ledger and dirty, no limit, and room in the slot's batch: then the
+ * charge needs no publication, so it is added before jemalloc is called and
+ * only the handle and the class live across the call. Anything else (a first
+ * change, a full batch) takes mem_alloc. */
 void *mem_malloc(size_t n) {
 	if (__builtin_expect(n <= BACKEND_CLASS_TABLE_MAX - COOKIE_SIZE && current_is_default, 1)) {
 		uint32_t handle = current_tls;
@@ -66,19 +68,18 @@ void *mem_malloc(size_t n) {
 		struct ledger *l = ledger_tls;
 		if (__builtin_expect(u != 0 && l != NULL, 1)) {
 			struct ledger_slot *s = &l->slot[ledger_index(handle)];
-			if (__builtin_expect(s->key == slot_key(handle) &&
+			if (__builtin_expect(s->key == slot_key(handle) && s->dirty &&
+				(uint64_t)(s->bytes + s->lua + (int64_t)u + SLOT_BATCH) <= (uint64_t)(2 * SLOT_BATCH) &&
 				atomic_load_explicit(&s->rec->limit, memory_order_relaxed) == 0, 1)) {
 				s->bytes += u;
 				s->blocks++;
 				s->allocs++;
-				ledger_done(s);
 				void *p = backend_je_malloc(u);
-				if (__builtin_expect(p != NULL, 1)) {
-					struct cookie c = { .handle = handle };
-					cookie_write(p, u, &c);
-					return p;
-				}
-				return malloc_undo(handle, u);
+				if (__builtin_expect(p == NULL, 0))
+					return malloc_undo(handle, u);
+				struct cookie c = { .handle = handle };
+				cookie_write(p, u, &c);
+				return p;
 			}
 		}
 	}
