@@ -8,7 +8,6 @@
  * SKYNET_MEM_POISON poisons and checks. */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

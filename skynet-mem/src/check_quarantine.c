@@ -117,7 +117,7 @@ void quarantine_release(void *p, const struct check_meta *m) {
 __attribute__((always_inline)) static inline void prefetch_block(const struct qitem *it) {
 	const char *p = it->p;
 	size_t n = it->m.n < 256 ? it->m.n : 256;
-	__builtin_prefetch(p - CHECK_HEAD_MIN + 16);   /* the sealed words */
+	__builtin_prefetch(&check_hdr(p)->seal);       /* the sealed words */
 	__builtin_prefetch(p - 1);                      /* the guard */
 	for (size_t off = 0; off < n; off += LINE)
 		__builtin_prefetch(p + off);

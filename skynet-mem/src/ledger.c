@@ -107,7 +107,7 @@ int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit) {
 }
 
 void ledger_done_slow(struct ledger_slot *s) {
-	if (s->direct || slot_past_batch(s)) {
+	if (s->direct || slot_past_batch(s, 0)) {
 		ledger_publish(s);
 		return;
 	}

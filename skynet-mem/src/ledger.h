@@ -89,14 +89,15 @@ static inline int ledger_admit(struct ledger_slot *s, size_t more) {
 	return ledger_admit_slow(s, more, limit);
 }
 
-static inline int slot_past_batch(const struct ledger_slot *s) {
-	return (uint64_t)(s->bytes + s->lua + SLOT_BATCH) > (uint64_t)(2 * SLOT_BATCH);
+/* 1 when the slot's pending bytes, after `more`, lie outside +-SLOT_BATCH. */
+static inline int slot_past_batch(const struct ledger_slot *s, int64_t more) {
+	return (uint64_t)(s->bytes + s->lua + more + SLOT_BATCH) > (uint64_t)(2 * SLOT_BATCH);
 }
 
 /* Call after changing a slot: publishes past the bounds. One test of dirty
  * covers a first change and an exiting thread's slot. */
 static inline void ledger_done(struct ledger_slot *s) {
-	if (__builtin_expect(slot_past_batch(s) || !s->dirty, 0))
+	if (__builtin_expect(slot_past_batch(s, 0) || !s->dirty, 0))
 		ledger_done_slow(s);
 }
 

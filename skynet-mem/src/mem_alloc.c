@@ -56,34 +56,29 @@ __attribute__((noinline, cold)) static void *malloc_undo(uint32_t handle, size_t
 	return NULL;
 }
 
-/* A small size, the library's own current handle, its slot already in this
- * thread's ledger and dirty, no limit, and room in the slot's batch: then the
- * charge needs no publication, so it is added before jemalloc is called and
- * only the handle and the class live across the call. Anything else (a first
- * change, a full batch) takes mem_alloc. */
+/* The library's own current handle, its slot in this thread's ledger and
+ * dirty, no limit, and room in the slot's batch (so no large block): then
+ * the charge needs no publication, so it is added before jemalloc is called
+ * and only the handle and the class live across the call. Anything else (a
+ * first change, a full batch) takes mem_alloc. */
 void *mem_malloc(size_t n) {
-	if (__builtin_expect(n <= BACKEND_CLASS_TABLE_MAX - COOKIE_SIZE && current_is_default, 1)) {
-		uint32_t handle = current_tls;
-		size_t u = backend_class_table[(n + COOKIE_SIZE + 7) >> 3];
-		struct ledger *l = ledger_tls;
-		if (__builtin_expect(u != 0 && l != NULL, 1)) {
-			struct ledger_slot *s = &l->slot[ledger_index(handle)];
-			if (__builtin_expect(s->key == slot_key(handle) && s->dirty &&
-				(uint64_t)(s->bytes + s->lua + (int64_t)u + SLOT_BATCH) <= (uint64_t)(2 * SLOT_BATCH) &&
-				atomic_load_explicit(&s->rec->limit, memory_order_relaxed) == 0, 1)) {
-				s->bytes += u;
-				s->blocks++;
-				s->allocs++;
-				void *p = backend_je_malloc(u);
-				if (__builtin_expect(p == NULL, 0))
-					return malloc_undo(handle, u);
-				struct cookie c = { .handle = handle };
-				cookie_write(p, u, &c);
-				return p;
-			}
-		}
-	}
-	return mem_alloc(n, 0, 0);
+	if (__builtin_expect(!current_is_default, 0))
+		return mem_alloc(n, 0, 0);
+	uint32_t handle = current_tls;
+	size_t u = block_class(n, 0);
+	struct ledger_slot *s = u ? ledger_slot(handle) : NULL;
+	if (__builtin_expect(s == NULL || !s->dirty || slot_past_batch(s, (int64_t)u) ||
+		atomic_load_explicit(&s->rec->limit, memory_order_relaxed) != 0, 0))
+		return mem_alloc(n, 0, 0);
+	s->bytes += u;
+	s->blocks++;
+	s->allocs++;
+	void *p = backend_je_malloc(u);
+	if (__builtin_expect(p == NULL, 0))
+		return malloc_undo(handle, u);
+	struct cookie c = { .handle = handle };
+	cookie_write(p, u, &c);
+	return p;
 }
 #endif
 
