@@ -7,16 +7,23 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <time.h>
+
 #include "context.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
+#include "utf8.h"
 
 #define REPORTS_KEPT 64
+#define LEAKS_KEPT 256
 
 static struct {
 	pthread_mutex_t lock;
 	struct host_exit_report ring[REPORTS_KEPT];
 	size_t n;   /* reports so far; the ring keeps the last REPORTS_KEPT */
+	/* leaks only: clean exits do not push them out */
+	struct host_exit_report leaks[LEAKS_KEPT];
+	size_t nleaks;
 	void (*hook)(const struct host_exit_report *, void *);
 	void *ud;
 } R = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -29,6 +36,8 @@ static void report_exit(const struct host_exit_report *r) {
 	pthread_mutex_lock(&R.lock);
 	R.ring[R.n % REPORTS_KEPT] = *r;
 	R.n++;
+	if (r->bytes || r->blocks)
+		R.leaks[R.nleaks++ % LEAKS_KEPT] = *r;
 	void (*hook)(const struct host_exit_report *, void *) = R.hook;
 	void *ud = R.ud;
 	pthread_mutex_unlock(&R.lock);
@@ -52,14 +61,45 @@ void host_set_exit_hook(void (*fn)(const struct host_exit_report *, void *), voi
 	pthread_mutex_unlock(&R.lock);
 }
 
-size_t host_exit_reports(struct host_exit_report *out, size_t max) {
-	pthread_mutex_lock(&R.lock);
-	size_t kept = R.n < REPORTS_KEPT ? R.n : REPORTS_KEPT;
+/* The last max of a ring of cap entries holding total reports so far. */
+static size_t copy_last(struct host_exit_report *out, size_t max,
+	const struct host_exit_report *ring, size_t cap, size_t total) {
+	size_t kept = total < cap ? total : cap;
 	size_t n = kept < max ? kept : max;
 	for (size_t i = 0; i < n; i++)
-		out[i] = R.ring[(R.n - n + i) % REPORTS_KEPT];
+		out[i] = ring[(total - n + i) % cap];
+	return n;
+}
+
+size_t host_exit_reports(struct host_exit_report *out, size_t max) {
+	pthread_mutex_lock(&R.lock);
+	size_t n = copy_last(out, max, R.ring, REPORTS_KEPT, R.n);
 	pthread_mutex_unlock(&R.lock);
 	return n;
+}
+
+size_t host_leak_reports(struct host_exit_report *out, size_t max) {
+	pthread_mutex_lock(&R.lock);
+	size_t n = copy_last(out, max, R.leaks, LEAKS_KEPT, R.nleaks);
+	pthread_mutex_unlock(&R.lock);
+	return n;
+}
+
+int host_exit_name(uint32_t handle, char *buf, size_t len) {
+	int found = -1;
+	pthread_mutex_lock(&R.lock);
+	for (size_t i = 0; found && i < LEAKS_KEPT && i < R.nleaks; i++)
+		if (R.leaks[i].handle == handle) {
+			snprintf(buf, len, "%s", R.leaks[i].name);
+			found = 0;
+		}
+	for (size_t i = 0; found && i < REPORTS_KEPT && i < R.n; i++)
+		if (R.ring[i].handle == handle) {
+			snprintf(buf, len, "%s", R.ring[i].name);
+			found = 0;
+		}
+	pthread_mutex_unlock(&R.lock);
+	return found;
 }
 
 /* Last reference gone: free what the service owns, then report what is left. */
@@ -106,7 +146,7 @@ uint32_t host_launch(const char *module, const char *param) {
 	ctx->mod = mod;
 	ctx->handle = h;
 	atomic_init(&ctx->ref, 2);   /* the registry's and ours */
-	snprintf(ctx->label, sizeof(ctx->label), "%s", mod->name);
+	host_utf8_cut(ctx->label, sizeof(ctx->label), mod->name);
 	ctx->queue = mq_create(h);
 	ctx->instance = ctx->queue ? mod->create() : NULL;
 	handle_bind(h, ctx);
@@ -193,7 +233,12 @@ void context_dispatch(struct message_queue *q) {
 		uint32_t prev = skynet_current_handle();
 		skynet_mem_set_current(ctx->handle);
 		atomic_fetch_add(&ctx->messages, 1);
+		/* CPU time per service, as skynet's profile option (the console's stat) */
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 		int keep = ctx->cb ? ctx->cb(ctx, ctx->cb_ud, m.type, m.session, m.source, m.data, m.sz) : 0;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+		atomic_fetch_add(&ctx->cpu_ns, (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
 		if (!keep)
 			skynet_free(m.data);
 		skynet_mem_set_current(prev);
@@ -223,6 +268,17 @@ long long host_service_messages(uint32_t handle) {
 	return n;
 }
 
+int host_service_load(uint32_t handle, struct host_service_load *out) {
+	struct skynet_context *ctx = handle_grab(handle);
+	if (ctx == NULL)
+		return -1;
+	out->messages = atomic_load(&ctx->messages);
+	out->mqlen = mq_length(ctx->queue);
+	out->cpu_ns = atomic_load(&ctx->cpu_ns);
+	context_release(ctx);
+	return 0;
+}
+
 int host_service_busy(uint32_t handle) {
 	struct skynet_context *ctx = handle_grab(handle);
 	if (ctx == NULL)
@@ -248,12 +304,15 @@ static size_t snapshot(uint32_t **out) {
 	}
 }
 
-void host_foreach_service(void (*fn)(uint32_t handle, void *ud), void *ud) {
+int host_foreach_service(void (*fn)(uint32_t handle, void *ud), void *ud) {
 	uint32_t *h = NULL;
 	size_t n = snapshot(&h);
+	if (h == NULL)
+		return -1;
 	for (size_t i = 0; i < n; i++)
 		fn(h[i], ud);
 	skynet_free(h);
+	return 0;
 }
 
 int host_broadcast_system(const char *cmd) {

@@ -27,6 +27,7 @@ struct skynet_context {
 	atomic_int ref;
 	atomic_int session_id;
 	atomic_llong messages;
+	atomic_llong cpu_ns;   /* thread CPU time spent in the callback */
 	char label[HOST_NAME_MAX_LEN];
 };
 

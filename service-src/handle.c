@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "context.h"
+#include "utf8.h"
 
 #define HARBOR 0x01000000u
 #define INDEX_MASK 0x00ffffffu
@@ -190,7 +191,7 @@ int handle_label(uint32_t handle, char *buf, size_t len) {
 
 void handle_set_label(struct skynet_context *ctx, const char *label) {
 	pthread_rwlock_wrlock(&H.lock);
-	snprintf(ctx->label, sizeof(ctx->label), "%s", label);
+	host_utf8_cut(ctx->label, sizeof(ctx->label), label);
 	pthread_rwlock_unlock(&H.lock);
 }
 

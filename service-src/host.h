@@ -14,7 +14,7 @@
 #define PTYPE_ERROR 7
 #define PTYPE_LUA 10
 
-#define HOST_NAME_MAX_LEN 32
+#define HOST_NAME_MAX_LEN 64   /* with the NUL; longer labels are cut at a UTF-8 boundary */
 
 struct skynet_context;
 
@@ -78,16 +78,27 @@ int host_service_name(uint32_t handle, char *buf, size_t len);  /* 0, or -1 unkn
 size_t host_service_count(void);
 /* Messages delivered to handle so far, or -1 when unknown. */
 long long host_service_messages(uint32_t handle);
+struct host_service_load {
+	long long messages;   /* delivered so far */
+	size_t mqlen;         /* waiting in the mailbox */
+	long long cpu_ns;     /* thread CPU time in the callback */
+};
+/* 0, or -1 when handle is not a live service. */
+int host_service_load(uint32_t handle, struct host_service_load *out);
 /* 1 while handle has messages waiting or running, 0 when idle, -1 unknown. */
 int host_service_busy(uint32_t handle);
 /* Sends a PTYPE_SYSTEM message to every live service; returns how many. */
 int host_broadcast_system(const char *cmd);
-/* Calls fn for each live service handle. */
-void host_foreach_service(void (*fn)(uint32_t handle, void *ud), void *ud);
+/* Calls fn for each live service handle; -1 (fn never called) out of memory. */
+int host_foreach_service(void (*fn)(uint32_t handle, void *ud), void *ud);
 
 /* Exit reports: printed, kept (the last ones) and given to an optional hook. */
 void host_set_exit_hook(void (*fn)(const struct host_exit_report *, void *), void *ud);
 size_t host_exit_reports(struct host_exit_report *out, size_t max);
+/* The last exits that left memory behind (clean exits are not kept here). */
+size_t host_leak_reports(struct host_exit_report *out, size_t max);
+/* The name of an exited service still in the reports kept; 0, or -1. */
+int host_exit_name(uint32_t handle, char *buf, size_t len);
 
 /* names (handle.c): ".name" local names */
 int host_register_name(uint32_t handle, const char *name);   /* 0, or -1 taken/bad */

@@ -10,43 +10,106 @@
 struct collect {
 	uint32_t *handles;
 	size_t n, i;
-	struct host_mem_row *rows;
+	int overflow;   /* more services than room: the caller retries */
 };
 
 static void collect_one(uint32_t handle, void *ud) {
 	struct collect *c = ud;
 	if (c->i < c->n)
 		c->handles[c->i++] = handle;
+	else
+		c->overflow = 1;
 }
 
-int host_mem_view(struct host_mem_view *v) {
-	memset(v, 0, sizeof(*v));
+struct exited {
+	struct host_mem_view *v;
+	size_t cap;
+	int oom;
+};
+
+/* skynet_mem_foreach: retired records that still own memory become rows. */
+static int add_exited(const struct skynet_mem_stat *st, void *ud) {
+	struct exited *e = ud;
+	if (!st->retired || (st->bytes == 0 && st->blocks == 0 && st->lua_bytes == 0))
+		return 0;
+	if (e->v->n == e->cap) {
+		size_t ncap = e->cap * 2;
+		struct host_mem_row *rows = realloc(e->v->rows, ncap * sizeof(*rows));
+		if (rows == NULL) {
+			e->oom = 1;
+			return 1;
+		}
+		e->v->rows = rows;
+		e->cap = ncap;
+	}
+	struct host_mem_row *r = &e->v->rows[e->v->n++];
+	memset(r, 0, sizeof(*r));
+	r->st = *st;
+	r->exited = 1;
+	if (host_exit_name(st->handle, r->name, sizeof(r->name)) != 0)
+		strcpy(r->name, "(exited)");
+	return 0;
+}
+
+static int cmp_row_handle(const void *a, const void *b) {
+	uint32_t x = ((const struct host_mem_row *)a)->st.handle, y = ((const struct host_mem_row *)b)->st.handle;
+	return x < y ? -1 : x > y;
+}
+
+/* The live services' rows (handle 0 first); 1 when more services appeared. */
+static int live_rows(struct host_mem_view *v, size_t *cap) {
 	struct collect c = { 0 };
 	c.n = host_service_count() + 16;
 	c.handles = malloc(c.n * sizeof(uint32_t));
 	v->rows = malloc((c.n + 1) * sizeof(struct host_mem_row));
-	if (c.handles == NULL || v->rows == NULL) {
+	*cap = c.n + 1;
+	if (c.handles == NULL || v->rows == NULL || host_foreach_service(collect_one, &c) != 0) {
 		free(c.handles);
-		free(v->rows);
-		v->rows = NULL;
 		return -1;
 	}
-	host_foreach_service(collect_one, &c);
 	/* handle 0: the host's own threads (console, HTTP, timer, main) */
 	struct host_mem_row *r = &v->rows[v->n];
+	memset(r, 0, sizeof(*r));
 	if (skynet_mem_stat(0, &r->st) == 0) {
 		strcpy(r->name, "host");
 		v->n++;
 	}
 	for (size_t i = 0; i < c.i; i++) {
 		r = &v->rows[v->n];
+		memset(r, 0, sizeof(*r));
 		if (skynet_mem_stat(c.handles[i], &r->st) != 0)
 			continue;
-		if (host_service_name(c.handles[i], r->name, sizeof(r->name)) != 0)
+		if (host_service_name(c.handles[i], r->name, sizeof(r->name)) != 0
+			|| host_service_load(c.handles[i], &r->load) != 0)
 			continue;   /* exited meanwhile */
 		v->n++;
 	}
 	free(c.handles);
+	return c.overflow;
+}
+
+int host_mem_view_ex(struct host_mem_view *v, int flags) {
+	size_t cap;
+	int r;
+	do {
+		memset(v, 0, sizeof(*v));
+		r = live_rows(v, &cap);
+		if (r != 0)
+			free(v->rows);
+	} while (r == 1);
+	if (r < 0) {
+		v->rows = NULL;
+		return -1;
+	}
+	if (flags & HOST_VIEW_EXITED) {
+		struct exited e = { v, cap, 0 };
+		skynet_mem_foreach(add_exited, &e);
+		if (e.oom) {
+			host_mem_view_free(v);
+			return -1;
+		}
+		qsort(v->rows, v->n, sizeof(v->rows[0]), cmp_row_handle);
+	}
 	skynet_mem_totals(&v->totals);
 	skynet_mem_orphans(&v->orphan_bytes, &v->orphan_blocks);
 	v->jemalloc = skynet_mem_has_jemalloc();
@@ -60,6 +123,10 @@ int host_mem_view(struct host_mem_view *v) {
 		v->je_retained = mallctl_int64("stats.retained", NULL);
 	}
 	return 0;
+}
+
+int host_mem_view(struct host_mem_view *v) {
+	return host_mem_view_ex(v, 0);
 }
 
 void host_mem_view_free(struct host_mem_view *v) {

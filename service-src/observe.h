@@ -12,6 +12,8 @@
 struct host_mem_row {
 	struct skynet_mem_stat st;
 	char name[HOST_NAME_MAX_LEN];
+	struct host_service_load load;   /* zero for handle 0 and exited services */
+	int exited;                      /* an exited service still owning memory */
 };
 
 struct host_mem_view {
@@ -23,8 +25,13 @@ struct host_mem_view {
 	size_t je_allocated, je_active, je_resident, je_mapped, je_retained;
 };
 
-/* Fills a view of every live service; 0, or -1 out of memory. */
+/* Fills a view of every live service; 0, or -1 out of memory (never a
+ * partial view). */
 int host_mem_view(struct host_mem_view *v);
+/* As host_mem_view, with HOST_VIEW_EXITED: exited services that still own
+ * memory too (named from the exit reports kept, else "(exited)"). */
+#define HOST_VIEW_EXITED 1
+int host_mem_view_ex(struct host_mem_view *v, int flags);
 void host_mem_view_free(struct host_mem_view *v);
 /* The row of handle in v, or NULL. */
 const struct host_mem_row *host_mem_find(const struct host_mem_view *v, uint32_t handle);
@@ -39,6 +46,9 @@ void http_stop(void);
 
 /* Text formats, in a malloc'd string (NULL out of memory). */
 char *host_metrics_text(const struct host_mem_view *v);
+/* Only the top services by C + Lua bytes have their own series (0: all); the
+ * others are summed into one handle="rest" series per metric. */
+char *host_metrics_text_top(const struct host_mem_view *v, size_t top);
 char *host_memory_json(const struct host_mem_view *v);
 
 #endif

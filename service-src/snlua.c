@@ -160,7 +160,7 @@ static int snlua_init(void *inst, struct skynet_context *ctx, const char *param)
 	s->ctx = ctx;
 	const char *sp = strchr(param, ' ');
 	size_t len = sp ? (size_t)(sp - param) : strlen(param);
-	char label[HOST_NAME_MAX_LEN];
+	char label[256];   /* the registry cuts it at a character boundary */
 	snprintf(label, sizeof(label), "%.*s", (int)len, param);
 	skynet_context_label(ctx, label);
 	skynet_callback(ctx, s, launch_cb);
