@@ -2,7 +2,8 @@
  * service leaking C memory and one hitting its Lua memory limit. Prints the
  * live per-service table every second and the exit (leak) reports.
  * DEMO_SECONDS (default 20; 0 = until Ctrl-C), DEMO_CONSOLE_PORT (default
- * 8001), DEMO_HTTP_PORT (default 8002); a busy port falls back to a free one. */
+ * 8001), DEMO_HTTP_PORT (default 8002); a busy port falls back to a
+ * free one (the other keeps its own). */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,15 +40,12 @@ int main(void) {
 		.console_port = env_int("DEMO_CONSOLE_PORT", 8001),
 		.http_port = env_int("DEMO_HTTP_PORT", 8002),
 		.threads = env_int("DEMO_THREADS", 0),
+		.port_fallback = 1,
 	};
 	int seconds = env_int("DEMO_SECONDS", 20);
 	host_set_exit_hook(count_exit, NULL);
-	if (host_start(&cfg) != 0) {
-		fprintf(stderr, "demo: ports busy, taking free ones\n");
-		cfg.console_port = cfg.http_port = 0;
-		if (host_start(&cfg) != 0)
-			return 1;
-	}
+	if (host_start(&cfg) != 0)
+		return 1;
 	printf("demo: console  nc 127.0.0.1 %d   (try: help, top, stat :01000002)\n", host_console_port());
 	printf("demo: metrics  curl http://127.0.0.1:%d/metrics   (and /memory.json)\n", host_http_port());
 	if (seconds > 0)

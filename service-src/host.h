@@ -36,6 +36,10 @@ struct host_config {
 	int console_port;         /* -1 none, 0 a free port */
 	int http_port;            /* -1 none, 0 a free port */
 	int quiet;                /* 1: leak reports and logs not printed */
+	int port_fallback;        /* 1: a busy port is replaced by a free one (that port only) */
+	int http_timeout;         /* seconds an idle HTTP connection is kept; 0 = 10 */
+	int http_per_ip;          /* HTTP connections per client address; 0 = 64 */
+	int metrics_top;          /* /metrics: only the top N services by bytes, plus "rest"; 0 = all */
 };
 
 /* One exited service's leftovers, reported by skynet_mem_service_exit. */

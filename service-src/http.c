@@ -1,13 +1,20 @@
-/* HTTP on 127.0.0.1 through libmicrohttpd: GET /metrics (Prometheus text),
- * GET /memory.json; 404 for other paths, 405 for other methods. */
+/* HTTP on 127.0.0.1 through libmicrohttpd (epoll, one internal thread): GET
+ * /metrics (Prometheus text; ?top=N), GET /memory.json; 404 for other paths,
+ * 405 for other methods. Idle connections time out; each client address has
+ * a connection limit, so half-open connections cannot lock others out. */
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "observe.h"
+
+#define DEFAULT_TIMEOUT 10
+#define DEFAULT_PER_IP 64
 
 static struct MHD_Daemon *daemon_;
 
@@ -28,6 +35,19 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const c
 	return ret;
 }
 
+/* ?top=N, else the host's -N flag; -1 when malformed. */
+static long metrics_top(struct MHD_Connection *conn) {
+	const char *s = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "top");
+	if (s == NULL) {
+		const struct host_config *cfg = host_config();
+		return cfg && cfg->metrics_top > 0 ? cfg->metrics_top : 0;
+	}
+	char *end;
+	errno = 0;
+	long n = strtol(s, &end, 10);
+	return *s == '\0' || *end || errno || n < 0 ? -1 : n;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
 	const char *method, const char *version, const char *upload, size_t *upload_size, void **state) {
 	(void)cls, (void)version, (void)upload, (void)upload_size, (void)state;
@@ -39,23 +59,51 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	if (!is_metrics && !is_json)
 		return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
 			"404 not found: try /metrics or /memory.json\n", 0);
+	long top = is_metrics ? metrics_top(conn) : 0;
+	if (top < 0)
+		return reply(conn, MHD_HTTP_BAD_REQUEST, "text/plain",
+			"400 bad request: top wants a count >= 0 (0: every service)\n", 0);
 	struct host_mem_view v;
 	char *body = NULL;
 	if (host_mem_view(&v) == 0) {
-		body = is_metrics ? host_metrics_text(&v) : host_memory_json(&v);
+		body = is_metrics ? host_metrics_text_top(&v, (size_t)top) : host_memory_json(&v);
 		host_mem_view_free(&v);
 	}
 	if (body == NULL)
-		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "500 out of memory\n", 0);
+		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
+			"500 the memory view cannot be built: out of memory\n", 0);
 	return reply(conn, MHD_HTTP_OK,
 		is_metrics ? "text/plain; version=0.0.4; charset=utf-8" : "application/json", body, 1);
 }
 
+/* Room for as many connections as descriptors allow (the soft limit raised
+ * to the hard one), less a reserve for the rest of the host. */
+static unsigned connection_limit(void) {
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 1000;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	rlim_t n = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1000000 ? 1000000 : rl.rlim_cur;
+	return n > 512 ? (unsigned)(n - 256) : (unsigned)(n / 2);
+}
+
 int http_start(int port) {
+	const struct host_config *cfg = host_config();
+	unsigned timeout = cfg && cfg->http_timeout > 0 ? (unsigned)cfg->http_timeout : DEFAULT_TIMEOUT;
+	unsigned per_ip = cfg && cfg->http_per_ip > 0 ? (unsigned)cfg->http_per_ip : DEFAULT_PER_IP;
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL,
-		handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a, MHD_OPTION_END);
+	daemon_ = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, (uint16_t)port, NULL, NULL,
+		handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
+		MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+		MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+		MHD_OPTION_END);
 	if (daemon_ == NULL)
 		return -1;
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);

@@ -16,6 +16,10 @@ static void usage(void) {
 		"  -t N        worker threads (default: cores)\n"
 		"  -c PORT     debug console on 127.0.0.1:PORT (0: a free port; default none)\n"
 		"  -H PORT     HTTP /metrics and /memory.json on 127.0.0.1:PORT (0: free; default none)\n"
+		"  -f          a busy console or HTTP port is replaced by a free one (that one only)\n"
+		"  -N N        /metrics: only the top N services by bytes, plus one \"rest\" series\n"
+		"  -I N        HTTP connections per client address (default 64)\n"
+		"  -W SECONDS  idle HTTP connections are closed after this (default 10)\n"
 		"  -s SECONDS  run time, 0 = until SIGINT (default 0)\n"
 		"  -T          print the live memory table every second\n"
 		"  -w FILE     write the ports listened on to FILE ('console N', 'http N')\n");
@@ -25,13 +29,17 @@ int main(int argc, char **argv) {
 	struct host_config cfg = { .console_port = -1, .http_port = -1 };
 	int seconds = 0, table = 0, opt;
 	const char *portfile = NULL;
-	while ((opt = getopt(argc, argv, "+p:l:t:c:H:s:Tw:h")) != -1) {
+	while ((opt = getopt(argc, argv, "+p:l:t:c:H:fN:I:W:s:Tw:h")) != -1) {
 		switch (opt) {
 		case 'p': cfg.service_path = optarg; break;
 		case 'l': cfg.lua_path = optarg; break;
 		case 't': cfg.threads = atoi(optarg); break;
 		case 'c': cfg.console_port = atoi(optarg); break;
 		case 'H': cfg.http_port = atoi(optarg); break;
+		case 'f': cfg.port_fallback = 1; break;
+		case 'N': cfg.metrics_top = atoi(optarg); break;
+		case 'I': cfg.http_per_ip = atoi(optarg); break;
+		case 'W': cfg.http_timeout = atoi(optarg); break;
 		case 's': seconds = atoi(optarg); break;
 		case 'T': table = 1; break;
 		case 'w': portfile = optarg; break;

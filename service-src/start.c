@@ -44,6 +44,20 @@ static char *dup_or_null(const char *s) {
 	return s ? strdup(s) : NULL;
 }
 
+/* Starts one listener; with port_fallback a busy port becomes a free one
+ * (only this listener's: the other keeps its port). */
+static int listen_on(const char *what, int (*start)(int port), int port) {
+	int got = start(port);
+	if (got < 0 && port > 0 && S.cfg.port_fallback) {
+		got = start(0);
+		if (got >= 0)
+			fprintf(stderr, "skynet-host: %s port %d busy, took %d\n", what, port, got);
+	}
+	if (got < 0)
+		fprintf(stderr, "skynet-host: cannot listen for %s on port %d\n", what, port);
+	return got;
+}
+
 int host_start(const struct host_config *cfg) {
 	if (S.started)
 		return -1;
@@ -68,14 +82,10 @@ int host_start(const struct host_config *cfg) {
 			S.nworkers = i;
 			goto fail;
 		}
-	if (cfg->console_port >= 0 && (S.console_port = console_start(cfg->console_port)) < 0) {
-		fprintf(stderr, "skynet-host: cannot listen for the console on port %d\n", cfg->console_port);
+	if (cfg->console_port >= 0 && (S.console_port = listen_on("console", console_start, cfg->console_port)) < 0)
 		goto fail;
-	}
-	if (cfg->http_port >= 0 && (S.http_port = http_start(cfg->http_port)) < 0) {
-		fprintf(stderr, "skynet-host: cannot start HTTP on port %d\n", cfg->http_port);
+	if (cfg->http_port >= 0 && (S.http_port = listen_on("HTTP", http_start, cfg->http_port)) < 0)
 		goto fail;
-	}
 	return 0;
 fail:
 	host_stop();
