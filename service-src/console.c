@@ -1,268 +1,311 @@
-/* The debug console: line commands on 127.0.0.1 TCP, skynet-like. Every
- * answer ends with the line "<CMD END>" (as skynet's debug_console). */
+/* The debug console's connections: line commands on 127.0.0.1 TCP, served by
+ * one thread that never blocks on a client. Sockets are non-blocking; each
+ * client's unsent output is capped (a client that stops reading is dropped
+ * when it passes the cap), idle clients are closed, clients past the limit
+ * are told so, and a line longer than the limit is refused, not cut. */
 
+#define _GNU_SOURCE   /* accept4, pipe2 */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "console.h"
 #include "observe.h"
 
-#define MAX_CLIENTS 16
-#define LINE_MAX_LEN 512
+#define DEFAULT_CLIENTS 32
+#define DEFAULT_IDLE 300         /* seconds */
+#define LINE_MAX_LEN 1024        /* a command line is shorter, newline excluded */
+#define OUT_CAP (1u << 20)       /* unsent bytes a client may have */
 
 struct client {
 	int fd;
-	size_t len;
-	char line[LINE_MAX_LEN];
+	char in[LINE_MAX_LEN + 1];   /* input not yet run; one line at most */
+	size_t in_len;
+	int discard;                 /* inside a refused over-long line */
+	char *out;                   /* unsent output: out[out_off..out_len) */
+	size_t out_len, out_off;
+	uint64_t active;             /* ms of the last input or output */
+	struct console_job *job;     /* a command answering later */
 };
 
 static struct {
 	int listen_fd, wake[2];
 	pthread_t thread;
 	int running;
-	struct client c[MAX_CLIENTS];
-} C = { .listen_fd = -1 };
+	struct client *c;
+	int max_clients;
+	uint64_t idle_ms;
+} C = { .listen_fd = -1, .wake = { -1, -1 } };
 
-static void out(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out(FILE *f, const char *fmt, ...) {
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
+static void client_close(struct client *cl) {
+	close(cl->fd);
+	cl->fd = -1;
+	free(cl->out);
+	cl->out = NULL;
+	cl->out_len = cl->out_off = cl->in_len = 0;
+	console_job_free(cl->job);
+	cl->job = NULL;
 }
 
-/* ":0100000a", "0100000a" or "0x0100000a"; -1 when malformed. */
-static int parse_handle(const char *s, uint32_t *h) {
-	if (s == NULL || *s == '\0')
-		return -1;
-	if (*s == ':')
-		s++;
-	else if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2;
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 16);
-	if (*s == '\0' || *end || errno || v > UINT32_MAX)
-		return -1;
-	*h = (uint32_t)v;
+/* Sends what the socket takes now; 0, or -1 when the client is gone. */
+static int flush_out(struct client *cl) {
+	while (cl->out_off < cl->out_len) {
+		ssize_t w = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
+			MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (w <= 0)
+			return -1;
+		cl->out_off += (size_t)w;
+		cl->active = console_now_ms();
+	}
+	free(cl->out);
+	cl->out = NULL;
+	cl->out_len = cl->out_off = 0;
 	return 0;
 }
 
-static int cmp_total(const void *a, const void *b) {
-	const struct host_mem_row *x = a, *y = b;
-	size_t tx = x->st.bytes + x->st.lua_bytes, ty = y->st.bytes + y->st.lua_bytes;
-	return tx < ty ? 1 : tx > ty ? -1 : (x->st.handle > y->st.handle) - (x->st.handle < y->st.handle);
+/* Queues an answer; the client is dropped when its unsent output would pass
+ * OUT_CAP (it does not read what it asks for). 0, or -1 when dropped. */
+static int queue_out(struct client *cl, const char *buf, size_t len) {
+	if (len == 0)
+		return 0;
+	size_t pending = cl->out_len - cl->out_off;
+	if (pending + len > OUT_CAP) {
+		host_log(0, "console: a client left %zu bytes unread, dropped", pending);
+		client_close(cl);
+		return -1;
+	}
+	if (cl->out_off) {   /* compact before growing */
+		memmove(cl->out, cl->out + cl->out_off, pending);
+		cl->out_len = pending;
+		cl->out_off = 0;
+	}
+	char *n = realloc(cl->out, pending + len);
+	if (n == NULL && pending + len) {
+		client_close(cl);
+		return -1;
+	}
+	cl->out = n;
+	memcpy(cl->out + pending, buf, len);
+	cl->out_len = pending + len;
+	if (flush_out(cl) != 0) {
+		client_close(cl);
+		return -1;
+	}
+	return 0;
 }
 
-static void cmd_help(FILE *f) {
-	out(f, "list            live services: handle, name, messages handled\n"
-		"mem             Lua heap bytes per service\n"
-		"cmem            C bytes and blocks per service, and the total\n"
-		"jmem            jemalloc's allocated/active/resident/mapped/retained\n"
-		"gc              full Lua GC in every service\n"
-		"top [N]         the N services using most memory (C + Lua), default 10\n"
-		"stat HANDLE     the full record of one service (HANDLE as :0100000a)\n"
-		"leaks           the last exit reports (what exited services still owned)\n"
-		"help            this text\n");
-}
-
-static void run_command(FILE *f, char *line) {
-	char *save = NULL;
-	char *cmd = strtok_r(line, " \t\r", &save);
-	char *arg = strtok_r(NULL, " \t\r", &save);
-	if (cmd == NULL)
-		return;
-	if (strcmp(cmd, "help") == 0) {
-		cmd_help(f);
-		return;
-	}
-	if (strcmp(cmd, "gc") == 0) {
-		out(f, "gc requested in %d services\n", host_broadcast_system("gc"));
-		return;
-	}
-	if (strcmp(cmd, "leaks") == 0) {
-		struct host_exit_report r[64];
-		size_t n = host_exit_reports(r, 64);
-		for (size_t i = 0; i < n; i++)
-			out(f, ":%08x %-14s %zu bytes in %zu blocks\n", r[i].handle, r[i].name, r[i].bytes, r[i].blocks);
-		out(f, "%zu reports\n", n);
-		return;
-	}
-	int known = strcmp(cmd, "list") == 0 || strcmp(cmd, "mem") == 0 || strcmp(cmd, "cmem") == 0
-		|| strcmp(cmd, "jmem") == 0 || strcmp(cmd, "top") == 0 || strcmp(cmd, "stat") == 0;
-	if (!known) {
-		out(f, "error: unknown command '%s' (try help)\n", cmd);
-		return;
-	}
-	uint32_t h = 0;
-	if (strcmp(cmd, "stat") == 0 && parse_handle(arg, &h) != 0) {
-		out(f, "error: bad handle '%s' (want :0100000a)\n", arg ? arg : "");
-		return;
-	}
-	long top = 10;
-	if (strcmp(cmd, "top") == 0 && arg) {
-		char *end;
-		top = strtol(arg, &end, 10);
-		if (*end || top <= 0) {
-			out(f, "error: bad count '%s'\n", arg);
-			return;
-		}
-	}
-	struct host_mem_view v;
-	if (host_mem_view(&v) != 0) {
-		out(f, "error: out of memory\n");
-		return;
-	}
-	for (size_t i = 0; i < v.n; i++)   /* one line per service, whatever its name */
-		for (char *p = v.rows[i].name; *p; p++)
-			if ((unsigned char)*p < 0x20)
-				*p = '?';
-	if (strcmp(cmd, "list") == 0) {
-		for (size_t i = 0; i < v.n; i++)
-			if (v.rows[i].st.handle)
-				out(f, ":%08x %-14s messages=%lld\n", v.rows[i].st.handle, v.rows[i].name,
-					host_service_messages(v.rows[i].st.handle));
-	} else if (strcmp(cmd, "mem") == 0) {
-		for (size_t i = 0; i < v.n; i++)
-			if (v.rows[i].st.handle)
-				out(f, ":%08x %-14s %zu bytes (%.2f Kb)\n", v.rows[i].st.handle, v.rows[i].name,
-					v.rows[i].st.lua_bytes, v.rows[i].st.lua_bytes / 1024.0);
-	} else if (strcmp(cmd, "cmem") == 0) {
-		for (size_t i = 0; i < v.n; i++)
-			out(f, ":%08x %-14s %zu bytes %zu blocks\n", v.rows[i].st.handle, v.rows[i].name,
-				v.rows[i].st.bytes, v.rows[i].st.blocks);
-		out(f, "total %zu bytes %zu blocks\n", v.totals.bytes, v.totals.blocks);
-	} else if (strcmp(cmd, "jmem") == 0) {
-		if (v.jemalloc)
-			out(f, "allocated %zu\nactive %zu\nresident %zu\nmapped %zu\nretained %zu\n",
-				v.je_allocated, v.je_active, v.je_resident, v.je_mapped, v.je_retained);
-		else
-			out(f, "error: built without jemalloc (SKYNET_MEM_JEMALLOC=OFF)\n");
-	} else if (strcmp(cmd, "top") == 0) {
-		qsort(v.rows, v.n, sizeof(v.rows[0]), cmp_total);
-		for (size_t i = 0; i < v.n && (long)i < top; i++)
-			out(f, ":%08x %-14s total %zu C %zu Lua %zu peak %zu\n", v.rows[i].st.handle, v.rows[i].name,
-				v.rows[i].st.bytes + v.rows[i].st.lua_bytes, v.rows[i].st.bytes,
-				v.rows[i].st.lua_bytes, v.rows[i].st.peak);
-	} else {
-		const struct host_mem_row *r = host_mem_find(&v, h);
-		if (r == NULL)
-			out(f, "error: no service :%08x\n", h);
-		else
-			out(f, "handle :%08x\nname %s\nbytes %zu\nblocks %zu\nlua_bytes %zu\npeak %zu\nlimit %zu\n"
-				"allocs %llu\nfrees %llu\n", r->st.handle, r->name, r->st.bytes, r->st.blocks,
-				r->st.lua_bytes, r->st.peak, r->st.limit, (unsigned long long)r->st.allocs,
-				(unsigned long long)r->st.frees);
-	}
-	host_mem_view_free(&v);
-}
-
-/* Answers one line on the client's socket. */
-static void answer(int fd, char *line) {
+/* Runs (or polls) into a memory stream, then queues what it wrote. */
+static int answer(struct client *cl, char *line) {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	if (f == NULL)
-		return;
-	run_command(f, line);
-	fputs("<CMD END>\n", f);
+		return queue_out(cl, "error: out of memory\n<CMD Error>\n", 33);
+	if (line)
+		cl->job = console_run(f, line);
+	else if (console_job_poll(cl->job, f))
+		cl->job = NULL;
 	fclose(f);
-	for (size_t off = 0; off < len;) {
-		ssize_t w = send(fd, buf + off, len - off, MSG_NOSIGNAL);
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
+	int r = queue_out(cl, buf, len);
 	free(buf);
+	return r;
+}
+
+/* Runs the complete lines buffered, until one answers later. */
+static int run_lines(struct client *cl) {
+	while (cl->fd >= 0 && cl->job == NULL) {
+		char *nl = memchr(cl->in, '\n', cl->in_len);
+		if (nl == NULL) {
+			if (cl->in_len < LINE_MAX_LEN)
+				return 0;
+			/* no newline in LINE_MAX_LEN bytes: refuse the line, skip to its end */
+			char msg[96];
+			int n = snprintf(msg, sizeof(msg), "error: line longer than %d bytes, not run\n<CMD Error>\n",
+				LINE_MAX_LEN - 1);
+			cl->in_len = 0;
+			cl->discard = 1;
+			if (queue_out(cl, msg, (size_t)n) != 0)
+				return -1;
+			continue;
+		}
+		*nl = '\0';
+		size_t used = (size_t)(nl - cl->in) + 1;
+		char line[LINE_MAX_LEN + 1];
+		memcpy(line, cl->in, used);
+		memmove(cl->in, cl->in + used, cl->in_len - used);
+		cl->in_len -= used;
+		if (cl->discard) {   /* the tail of a refused line */
+			cl->discard = 0;
+			continue;
+		}
+		if (answer(cl, line) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 static void client_read(struct client *cl) {
-	char buf[256];
-	ssize_t n = recv(cl->fd, buf, sizeof(buf), 0);
-	if (n <= 0) {
-		close(cl->fd);
-		cl->fd = -1;
-		return;
+	for (;;) {
+		size_t room = LINE_MAX_LEN - cl->in_len;
+		ssize_t n = recv(cl->fd, cl->in + cl->in_len, room, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n <= 0) {
+			client_close(cl);
+			return;
+		}
+		cl->in_len += (size_t)n;
+		cl->active = console_now_ms();
+		if (cl->discard) {   /* drop the refused line's bytes up to its newline */
+			char *nl = memchr(cl->in, '\n', cl->in_len);
+			if (nl == NULL) {
+				cl->in_len = 0;
+				continue;
+			}
+			size_t used = (size_t)(nl - cl->in) + 1;
+			memmove(cl->in, cl->in + used, cl->in_len - used);
+			cl->in_len -= used;
+			cl->discard = 0;
+		}
+		if (run_lines(cl) != 0 || cl->job || (size_t)n < room)
+			return;   /* later input waits for the job, or the socket is drained */
 	}
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] == '\n') {
-			cl->line[cl->len] = '\0';
-			answer(cl->fd, cl->line);
-			cl->len = 0;
-		} else if (cl->len < LINE_MAX_LEN - 1) {
-			cl->line[cl->len++] = buf[i];
+}
+
+static void accept_client(void) {
+	int fd = accept4(C.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (int i = 0; i < C.max_clients; i++)
+		if (C.c[i].fd < 0) {
+			struct client *cl = &C.c[i];
+			memset(cl, 0, sizeof(*cl));
+			cl->fd = fd;
+			cl->active = console_now_ms();
+			static const char hello[] = "skynet-mem console: type help\n";
+			queue_out(cl, hello, sizeof(hello) - 1);
+			return;
+		}
+	char msg[128];
+	int n = snprintf(msg, sizeof(msg), "error: too many console clients (%d); try again later\n<CMD Error>\n",
+		C.max_clients);
+	send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+/* Idle clients closed, due jobs polled; returns the poll timeout in ms. */
+static int housekeeping(void) {
+	uint64_t now = console_now_ms(), next = now + 1000;
+	for (int i = 0; i < C.max_clients; i++) {
+		struct client *cl = &C.c[i];
+		if (cl->fd < 0)
+			continue;
+		if (cl->job && console_job_due(cl->job) <= now) {
+			if (answer(cl, NULL) != 0 || run_lines(cl) != 0)
+				continue;
+		}
+		if (cl->fd < 0)
+			continue;
+		if (cl->job) {
+			if (console_job_due(cl->job) < next)
+				next = console_job_due(cl->job);
+		} else if (now - cl->active >= C.idle_ms) {
+			static const char bye[] = "error: idle too long, closing\n";
+			send(cl->fd, bye, sizeof(bye) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			client_close(cl);
+		} else if (cl->active + C.idle_ms < next) {
+			next = cl->active + C.idle_ms;
 		}
 	}
+	return next > now ? (int)(next - now) : 0;
 }
 
 static void *console_main(void *arg) {
 	(void)arg;
+	struct pollfd *p = malloc((size_t)(C.max_clients + 2) * sizeof(*p));
+	int *idx = malloc((size_t)(C.max_clients + 2) * sizeof(int));
+	if (p == NULL || idx == NULL) {
+		free(p);
+		free(idx);
+		return NULL;
+	}
 	for (;;) {
-		struct pollfd p[MAX_CLIENTS + 2];
-		int idx[MAX_CLIENTS + 2];
+		int timeout = housekeeping();
 		int n = 0;
 		p[n++] = (struct pollfd){ C.wake[0], POLLIN, 0 };
 		p[n++] = (struct pollfd){ C.listen_fd, POLLIN, 0 };
-		for (int i = 0; i < MAX_CLIENTS; i++)
-			if (C.c[i].fd >= 0) {
-				idx[n] = i;
-				p[n++] = (struct pollfd){ C.c[i].fd, POLLIN, 0 };
-			}
-		if (poll(p, (nfds_t)n, -1) < 0 && errno != EINTR)
+		for (int i = 0; i < C.max_clients; i++) {
+			struct client *cl = &C.c[i];
+			if (cl->fd < 0)
+				continue;
+			short ev = (cl->job ? 0 : POLLIN) | (cl->out_len > cl->out_off ? POLLOUT : 0);
+			idx[n] = i;
+			p[n++] = (struct pollfd){ cl->fd, ev, 0 };
+		}
+		if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)
 			break;
-		if (p[1].revents & POLLIN) {
-			int fd = accept(C.listen_fd, NULL, NULL);
-			int slot = -1;
-			for (int i = 0; fd >= 0 && i < MAX_CLIENTS; i++)
-				if (C.c[i].fd < 0) {
-					slot = i;
-					break;
-				}
-			if (slot >= 0) {
-				C.c[slot].fd = fd;
-				C.c[slot].len = 0;
-			} else if (fd >= 0) {
-				static const char busy[] = "error: too many console clients\n";
-				send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
-				close(fd);
+		if (p[1].revents & POLLIN)
+			accept_client();
+		for (int k = 2; k < n; k++) {
+			struct client *cl = &C.c[idx[k]];
+			if (cl->fd < 0 || p[k].revents == 0)
+				continue;
+			if ((p[k].revents & POLLOUT) && flush_out(cl) != 0) {
+				client_close(cl);
+				continue;
 			}
+			if (p[k].revents & (POLLIN | POLLHUP | POLLERR))
+				client_read(cl);
 		}
-		for (int k = 2; k < n; k++)
-			if (p[k].revents)
-				client_read(&C.c[idx[k]]);
 	}
+	free(p);
+	free(idx);
 	return NULL;
 }
 
+static void close_fds(void) {
+	if (C.listen_fd >= 0)
+		close(C.listen_fd);
+	for (int i = 0; i < 2; i++)
+		if (C.wake[i] >= 0)
+			close(C.wake[i]);
+	C.listen_fd = C.wake[0] = C.wake[1] = -1;
+	free(C.c);
+	C.c = NULL;
+}
+
 int console_start(int port) {
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		C.c[i].fd = -1;
-	if (pipe(C.wake) != 0)
+	const struct host_config *cfg = host_config();
+	C.max_clients = cfg && cfg->console_clients > 0 ? cfg->console_clients : DEFAULT_CLIENTS;
+	C.idle_ms = (uint64_t)(cfg && cfg->console_idle > 0 ? cfg->console_idle : DEFAULT_IDLE) * 1000;
+	C.c = calloc((size_t)C.max_clients, sizeof(struct client));
+	if (C.c == NULL || pipe2(C.wake, O_CLOEXEC) != 0) {
+		close_fds();
 		return -1;
-	C.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	}
+	for (int i = 0; i < C.max_clients; i++)
+		C.c[i].fd = -1;
+	C.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	int one = 1;
 	setsockopt(C.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	socklen_t alen = sizeof(a);
 	if (C.listen_fd < 0 || bind(C.listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0
-		|| listen(C.listen_fd, 8) != 0 || getsockname(C.listen_fd, (struct sockaddr *)&a, &alen) != 0
+		|| listen(C.listen_fd, 64) != 0 || getsockname(C.listen_fd, (struct sockaddr *)&a, &alen) != 0
 		|| pthread_create(&C.thread, NULL, console_main, NULL) != 0) {
-		if (C.listen_fd >= 0)
-			close(C.listen_fd);
-		close(C.wake[0]);
-		close(C.wake[1]);
-		C.listen_fd = -1;
+		close_fds();
 		return -1;
 	}
 	C.running = 1;
@@ -276,14 +319,9 @@ void console_stop(void) {
 	if (write(C.wake[1], &b, 1) != 1)
 		return;
 	pthread_join(C.thread, NULL);
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (C.c[i].fd >= 0) {
-			close(C.c[i].fd);
-			C.c[i].fd = -1;
-		}
-	close(C.listen_fd);
-	close(C.wake[0]);
-	close(C.wake[1]);
-	C.listen_fd = -1;
+	for (int i = 0; i < C.max_clients; i++)
+		if (C.c[i].fd >= 0)
+			client_close(&C.c[i]);
+	close_fds();
 	C.running = 0;
 }

@@ -39,6 +39,8 @@ struct host_config {
 	int port_fallback;        /* 1: a busy port is replaced by a free one (that port only) */
 	int http_timeout;         /* seconds an idle HTTP connection is kept; 0 = 10 */
 	int http_per_ip;          /* HTTP connections per client address; 0 = 64 */
+	int console_clients;      /* console clients at once; 0 = 32 */
+	int console_idle;         /* seconds before an idle console client is closed; 0 = 300 */
 	int metrics_top;          /* /metrics: only the top N services by bytes, plus "rest"; 0 = all */
 };
 

@@ -226,7 +226,9 @@ static int lua_cb(struct skynet_context *ctx, void *ud, int type, int session,
 	if (type == PTYPE_SYSTEM) {
 		if (sz == 2 && memcmp(msg, "gc", 2) == 0)
 			lua_gc(L, LUA_GCCOLLECT);
-		return 0;
+		else if (sz == 4 && memcmp(msg, "exit", 4) == 0)
+			host_exit_service(skynet_context_handle(ctx));   /* the console's exit */
+		return 0;   /* "ping" needs no work: being handled is the answer */
 	}
 	if (!lua_checkstack(L, 8)) {
 		host_log(skynet_context_handle(ctx), "lua: no stack for a message (memory limit?)");
