@@ -3,6 +3,7 @@
  * limits, orphans. Snapshots are in lua-memory-snapshot.c, the jemalloc controls
  * in lua-memory-jemalloc.c. */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -205,8 +206,13 @@ static int lsetlimit(lua_State *L) {
 	lua_Integer limit = luaL_checkinteger(L, 2);
 	luaL_argcheck(L, limit >= 0, 2, "limit must be >= 0 (0 removes it)");
 	size_t old = skynet_mem_get_limit(h);
-	if (skynet_mem_set_limit(h, (size_t)limit) != 0)
-		return luaL_error(L, "not enough memory");
+	if (skynet_mem_set_limit(h, (size_t)limit) != 0) {
+		if (h == 0)
+			return luaL_error(L, "setlimit: handle 0 is the host's own threads, not a service");
+		char addr[16];   /* lua_pushfstring has no %08x */
+		snprintf(addr, sizeof(addr), ":%08x", (unsigned)h);
+		return luaL_error(L, "setlimit: no service %s (never seen, or exited)", addr);
+	}
 	lua_pushinteger(L, (lua_Integer)old);
 	return 1;
 }

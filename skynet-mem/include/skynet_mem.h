@@ -42,7 +42,9 @@ SKYNET_MEM_API size_t   skynet_mem_foreach(int (*fn)(const struct skynet_mem_sta
 SKYNET_MEM_API void     skynet_mem_totals(struct skynet_mem_totals *out);
 /* Bytes and blocks still held by retired (exited) services; scans the table. */
 SKYNET_MEM_API void     skynet_mem_orphans(size_t *bytes, size_t *blocks);
-/* limit 0 removes it. Returns 0, or -1 when the record cannot be created. */
+/* Limit on a live service's C + Lua bytes; 0 removes it. Returns 0, or -1 with
+ * errno EINVAL for handle 0 (the host's own threads), ESRCH for a handle with
+ * no live record (never seen, or exited). */
 SKYNET_MEM_API int      skynet_mem_set_limit(uint32_t handle, size_t limit);
 SKYNET_MEM_API size_t   skynet_mem_get_limit(uint32_t handle);
 /* Reports what the service still owns and retires its record. */

@@ -1,5 +1,7 @@
 /* The layer API of skynet_mem.h: current service, reads, limits, lifecycle. */
 
+#include <errno.h>
+
 #include "backend.h"
 #include "cookie.h"
 #include "check.h"
@@ -75,7 +77,15 @@ void skynet_mem_orphans(size_t *bytes, size_t *blocks) {
 }
 
 int skynet_mem_set_limit(uint32_t handle, size_t limit) {
-	return table_set_limit(handle, limit);
+	if (handle == 0) {   /* the host's own threads: a limit there breaks the views */
+		errno = EINVAL;
+		return -1;
+	}
+	if (table_set_limit(handle, limit) != 0) {
+		errno = ESRCH;
+		return -1;
+	}
+	return 0;
 }
 
 size_t skynet_mem_get_limit(uint32_t handle) {

@@ -277,14 +277,17 @@ void table_orphans(size_t *bytes, size_t *blocks) {
 	*blocks = n;
 }
 
+/* Only on a live service's record: a limit on an unknown or exited handle
+ * would create a record nobody reads. */
 int table_set_limit(uint32_t handle, size_t limit) {
 	struct shard *s = shard_of(handle);
 	pthread_mutex_lock(&s->lock);
-	struct mem_record *r = find_or_create_locked(s, handle);
-	if (r)
+	struct mem_record *r = find_locked(s, handle);
+	int live = r && !atomic_load(&r->retired);
+	if (live)
 		atomic_store(&r->limit, limit);
 	pthread_mutex_unlock(&s->lock);
-	return r ? 0 : -1;
+	return live ? 0 : -1;
 }
 
 size_t table_get_limit(uint32_t handle) {

@@ -185,10 +185,18 @@ static void exit_reports_leftovers_and_later_frees_stay_exact(void **state) {
 static void limits_refuse_growth_only(void **state) {
 	(void)state;
 	const uint32_t h = 0x01000060u;
+	errno = 0;
+	assert_int_equal(skynet_mem_set_limit(h, 10000), -1);   /* no such service yet */
+	assert_int_equal(errno, ESRCH);
+	errno = 0;
+	assert_int_equal(skynet_mem_set_limit(0, 10000), -1);   /* the host's own threads */
+	assert_int_equal(errno, EINVAL);
+	skynet_mem_set_current(h);
+	skynet_free(skynet_malloc(8));   /* the service exists once it allocated */
+	skynet_mem_flush();
 	assert_int_equal(skynet_mem_set_limit(h, 10000), 0);
 	assert_int_equal(skynet_mem_get_limit(h), 10000);
 	assert_int_equal(stat_of(h).limit, 10000);
-	skynet_mem_set_current(h);
 	void *a = skynet_malloc(6000);
 	assert_non_null(a);
 	errno = 0;

@@ -194,7 +194,26 @@ __attribute__((unused)) static size_t class_of(size_t s) {
 
 static uint32_t probe_handle;
 
-static int start_host(int console, int http) {
+/* Starts the host with base's options (NULL: defaults), the test's Lua
+ * services and the probe. */
+__attribute__((unused)) static int start_host_with(int console, int http, const struct host_config *base) {
+	host_module_register(&probe_module);
+	host_module_register(&sink_module);
+	host_set_exit_hook(on_exit_report, NULL);
+	struct host_config cfg = { 0 };
+	if (base)
+		cfg = *base;
+	cfg.threads = 2;
+	cfg.service_path = HOST_TEST_LUA_DIR "/?.lua";
+	cfg.console_port = console;
+	cfg.http_port = http;
+	if (host_start(&cfg) != 0)
+		return -1;
+	probe_handle = host_launch("probe", "");
+	return probe_handle ? 0 : -1;
+}
+
+__attribute__((unused)) static int start_host(int console, int http) {
 	host_module_register(&probe_module);
 	host_module_register(&sink_module);
 	host_set_exit_hook(on_exit_report, NULL);

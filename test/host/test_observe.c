@@ -1,27 +1,58 @@
-/* The operator's views of a running host: the debug console, /metrics
- * (checked by promtool) and /memory.json, with exact figures. */
+/* The operator's HTTP views of a running host: /metrics (checked by
+ * promtool; awkward names, top N, mailbox length) and /memory.json with exact
+ * figures; the per-address limit and the timeout; views that fail whole;
+ * limits refused on handle 0 and unknown handles. */
 
-#include <arpa/inet.h>
 #include <jansson.h>
-#include <netinet/in.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "host_test.h"
+#include "net_test.h"
+#include "observe.h"
 
-static uint32_t alloc_h, labelled_h;
+static uint32_t alloc_h, labelled_h, names_h;
+
+/* The names namer.lua gives its services, as Prometheus label values
+ * (escaped, invalid bytes as U+FFFD) and as JSON strings. */
+#define FFFD "\xef\xbf\xbd"
+#define FANG "\xe6\x88\xbf"   /* 房 */
+#define FANG5 FANG FANG FANG FANG FANG
+static const char *const label_names[8] = {
+	"room 房间一二三四五六七八九", "🎮 player 😀", "say \\\"hi\\\"", "C:\\\\path\\\\x",
+	"two\\nlines", "bad " FFFD FFFD " end", "a" FANG5 FANG5 FANG5 FANG5, "cut " FFFD FFFD,
+};
+static const char *const json_names[8] = {
+	"room 房间一二三四五六七八九", "🎮 player 😀", "say \"hi\"", "C:\\path\\x",
+	"two\nlines", "bad " FFFD FFFD " end", "a" FANG5 FANG5 FANG5 FANG5, "cut " FFFD FFFD,
+};
 
 static int setup(void **state) {
 	(void)state;
-	if (start_host(0, 0) != 0)
+	struct host_config cfg = { .http_per_ip = 4, .http_timeout = 2 };
+	if (start_host_with(0, 0, &cfg) != 0)
 		return -1;
 	alloc_h = host_launch("snlua", "alloc 5 300");
 	labelled_h = host_launch("snlua", "labelled");
-	if (probe_wait(alloc_h, "done", NULL, 0) != 0 || probe_wait(labelled_h, "done", NULL, 0) != 0)
+	names_h = host_launch("snlua", "names probe");
+	if (probe_wait(alloc_h, "done", NULL, 0) != 0 || probe_wait(labelled_h, "done", NULL, 0) != 0
+		|| probe_wait(names_h, "done", NULL, 0) != 0)
 		return -1;
 	settle();
 	return 0;
+}
+
+/* promtool (Debian's prometheus package) must accept the body. */
+static void promtool_accepts(const char *body) {
+	char path[] = "/tmp/skynet-host-metrics-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	size_t len = strlen(body);
+	assert_int_equal(write(fd, body, len), (ssize_t)len);
+	close(fd);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s", path);
+	int rc = system(cmd);
+	unlink(path);
+	assert_int_equal(rc, 0);
 }
 
 static int teardown(void **state) {
@@ -30,128 +61,8 @@ static int teardown(void **state) {
 	return 0;
 }
 
-static int connect_port(int port) {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	struct timeval tv = { 10, 0 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	return fd;
-}
-
-/* Reads until the marker (or EOF); returns a malloc'd string. */
-static char *read_until(int fd, const char *marker) {
-	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap);
-	for (;;) {
-		if (len + 4096 > cap)
-			buf = realloc(buf, cap *= 2);
-		ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		buf[len] = '\0';
-		if (marker && strstr(buf, marker))
-			break;
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
-static char *console(const char *cmd) {
-	int fd = connect_port(host_console_port());
-	char line[256];
-	snprintf(line, sizeof(line), "%s\n", cmd);
-	assert_int_equal(send(fd, line, strlen(line), 0), (ssize_t)strlen(line));
-	char *r = read_until(fd, "<CMD END>\n");
-	close(fd);
-	assert_non_null(strstr(r, "<CMD END>\n"));
-	return r;
-}
-
-/* A whole HTTP/1.0 exchange; returns the response, headers included. */
 static char *http(const char *method, const char *path) {
-	int fd = connect_port(host_http_port());
-	char req[256];
-	snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n", method, path);
-	assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
-	char *r = read_until(fd, NULL);
-	close(fd);
-	return r;
-}
-
-static void test_console_commands(void **state) {
-	(void)state;
-	char want[256];
-	struct skynet_mem_stat st = stat_of(alloc_h);
-	char *r = console("stat :%08x");   /* literal, not a handle */
-	assert_non_null(strstr(r, "error: bad handle"));
-	free(r);
-	snprintf(want, sizeof(want), "stat :%08x", alloc_h);
-	r = console(want);
-	snprintf(want, sizeof(want), "handle :%08x\nname alloc\nbytes %zu\nblocks %zu\nlua_bytes %zu\n",
-		alloc_h, st.bytes, st.blocks, st.lua_bytes);
-	assert_non_null(strstr(r, want));
-	free(r);
-	r = console("stat :7fffff00");
-	assert_non_null(strstr(r, "error: no service :7fffff00"));
-	free(r);
-	r = console("frobnicate now");
-	assert_non_null(strstr(r, "error: unknown command 'frobnicate'"));
-	free(r);
-	r = console("list");
-	snprintf(want, sizeof(want), ":%08x alloc", alloc_h);
-	assert_non_null(strstr(r, want));
-	free(r);
-	r = console("cmem");
-	snprintf(want, sizeof(want), ":%08x alloc          %zu bytes %zu blocks\n", alloc_h, st.bytes, st.blocks);
-	assert_non_null(strstr(r, want));
-	free(r);
-	r = console("mem");
-	snprintf(want, sizeof(want), ":%08x alloc          %zu bytes", alloc_h, st.lua_bytes);
-	assert_non_null(strstr(r, want));
-	free(r);
-	r = console("top 2");
-	int lines = 0;
-	for (char *p = r; (p = strchr(p, '\n')) != NULL; p++)
-		lines++;
-	assert_int_equal(lines, 3);   /* two services and the end marker */
-	free(r);
-	r = console("top zero");
-	assert_non_null(strstr(r, "error: bad count"));
-	free(r);
-	r = console("gc");
-	assert_non_null(strstr(r, "gc requested in "));
-	free(r);
-	r = console("jmem");
-	assert_non_null(strstr(r, skynet_mem_has_jemalloc() ? "resident " : "error: built without jemalloc"));
-	free(r);
-	r = console("help");
-	assert_non_null(strstr(r, "stat HANDLE"));
-	free(r);
-}
-
-/* "gc" really collects in every service (asynchronously: poll the record). */
-static void test_console_gc(void **state) {
-	(void)state;
-	uint32_t h = host_launch("snlua", "garbage");
-	assert_int_equal(probe_wait(h, "done", NULL, 0), 0);
-	settle();
-	size_t before = stat_of(h).lua_bytes;
-	assert_true(before > 2000000);
-	char *r = console("gc");
-	assert_non_null(strstr(r, "gc requested in "));
-	free(r);
-	struct timespec start, now, pause = { 0, 1000000 };
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (stat_of(h).lua_bytes > before / 4) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - start.tv_sec) * 1000 > WAIT_MS)
-			fail_msg("gc did not shrink the Lua heap: %zu of %zu left", stat_of(h).lua_bytes, before);
-		nanosleep(&pause, NULL);
-	}
-	host_exit_service(h);
+	return http_at(host_http_port(), method, path);
 }
 
 static void test_metrics(void **state) {
@@ -160,7 +71,7 @@ static void test_metrics(void **state) {
 	struct skynet_mem_stat st = stat_of(alloc_h);
 	char *r = http("GET", "/metrics");
 	assert_non_null(strstr(r, "HTTP/1.0 200") ? r : strstr(r, "HTTP/1.1 200"));
-	char want[256];
+	char want[512];
 	snprintf(want, sizeof(want), "skynet_mem_service_c_bytes{handle=\":%08x\",name=\"alloc\"} %zu\n", alloc_h, st.bytes);
 	assert_non_null(strstr(r, want));
 	snprintf(want, sizeof(want), "skynet_mem_service_blocks{handle=\":%08x\",name=\"alloc\"} %zu\n", alloc_h, st.blocks);
@@ -173,20 +84,18 @@ static void test_metrics(void **state) {
 	assert_non_null(strstr(r, "# TYPE skynet_mem_c_bytes gauge\n"));
 	if (skynet_mem_has_jemalloc())
 		assert_non_null(strstr(r, "skynet_mem_jemalloc_resident_bytes "));
-	/* promtool (Debian's prometheus package) must accept the body */
+	/* every awkward name is there, valid UTF-8 and escaped */
+	for (int i = 0; i < 8; i++) {
+		snprintf(want, sizeof(want), ",name=\"%s\"} ", label_names[i]);
+		if (strstr(r, want) == NULL)
+			fail_msg("no series named %s", label_names[i]);
+	}
+	assert_non_null(strstr(r, "# TYPE skynet_mem_service_mailbox_messages gauge\n"));
+	snprintf(want, sizeof(want), "skynet_mem_service_mailbox_messages{handle=\":%08x\",name=\"alloc\"} 0\n", alloc_h);
+	assert_non_null(strstr(r, want));
 	char *body = strstr(r, "\r\n\r\n");
 	assert_non_null(body);
-	char path[] = "/tmp/skynet-host-metrics-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	size_t len = strlen(body + 4);
-	assert_int_equal(write(fd, body + 4, len), (ssize_t)len);
-	close(fd);
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s", path);
-	int rc = system(cmd);
-	unlink(path);
-	assert_int_equal(rc, 0);
+	promtool_accepts(body + 4);
 	free(r);
 }
 
@@ -202,10 +111,14 @@ static void test_memory_json(void **state) {
 	assert_non_null(root);
 	json_t *services = json_object_get(root, "services");
 	assert_true(json_is_array(services));
-	int seen = 0;
+	int seen = 0, named[8] = { 0 };
 	size_t i;
 	json_t *s;
 	json_array_foreach(services, i, s) {
+		const char *name = json_string_value(json_object_get(s, "name"));
+		assert_non_null(name);   /* every row keeps its name */
+		for (int k = 0; k < 8; k++)
+			named[k] += strcmp(name, json_names[k]) == 0;
 		uint32_t h = (uint32_t)json_integer_value(json_object_get(s, "id"));
 		if (h == alloc_h) {
 			seen++;
@@ -219,6 +132,9 @@ static void test_memory_json(void **state) {
 		}
 	}
 	assert_int_equal(seen, 2);
+	for (int k = 0; k < 8; k++)
+		if (named[k] != 1)
+			fail_msg("/memory.json has %d services named %s", named[k], json_names[k]);
 	assert_true(json_is_object(json_object_get(root, "totals")));
 	json_decref(root);
 	free(r);
@@ -247,15 +163,190 @@ static void test_http_errors(void **state) {
 	r = http("GET", "/metrics");
 	assert_non_null(strstr(r, " 200 "));
 	free(r);
+	r = http("GET", "/metrics?top=many");
+	assert_non_null(strstr(r, " 400 "));
+	assert_non_null(strstr(r, "top wants a count"));
+	free(r);
+}
+
+/* ?top=N: N services with their own series, one "rest" series per summed
+ * metric, and how many services it holds. */
+static void test_metrics_top(void **state) {
+	(void)state;
+	char *all = http("GET", "/metrics");
+	int rows = count_lines(strstr(all, "\r\n\r\n") + 4, "skynet_mem_service_c_bytes{handle=\":");
+	assert_true(rows > 10);
+	free(all);
+	char *r = http("GET", "/metrics?top=3");
+	char *body = strstr(r, "\r\n\r\n") + 4;
+	assert_int_equal(count_lines(body, "skynet_mem_service_c_bytes{handle=\":"), 3);
+	assert_int_equal(count_lines(body, "skynet_mem_service_c_bytes{handle=\"rest\",name=\"rest\"} "), 1);
+	assert_int_equal(count_lines(body, "skynet_mem_service_mailbox_messages{handle=\"rest\",name=\"rest\"} "), 1);
+	assert_int_equal(count_lines(body, "skynet_mem_service_limit_bytes{handle=\"rest\""), 0);   /* not summed */
+	char want[128];
+	snprintf(want, sizeof(want), "\nskynet_mem_services_in_rest %d\n", rows - 3);
+	assert_non_null(strstr(body, want));
+	/* the biggest service is among the three: alloc's 5 blocks beat the idle namers */
+	promtool_accepts(body);
+	free(r);
+	r = http("GET", "/metrics?top=0");   /* 0: all of them */
+	assert_int_equal(count_lines(strstr(r, "\r\n\r\n") + 4, "skynet_mem_service_c_bytes{handle=\":"), rows);
+	free(r);
+}
+
+/* A C service that blocks in its callback until released: messages pile up
+ * in its mailbox. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int open, inside;
+} G = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
+
+static int gate_cb(struct skynet_context *ctx, void *ud, int type, int session,
+	uint32_t source, const void *msg, size_t sz) {
+	(void)ctx, (void)ud, (void)type, (void)session, (void)source, (void)msg, (void)sz;
+	pthread_mutex_lock(&G.lock);
+	G.inside = 1;
+	pthread_cond_broadcast(&G.cond);
+	while (!G.open)
+		pthread_cond_wait(&G.cond, &G.lock);
+	pthread_mutex_unlock(&G.lock);
+	return 0;
+}
+
+static int gate_init(void *inst, struct skynet_context *ctx, const char *param) {
+	(void)inst, (void)param;
+	skynet_callback(ctx, NULL, gate_cb);
+	return 0;
+}
+
+static const struct skynet_module gate_module = { "gate", small_create, gate_init, small_release };
+
+static void test_mailbox_length(void **state) {
+	(void)state;
+	host_module_register(&gate_module);
+	uint32_t h = host_launch("gate", "");
+	assert_true(h != 0);
+	for (int i = 0; i < 6; i++)
+		assert_true(skynet_send_copy(NULL, h, PTYPE_TEXT, 0, "x", 1) >= 0);
+	struct timespec dl = deadline_in(WAIT_MS);
+	pthread_mutex_lock(&G.lock);
+	while (!G.inside)
+		assert_int_equal(pthread_cond_timedwait(&G.cond, &G.lock, &dl), 0);
+	pthread_mutex_unlock(&G.lock);
+	/* one message is being handled, five wait */
+	struct host_service_load l;
+	assert_int_equal(host_service_load(h, &l), 0);
+	assert_int_equal(l.mqlen, 5);
+	char want[160];
+	char *r = http("GET", "/metrics");
+	snprintf(want, sizeof(want), "skynet_mem_service_mailbox_messages{handle=\":%08x\",name=\"gate\"} 5\n", h);
+	assert_non_null(strstr(r, want));
+	free(r);
+	r = http("GET", "/memory.json");
+	assert_non_null(strstr(r, "\"mailbox\": 5"));
+	free(r);
+	pthread_mutex_lock(&G.lock);
+	G.open = 1;
+	pthread_cond_broadcast(&G.cond);
+	pthread_mutex_unlock(&G.lock);
+	settle();
+	assert_int_equal(host_service_load(h, &l), 0);
+	assert_int_equal(l.mqlen, 0);
+	assert_int_equal(l.messages, 6);
+	host_exit_service(h);
+}
+
+/* 1 when the server closes fd (EOF or reset) within ms. */
+static int closed_within(int fd, int ms) {
+	int closed;
+	char *r = read_until_ms(fd, NULL, ms, &closed);
+	free(r);
+	return closed;
+}
+
+/* The setup's limit of 4 connections per address: the fifth from 127.0.0.1
+ * is closed at once; another address still gets /metrics. */
+static void test_http_per_ip_limit(void **state) {
+	(void)state;
+	int fd[4];
+	for (int i = 0; i < 4; i++)
+		fd[i] = connect_port(host_http_port());
+	int extra = connect_port(host_http_port());
+	assert_true(closed_within(extra, NET_WAIT_MS));
+	close(extra);
+	char *r = http_from("127.0.0.2", host_http_port(), "GET", "/metrics");
+	assert_non_null(strstr(r, " 200 "));
+	free(r);
+	for (int i = 0; i < 4; i++)
+		close(fd[i]);
+}
+
+/* The setup's 2 s timeout: a half-open connection (half a request) is closed. */
+static void test_http_timeout(void **state) {
+	(void)state;
+	int fd = connect_from("127.0.0.3", host_http_port());
+	const char half[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+	assert_int_equal(send(fd, half, sizeof(half) - 1, 0), (ssize_t)(sizeof(half) - 1));
+	long long t0 = net_now_ms();
+	assert_true(closed_within(fd, NET_WAIT_MS));
+	assert_true(net_now_ms() - t0 >= 1000);   /* by the timeout, not at once */
+	close(fd);
+}
+
+/* A view that cannot be built fails whole instead of dropping rows: a
+ * thread charged to a service at its limit cannot allocate the snapshot. */
+static void test_view_fails_whole(void **state) {
+	(void)state;
+	settle();
+	struct skynet_mem_stat st = stat_of(alloc_h);
+	assert_int_equal(skynet_mem_set_limit(alloc_h, st.bytes + st.lua_bytes), 0);
+	skynet_mem_set_current(alloc_h);
+	struct host_mem_view v;
+	int rc = host_mem_view(&v);
+	int each = host_foreach_service(count_busy, &(int){ 0 });
+	skynet_mem_set_current(0);
+	assert_int_equal(skynet_mem_set_limit(alloc_h, 0), 0);
+	assert_int_equal(each, -1);
+	assert_int_equal(rc, -1);
+	assert_null(v.rows);
+	assert_int_equal(v.n, 0);
+	assert_int_equal(host_mem_view(&v), 0);   /* and again once it fits */
+	assert_non_null(host_mem_find(&v, alloc_h));
+	host_mem_view_free(&v);
+}
+
+/* Limits only on live services: handle 0 and unknown handles are refused. */
+static void test_setlimit_refused(void **state) {
+	(void)state;
+	errno = 0;
+	assert_int_equal(skynet_mem_set_limit(0, 1), -1);
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_int_equal(skynet_mem_set_limit(0x7fffff00u, 1), -1);
+	assert_int_equal(errno, ESRCH);
+	struct skynet_mem_stat st;
+	assert_int_equal(skynet_mem_stat(0x7fffff00u, &st), -1);   /* no record made */
+	assert_int_equal(skynet_mem_get_limit(0), 0);
+	/* the views still list every service */
+	char *r = http("GET", "/metrics");
+	char want[128];
+	snprintf(want, sizeof(want), "skynet_mem_service_c_bytes{handle=\":%08x\",name=\"alloc\"} ", alloc_h);
+	assert_non_null(strstr(r, want));
+	free(r);
 }
 
 int main(void) {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_console_commands),
-		cmocka_unit_test(test_console_gc),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_memory_json),
 		cmocka_unit_test(test_http_errors),
+		cmocka_unit_test(test_metrics_top),
+		cmocka_unit_test(test_mailbox_length),
+		cmocka_unit_test(test_http_per_ip_limit),
+		cmocka_unit_test(test_http_timeout),
+		cmocka_unit_test(test_view_fails_whole),
+		cmocka_unit_test(test_setlimit_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

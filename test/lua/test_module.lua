@@ -125,6 +125,10 @@ end)
 
 T.case("limits: get, set, errors, and the layer refuses growth past them", function()
 	local h = 0x0a000008
+	T.raises("setlimit: no service :0a000008 (never seen, or exited)", memory.setlimit, h, 1 << 20)
+	T.eq(memory.stat(h), nil, "a refused limit makes no record")
+	T.raises("setlimit: handle 0 is the host's own threads, not a service", memory.setlimit, 0, 1)
+	local first = memtest.malloc(h, 16)   -- the service exists once it owns something
 	T.eq(memory.getlimit(h), 0, "no limit by default")
 	T.eq(memory.setlimit(h, 1 << 20), 0, "setlimit returns the previous limit")
 	T.eq(memory.getlimit(h), 1 << 20, "getlimit")
@@ -139,7 +143,7 @@ T.case("limits: get, set, errors, and the layer refuses growth past them", funct
 	T.raises("number expected, got no value", memory.setlimit, h)
 	T.raises("number expected, got string", memory.setlimit, h, "lots")
 	T.raises("handle out of range", memory.setlimit, -5, 10)
-	for _, x in ipairs { p, q, r } do
+	for _, x in ipairs { first, p, q, r } do
 		memtest.free(x)
 	end
 end)

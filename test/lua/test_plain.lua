@@ -13,8 +13,10 @@ assert(type(memory.top(5)) == "table")
 local a = memory.snapshot()
 local b = memory.snapshot()
 assert(type(memory.diff(a, b)) == "table")
-memory.setlimit(0x7fff0002, 4096)
-assert(memory.getlimit(0x7fff0002) == 4096)
+-- no service owns anything here: a limit is refused, and makes no record
+local ok, err = pcall(memory.setlimit, 0x7fff0002, 4096)
+assert(not ok and err:find("setlimit: no service :7fff0002", 1, true), err)
+assert(memory.getlimit(0x7fff0002) == 0 and memory.stat(0x7fff0002) == nil)
 assert(not pcall(memory.setlimit, 0x7fff0002, -1))
 if EXPECT_JEMALLOC then
 	assert(type(memory.jestat()) == "table")
