@@ -1,7 +1,9 @@
 #!/bin/bash
 # A real Prometheus server (Debian's prometheus package), started on loopback
 # in a temp dir, scrapes a running skynet-host; its query API must return the
-# per-service series with the figures /metrics shows.
+# per-service series with the figures /metrics shows, and every sample of a
+# page whose service names are CJK, emoji, quotes, backslashes, newlines and
+# invalid bytes (promtool must accept the page too).
 # Usage: prometheus_scrape.sh SKYNET_HOST LUA_DIR
 set -u
 HOST_BIN=$1
@@ -25,7 +27,7 @@ cleanup() {
 trap cleanup EXIT
 end=$((SECONDS + DEADLINE))
 
-"$HOST_BIN" -p "$LUA_DIR/?.lua" -t 2 -H 0 -w "$tmp/ports" -s $((DEADLINE + 10)) alloc 5 300 >"$tmp/host.log" 2>&1 &
+"$HOST_BIN" -p "$LUA_DIR/?.lua" -t 2 -H 0 -w "$tmp/ports" -s $((DEADLINE + 10)) scrape >"$tmp/host.log" 2>&1 &
 hostpid=$!
 while ! grep -q '^http' "$tmp/ports" 2>/dev/null; do
 	[ $SECONDS -lt $end ] || fail "skynet-host did not write its ports"
@@ -44,6 +46,16 @@ done
 handle=$(echo "$line" | sed 's/.*handle=":\([0-9a-f]*\)".*/\1/')
 blocks=$(echo "$line" | awk '{ print $2 }')
 echo "host serves on $http: alloc is :$handle with $blocks blocks"
+
+# Every awkward name on the page (the 8 namers running), and promtool accepts it.
+while [ "$(curl -fsS "http://127.0.0.1:$http/metrics" | grep -c '^skynet_mem_service_c_bytes{')" -lt 13 ]; do
+	[ $SECONDS -lt $end ] || fail "the namer services never all showed on /metrics"
+	sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$http/metrics" >"$tmp/page"
+promtool check metrics <"$tmp/page" >"$tmp/promtool.log" 2>&1 || { cat "$tmp/promtool.log"; fail "promtool rejects /metrics"; }
+samples=$(grep -vc '^#' "$tmp/page")
+echo "/metrics: $samples samples, promtool accepts it"
 
 # A free loopback port for Prometheus: nothing answers on it.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -94,4 +106,21 @@ for m in c_bytes lua_bytes blocks peak_bytes limit_bytes; do
 done
 a=$(curl -fsS -G "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=skynet_mem_c_bytes")
 echo "$a" | grep -q '"result":\[{' || fail "no skynet_mem_c_bytes total: $a"
+
+query() { curl -fsS -G "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=$1"; }
+# Every sample of the page ingested: the target is up and the last scrape
+# kept as many samples as the page has (no line refused).
+a=$(query 'up{job="skynet"}')
+echo "$a" | grep -q '"1"\]' || fail "target not up: $a"
+a=$(query 'scrape_samples_post_metric_relabeling{job="skynet"}')
+echo "$a" | grep -q "\"$samples\"\]" || fail "prometheus kept other than $samples samples: $a"
+t=$(curl -fsS "http://127.0.0.1:$pport/api/v1/targets")
+echo "$t" | grep -q '"lastError":""' || fail "scrape error: $t"
+# Each awkward name is a series (PromQL string escapes; U+FFFD for invalid bytes).
+for name in 'room 房间一二三四五六七八九' '🎮 player 😀' 'say \"hi\"' 'C:\\path\\x' 'two\nlines' \
+	'bad \ufffd\ufffd end' 'a房房房房房房房房房房房房房房房房房房房房' 'cut \ufffd\ufffd'; do
+	a=$(query "skynet_mem_service_c_bytes{job=\"skynet\",name=\"$name\"}")
+	echo "$a" | grep -q '"result":\[{' || fail "no series named $name: $a"
+done
+echo "every awkward name ingested"
 echo "PASS"
