@@ -116,6 +116,9 @@ int host_timeout(uint32_t handle, int ti, int session);
 /* run.c: runs until seconds pass (0: forever) or SIGINT/SIGTERM; prints the
  * live table every second when table is set. Returns 1 when interrupted. */
 int host_run(int seconds, int table);
+/* What host_run catches, caught from now on: a program that prints its ports
+ * before host_run calls it first, so a SIGTERM in between stops it cleanly. */
+void host_catch_signals(void);
 
 /* logging: through the logger service when it runs, else stderr */
 void host_log(uint32_t source, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -54,6 +54,7 @@ int main(int argc, char **argv) {
 		usage();
 		return 2;
 	}
+	host_catch_signals();
 	if (host_start(&cfg) != 0)
 		return 1;
 	if (cfg.console_port >= 0)

@@ -20,11 +20,15 @@ static double now_s(void) {
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int host_run(int seconds, int table) {
+void host_catch_signals(void) {
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
+
+int host_run(int seconds, int table) {
+	host_catch_signals();
 	double start = now_s(), next = start + 1;
 	struct host_mem_view prev = { 0 }, cur;
 	int have_prev = 0;
