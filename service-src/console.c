@@ -218,7 +218,7 @@ static int housekeeping(void) {
 		if (cl->job) {
 			if (console_job_due(cl->job) < next)
 				next = console_job_due(cl->job);
-		} else if (now - cl->active >= C.idle_ms) {
+		} else if (cl->active + C.idle_ms <= now) {   /* active may be later than now */
 			static const char bye[] = "error: idle too long, closing\n";
 			send(cl->fd, bye, sizeof(bye) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 			client_close(cl);

@@ -41,6 +41,7 @@ struct host_config {
 	int http_per_ip;          /* HTTP connections per client address; 0 = 64 */
 	int console_clients;      /* console clients at once; 0 = 32 */
 	int console_idle;         /* seconds before an idle console client is closed; 0 = 300 */
+	int profile;              /* 1: CPU time per service (the console's stat); two clock reads a message */
 	int metrics_top;          /* /metrics: only the top N services by bytes, plus "rest"; 0 = all */
 };
 
@@ -87,7 +88,7 @@ long long host_service_messages(uint32_t handle);
 struct host_service_load {
 	long long messages;   /* delivered so far */
 	size_t mqlen;         /* waiting in the mailbox */
-	long long cpu_ns;     /* thread CPU time in the callback */
+	long long cpu_ns;     /* thread CPU time in the callback (host_config.profile), else 0 */
 };
 /* 0, or -1 when handle is not a live service. */
 int host_service_load(uint32_t handle, struct host_service_load *out);

@@ -18,6 +18,7 @@ static void usage(void) {
 		"  -H PORT     HTTP /metrics and /memory.json on 127.0.0.1:PORT (0: free; default none)\n"
 		"  -i SECONDS  idle console clients are closed after this (default 300)\n"
 		"  -n N        console clients at once (default 32)\n"
+		"  -P          CPU time per service for the console's stat (two clock reads a message)\n"
 		"  -f          a busy console or HTTP port is replaced by a free one (that one only)\n"
 		"  -N N        /metrics: only the top N services by bytes, plus one \"rest\" series\n"
 		"  -I N        HTTP connections per client address (default 64)\n"
@@ -31,7 +32,7 @@ int main(int argc, char **argv) {
 	struct host_config cfg = { .console_port = -1, .http_port = -1 };
 	int seconds = 0, table = 0, opt;
 	const char *portfile = NULL;
-	while ((opt = getopt(argc, argv, "+p:l:t:c:H:i:n:fN:I:W:s:Tw:h")) != -1) {
+	while ((opt = getopt(argc, argv, "+p:l:t:c:H:i:n:PfN:I:W:s:Tw:h")) != -1) {
 		switch (opt) {
 		case 'p': cfg.service_path = optarg; break;
 		case 'l': cfg.lua_path = optarg; break;
@@ -40,6 +41,7 @@ int main(int argc, char **argv) {
 		case 'H': cfg.http_port = atoi(optarg); break;
 		case 'i': cfg.console_idle = atoi(optarg); break;
 		case 'n': cfg.console_clients = atoi(optarg); break;
+		case 'P': cfg.profile = 1; break;
 		case 'f': cfg.port_fallback = 1; break;
 		case 'N': cfg.metrics_top = atoi(optarg); break;
 		case 'I': cfg.http_per_ip = atoi(optarg); break;
