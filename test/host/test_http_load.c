@@ -1,7 +1,8 @@
-/* HTTP holds load: with 10,000 idle connections open on skynet-host (a child
+/* HTTP against skynet-host as a child process. It holds load: with 10,000 idle connections open on skynet-host (a child
  * process; half of them half-open, with half a request), /metrics still
  * answers, well within a generous deadline. The connections come from 200
- * loopback addresses, 50 each: under the per-address limit (64). */
+ * loopback addresses, 50 each: under the per-address limit (64). And the
+ * -N flag bounds the series of every scrape. */
 
 #include "child_host.h"
 
@@ -49,10 +50,36 @@ static void test_metrics_under_10000_idle_connections(void **state) {
 	free(fd);
 }
 
+/* skynet-host -N 2: every scrape without ?top= keeps two services' series
+ * and sums the rest; ?top=0 still shows every service. */
+static void test_top_flag(void **state) {
+	(void)state;
+	struct child_host c;
+	assert_int_equal(child_start(&c, (const char *[]){ "-H", "0", "-N", "2", NULL }), 0);
+	long long end = net_now_ms() + NET_WAIT_MS;
+	for (;;) {   /* host, logger and the idle service, which starts after the port file */
+		char *all = http_at(c.http, "GET", "/metrics?top=0");
+		int rows = count_lines(strstr(all, "\r\n\r\n") + 4, "skynet_mem_service_c_bytes{handle=\":");
+		free(all);
+		if (rows == 3)
+			break;
+		assert_true(net_now_ms() < end);
+	}
+	char *r = http_at(c.http, "GET", "/metrics");
+	char *body = strstr(r, "\r\n\r\n");
+	assert_non_null(body);
+	assert_int_equal(count_lines(body + 4, "skynet_mem_service_c_bytes{handle=\":"), 2);
+	assert_int_equal(count_lines(body + 4, "skynet_mem_service_c_bytes{handle=\"rest\",name=\"rest\"} "), 1);
+	assert_non_null(strstr(body, "\nskynet_mem_services_in_rest 1\n"));   /* host, logger, idle: one left */
+	free(r);
+	assert_int_equal(child_stop(&c, NET_WAIT_MS), 0);
+}
+
 int main(void) {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_metrics_under_10000_idle_connections),
+		cmocka_unit_test(test_top_flag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
