@@ -100,12 +100,12 @@ static size_t parse(const struct option *o, const char *e) {
 	return o->def;
 }
 
-/* Two threads may both parse on first use: they store the same value. */
 size_t option_read(enum option_id id) {
 	struct option_value *v = &option_values[id];
-	v->value = parse(&options[id], getenv(options[id].name));
+	size_t value = parse(&options[id], getenv(options[id].name));
+	atomic_store_explicit(&v->value, value, memory_order_relaxed);
 	atomic_store_explicit(&v->read, 1, memory_order_release);
-	return v->value;
+	return value;
 }
 
 /* Written with write(2): this runs while the library loads, maybe inside the

@@ -23,10 +23,11 @@ enum option_id {
 	OPTIONS
 };
 
-/* A value read from the environment: read is set (release) once value holds it. */
+/* A value read from the environment: read is set (release) once value holds it.
+ * Atomic: two threads may both parse it on first use (and store the same value). */
 struct option_value {
 	atomic_int read;
-	size_t value;
+	atomic_size_t value;
 };
 
 extern struct option_value option_values[OPTIONS] HIDDEN;
@@ -38,7 +39,7 @@ HIDDEN size_t option_read(enum option_id id);
 static inline size_t option_get(enum option_id id) {
 	struct option_value *v = &option_values[id];
 	if (__builtin_expect(atomic_load_explicit(&v->read, memory_order_acquire), 1))
-		return v->value;
+		return atomic_load_explicit(&v->value, memory_order_relaxed);
 	return option_read(id);
 }
 
