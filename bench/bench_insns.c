@@ -5,20 +5,18 @@
  * not move with the machine's load, where nanoseconds do.
  * Usage: bench_insns bare|layer [pairs] */
 
-#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bare_jemalloc.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
 
 #define WINDOW 64
 
 static void *window[WINDOW];
-static void *(*je_malloc)(size_t);
-static void (*je_free)(void *);
 
 /* Same sizes for both loops: a fixed linear congruential sequence. */
 static inline size_t next_size(uint32_t *x) {
@@ -51,13 +49,8 @@ int main(int argc, char **argv) {
 		return 2;
 	}
 	size_t pairs = argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000;
-	void *je = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
-	je_malloc = je ? (void *(*)(size_t))dlsym(je, "malloc") : NULL;
-	je_free = je ? (void (*)(void *))dlsym(je, "free") : NULL;
-	if (je_malloc == NULL || je_free == NULL) {
-		fprintf(stderr, "bench_insns: jemalloc not loaded\n");
+	if (bare_jemalloc_find("bench_insns") != 0)
 		return 1;
-	}
 	skynet_mem_set_current(1);
 	void (*loop)(size_t) = layer ? loop_layer : loop_bare;
 	loop(WINDOW * 4);   /* warm: every window slot holds a block, the ledger slot exists */
