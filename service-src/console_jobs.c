@@ -23,7 +23,7 @@ struct console_job {
 	enum job_kind kind;
 	uint64_t start, due, deadline;
 	struct wait_one *w;
-	size_t nw;
+	size_t nw, done;   /* noted messages; w[0..done) were handled */
 	struct host_mem_view before;
 	long n;
 };
@@ -124,11 +124,13 @@ struct console_job *console_grow(FILE *f, const char *secs, const char *count) {
 	return job;
 }
 
-/* 1 when every noted message was handled (or its service is gone). */
+/* 1 when every noted message was handled (or its service is gone); the
+ * ones seen done are not asked again. */
 static int waits_done(struct console_job *job) {
-	for (size_t i = 0; i < job->nw; i++) {
+	for (; job->done < job->nw; job->done++) {
 		struct host_service_load l;
-		if (host_service_load(job->w[i].handle, &l) == 0 && l.messages < job->w[i].target)
+		const struct wait_one *w = &job->w[job->done];
+		if (host_service_load(w->handle, &l) == 0 && l.messages < w->target)
 			return 0;
 	}
 	return 1;
