@@ -1,7 +1,7 @@
 /* The debug console's connections: line commands on 127.0.0.1 TCP, served by
  * one thread that never blocks on a client. Sockets are non-blocking; each
- * client's unsent output is capped (a client that stops reading is dropped
- * when it passes the cap), idle clients are closed, clients past the limit
+ * client's unread output is capped (a client that stops reading is dropped
+ * when it asks for more past the cap), idle clients are closed, clients past the limit
  * are told so, and a line longer than the limit is refused, not cut. */
 
 #define _GNU_SOURCE   /* accept4, pipe2 */
@@ -22,7 +22,7 @@
 #define DEFAULT_CLIENTS 32
 #define DEFAULT_IDLE 300         /* seconds */
 #define LINE_MAX_LEN 1024        /* a command line is shorter, newline excluded */
-#define OUT_CAP (1u << 20)       /* unsent bytes a client may have */
+#define OUT_CAP (1u << 20)       /* unread bytes a client may have when it asks for more */
 
 struct client {
 	int fd;
@@ -72,13 +72,14 @@ static int flush_out(struct client *cl) {
 	return 0;
 }
 
-/* Queues an answer; the client is dropped when its unsent output would pass
- * OUT_CAP (it does not read what it asks for). 0, or -1 when dropped. */
+/* Queues an answer; the client is dropped when it asks for more with over
+ * OUT_CAP of answers still unread (it does not read what it asks for). One
+ * big answer alone (list of 50,000 services) is kept. 0, or -1 when dropped. */
 static int queue_out(struct client *cl, const char *buf, size_t len) {
 	if (len == 0)
 		return 0;
 	size_t pending = cl->out_len - cl->out_off;
-	if (pending + len > OUT_CAP) {
+	if (pending > OUT_CAP) {
 		host_log(0, "console: a client left %zu bytes unread, dropped", pending);
 		client_close(cl);
 		return -1;
