@@ -78,6 +78,7 @@ static void context_delete(struct skynet_context *ctx) {
 	r.bytes = left.bytes;
 	r.blocks = left.blocks;
 	r.lua_bytes = left.lua_bytes;
+	r.when = host_now();
 	report_exit(&r);
 }
 

@@ -1,5 +1,6 @@
 /* HTTP on 127.0.0.1 through libmicrohttpd: GET /metrics (Prometheus text),
- * GET /memory.json; 404 for other paths, 405 for other methods. */
+ * GET /memory.json, the live page (/ and /history.json, page.c); 404 for
+ * other paths, 405 for other methods. */
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "observe.h"
+#include "page.h"
 
 static struct MHD_Daemon *daemon_;
 
@@ -36,9 +38,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
 			"405 method not allowed: use GET\n", 0);
+	char *page;
+	const char *page_type;
+	unsigned page_code = is_metrics || is_json ? 0 : host_page_route(conn, url, &page, &page_type);
+	if (page_code)   /* the live page: /, its files, /history.json (page.c) */
+		return page ? reply(conn, page_code, page_type, page, 1)
+			: reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "500 out of memory\n", 0);
 	if (!is_metrics && !is_json)
 		return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
-			"404 not found: try /metrics or /memory.json\n", 0);
+			"404 not found: try /, /metrics, /memory.json or /history.json\n", 0);
 	struct host_mem_view v;
 	char *body = NULL;
 	if (host_mem_view(&v) == 0) {

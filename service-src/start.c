@@ -8,6 +8,7 @@
 
 #include "context.h"
 #include "observe.h"
+#include "page.h"
 #include "skynet_mem.h"
 
 static struct {
@@ -76,6 +77,8 @@ int host_start(const struct host_config *cfg) {
 		fprintf(stderr, "skynet-host: cannot start HTTP on port %d\n", cfg->http_port);
 		goto fail;
 	}
+	if (cfg->http_port >= 0 && history_start() != 0)   /* the page's charts */
+		goto fail;
 	return 0;
 fail:
 	host_stop();
@@ -86,6 +89,7 @@ void host_stop(void) {
 	if (!S.started)
 		return;
 	http_stop();
+	history_stop();
 	console_stop();
 	timer_stop();
 	globalmq_shutdown();
