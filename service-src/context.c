@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "context.h"
+#include "screen.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
 
@@ -34,12 +35,16 @@ static void report_exit(const struct host_exit_report *r) {
 	pthread_mutex_unlock(&R.lock);
 	const struct host_config *cfg = host_config();
 	if (cfg == NULL || !cfg->quiet) {
+		char line[160];
 		if (r->bytes || r->blocks)
-			printf("[exit] :%08x %-12s LEAK %zu bytes in %zu blocks (lua %zu)\n",
+			snprintf(line, sizeof(line), "[exit] :%08x %-12s LEAK %zu bytes in %zu blocks (lua %zu)",
 				r->handle, r->name, r->bytes, r->blocks, r->lua_bytes);
 		else
-			printf("[exit] :%08x %-12s clean (lua %zu)\n", r->handle, r->name, r->lua_bytes);
-		fflush(stdout);
+			snprintf(line, sizeof(line), "[exit] :%08x %-12s clean (lua %zu)", r->handle, r->name, r->lua_bytes);
+		if (!screen_note(line)) {   /* else shown under the live table */
+			printf("%s\n", line);
+			fflush(stdout);
+		}
 	}
 	if (hook)
 		hook(r, ud);
