@@ -34,8 +34,7 @@ static int has_index(const char *dir) {
 	return join(p, sizeof(p), dir, "index.html") == 0 && access(p, R_OK) == 0;
 }
 
-/* The web folder, or NULL when none has index.html. */
-static const char *web_dir(void) {
+const char *host_page_dir(void) {
 	static char dir[PATH_MAX];
 	const char *env = getenv("SKYNET_HOST_WEB_DIR");
 	if (env && *env)
@@ -121,7 +120,7 @@ unsigned host_page_route(struct MHD_Connection *conn, const char *url, char **bo
 	const char *ftype = file_type(name);
 	if (ftype == NULL)
 		return 0;
-	const char *dir = web_dir();
+	const char *dir = host_page_dir();
 	if (dir == NULL) {
 		*body = text("404 the page's files are not installed: set SKYNET_HOST_WEB_DIR to the folder of index.html\n");
 		return MHD_HTTP_NOT_FOUND;

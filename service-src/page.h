@@ -72,6 +72,8 @@ size_t host_process_resident(void);
  * limit hits, exited services still owning memory); malloc'd, NULL out of memory. */
 char *host_history_json(uint64_t since_ms);
 
+/* page.c: the folder the page's files are read from, or NULL when none has index.html. */
+const char *host_page_dir(void);
 /* page.c: the page's routes (/, its files, /history.json). Returns the HTTP
  * status with a malloc'd *body (NULL: out of memory) and its *type, or 0
  * when url is not one of them. */

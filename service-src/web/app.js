@@ -1,5 +1,6 @@
 // The live page: polls /memory.json and /history.json every second and draws
-// the totals, the service table and two SVG charts (no library).
+// the totals, the service table and two SVG charts (no library). The URL may
+// carry ?filter=TEXT and ?sort=KEY (a column's data-key) to open that view.
 "use strict";
 
 const POLL_MS = 1000;
@@ -296,5 +297,8 @@ for (const th of document.querySelectorAll("#services th")) {
 }
 const params = new URLSearchParams(location.search);
 if (params.get("filter")) document.getElementById("filter").value = state.filter = params.get("filter");
-if (params.get("sort")) state.sortKey = params.get("sort");
+if (params.get("sort")) {   // as a click on that heading
+	state.sortKey = params.get("sort");
+	state.sortDesc = state.sortKey !== "name" && state.sortKey !== "handle";
+}
 poll();

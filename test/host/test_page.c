@@ -247,13 +247,13 @@ static void assert_cell(const char *row, const char *cls, size_t v) {
 		fail_msg("no %s in row %s", want, row);
 }
 
-/* Runs chromium headless on the page; returns the dumped DOM (malloc'd). */
-static char *chromium(const char *args) {
+/* Runs chromium headless on the page at path; returns its output (malloc'd). */
+static char *chromium(const char *path, const char *args) {
 	char cmd[1024], profile[] = "/tmp/page-chromium-XXXXXX";
 	assert_non_null(mkdtemp(profile));
 	snprintf(cmd, sizeof(cmd), "timeout 60 chromium --headless --no-sandbox --disable-gpu "
 		"--disable-dev-shm-usage --no-first-run --user-data-dir=%s --virtual-time-budget=4000 "
-		"%s http://127.0.0.1:%d/ 2>/dev/null", profile, args, host_http_port());
+		"%s 'http://127.0.0.1:%d%s' 2>/dev/null", profile, args, host_http_port(), path);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	size_t cap = 1 << 20, len = 0, n;
@@ -276,7 +276,7 @@ static void test_page_in_chromium(void **state) {
 	settle();
 	struct skynet_mem_stat st;
 	assert_int_equal(skynet_mem_stat(alloc_h, &st), 0);
-	char *dom = chromium("--dump-dom");
+	char *dom = chromium("/", "--dump-dom");
 	assert_non_null(strstr(dom, "data-loaded=\"1\""));
 	/* the alloc row: the host's exact figures for it */
 	char *row = dom_row(dom, "id=\"services\"", alloc_h);
@@ -314,10 +314,36 @@ static void test_page_in_chromium(void **state) {
 	free(dom);
 	char shot[512];
 	snprintf(shot, sizeof(shot), "--window-size=1280,1400 --screenshot=%s/page-screenshot.png", PAGE_OUT_DIR);
-	free(chromium(shot));
+	free(chromium("/", shot));
 	snprintf(shot, sizeof(shot), "%s/page-screenshot.png", PAGE_OUT_DIR);
 	assert_int_equal(access(shot, R_OK), 0);
 	printf("screenshot: %s\n", shot);
+}
+
+/* ?filter= and ?sort= (as typing in the filter box, clicking a heading). */
+static void test_page_filter_sort(void **state) {
+	(void)state;
+	char *dom = chromium("/?filter=LEAK", "--dump-dom");
+	assert_non_null(strstr(dom, "data-loaded=\"1\""));
+	char *row = dom_row(dom, "id=\"services\"", leaky_h);
+	assert_non_null(row);
+	free(row);
+	assert_null(dom_row(dom, "id=\"services\"", alloc_h));
+	assert_null(dom_row(dom, "id=\"services\"", hog_h));
+	free(dom);
+	dom = chromium("/?sort=name", "--dump-dom");
+	const char *table = strstr(dom, "id=\"services\"");
+	assert_non_null(table);
+	char want[64];
+	const char *at[3];
+	uint32_t order[3] = { alloc_h, hog_h, leaky_h };   /* alloc < hog < leaky */
+	for (int i = 0; i < 3; i++) {
+		snprintf(want, sizeof(want), "<tr data-handle=\":%08x\"", order[i]);
+		at[i] = strstr(table, want);
+		assert_non_null(at[i]);
+	}
+	assert_true(at[0] < at[1] && at[1] < at[2]);
+	free(dom);
 }
 
 int main(void) {
@@ -328,6 +354,7 @@ int main(void) {
 		cmocka_unit_test(test_page_files),
 		cmocka_unit_test(test_history_json),
 		cmocka_unit_test(test_page_in_chromium),
+		cmocka_unit_test(test_page_filter_sort),
 	};
 	int failed = cmocka_run_group_tests(ring, NULL, NULL);
 	return failed + cmocka_run_group_tests(page, setup, teardown);
