@@ -28,7 +28,7 @@ void host_limit_refused(uint32_t handle, const char *kind, size_t request) {
 	L.total++;
 	for (size_t i = L.n; i > 0 && i + LIMIT_HITS_KEPT > L.n; i--) {
 		struct host_limit_hit *h = &L.ring[(i - 1) % LIMIT_HITS_KEPT];
-		if (h->handle == handle && h->kind == kind && now - h->last_ms < BURST_MS) {
+		if (h->handle == handle && strcmp(h->kind, kind) == 0 && now - h->last_ms < BURST_MS) {
 			h->last_ms = now;
 			h->count++;
 			h->request = request;
