@@ -10,6 +10,7 @@
 
 #include "observe.h"
 #include "page.h"
+#include "skynet_mem.h"
 
 static struct {
 	pthread_mutex_t lock;
@@ -20,30 +21,26 @@ static struct {
 	size_t n;   /* samples so far; the ring keeps the last HISTORY_SAMPLES */
 } H = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
-static size_t row_total(const struct host_mem_row *r) {
-	return r->st.bytes + r->st.lua_bytes;
+/* Keeps the HISTORY_TOP largest services in s->top, largest first
+ * (insertion: the top is small). The name is filled later. */
+static void consider(struct history_sample *s, uint32_t handle, size_t c, size_t lua) {
+	size_t t = c + lua, pos = s->ntop;
+	while (pos > 0 && s->top[pos - 1].c_bytes + s->top[pos - 1].lua_bytes < t)
+		pos--;
+	if (pos >= HISTORY_TOP)
+		return;
+	size_t last = s->ntop < HISTORY_TOP ? s->ntop : HISTORY_TOP - 1;
+	memmove(&s->top[pos + 1], &s->top[pos], (last - pos) * sizeof(s->top[0]));
+	s->top[pos] = (struct history_service){ .handle = handle, .c_bytes = c, .lua_bytes = lua };
+	if (s->ntop < HISTORY_TOP)
+		s->ntop++;
 }
 
-/* Keeps the k largest rows in s->top, largest first (insertion: k is small). */
-static void pick_top(struct history_sample *s, const struct host_mem_view *v) {
-	s->ntop = 0;
-	for (size_t i = 0; i < v->n; i++) {
-		const struct host_mem_row *r = &v->rows[i];
-		size_t t = row_total(r), pos = s->ntop;
-		while (pos > 0 && s->top[pos - 1].c_bytes + s->top[pos - 1].lua_bytes < t)
-			pos--;
-		if (pos >= HISTORY_TOP)
-			continue;
-		size_t last = s->ntop < HISTORY_TOP ? s->ntop : HISTORY_TOP - 1;
-		memmove(&s->top[pos + 1], &s->top[pos], (last - pos) * sizeof(s->top[0]));
-		struct history_service *e = &s->top[pos];
-		e->handle = r->st.handle;
-		e->c_bytes = r->st.bytes;
-		e->lua_bytes = r->st.lua_bytes;
-		snprintf(e->name, sizeof(e->name), "%s", r->name);
-		if (s->ntop < HISTORY_TOP)
-			s->ntop++;
-	}
+static void store(const struct history_sample *s) {
+	pthread_mutex_lock(&H.lock);
+	H.ring[H.n % HISTORY_SAMPLES] = *s;
+	H.n++;
+	pthread_mutex_unlock(&H.lock);
 }
 
 void history_add(const struct host_mem_view *v, uint64_t t_ms) {
@@ -55,11 +52,46 @@ void history_add(const struct host_mem_view *v, uint64_t t_ms) {
 	s.orphan_bytes = v->orphan_bytes;
 	s.services = v->n ? v->n - 1 : 0;
 	s.resident = host_process_resident();
-	pick_top(&s, v);
-	pthread_mutex_lock(&H.lock);
-	H.ring[H.n % HISTORY_SAMPLES] = s;
-	H.n++;
-	pthread_mutex_unlock(&H.lock);
+	for (size_t i = 0; i < v->n; i++) {
+		const struct host_mem_row *r = &v->rows[i];
+		consider(&s, r->st.handle, r->st.bytes, r->st.lua_bytes);
+	}
+	for (size_t k = 0; k < s.ntop; k++) {
+		const struct host_mem_row *r = host_mem_find(v, s.top[k].handle);
+		snprintf(s.top[k].name, sizeof(s.top[k].name), "%s", r ? r->name : "?");
+	}
+	store(&s);
+}
+
+static int sample_record(const struct skynet_mem_stat *st, void *ud) {
+	struct history_sample *s = ud;
+	if (st->retired)
+		return 0;
+	s->services += st->handle != 0;
+	consider(s, st->handle, st->bytes, st->lua_bytes);
+	return 0;
+}
+
+void history_sample(uint64_t t_ms) {
+	struct history_sample s;
+	memset(&s, 0, sizeof(s));
+	s.t_ms = t_ms;
+	struct skynet_mem_totals tot;
+	skynet_mem_totals(&tot);
+	s.c_bytes = tot.bytes;
+	s.lua_bytes = tot.lua_bytes;
+	size_t orphan_blocks;
+	skynet_mem_orphans(&s.orphan_bytes, &orphan_blocks);
+	s.resident = host_process_resident();
+	skynet_mem_foreach(sample_record, &s);
+	for (size_t k = 0; k < s.ntop; k++) {
+		struct history_service *e = &s.top[k];
+		if (e->handle == 0)
+			snprintf(e->name, sizeof(e->name), "host");
+		else if (host_service_name(e->handle, e->name, sizeof(e->name)) != 0)
+			snprintf(e->name, sizeof(e->name), "?");   /* exited meanwhile */
+	}
+	store(&s);
 }
 
 long history_copy(uint64_t since_ms, struct history_sample **out) {
@@ -90,11 +122,7 @@ static void *history_main(void *arg) {
 	pthread_mutex_lock(&H.lock);
 	while (!H.quit) {
 		pthread_mutex_unlock(&H.lock);
-		struct host_mem_view v;
-		if (host_mem_view(&v) == 0) {
-			history_add(&v, host_now() * 10);
-			host_mem_view_free(&v);
-		}
+		history_sample(host_now() * 10);
 		pthread_mutex_lock(&H.lock);
 		next.tv_sec += HISTORY_INTERVAL_MS / 1000;
 		next.tv_nsec += (long)(HISTORY_INTERVAL_MS % 1000) * 1000000;

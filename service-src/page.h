@@ -37,7 +37,10 @@ struct history_sample {
 /* The sampling thread; 0, or -1. */
 int history_start(void);
 void history_stop(void);
-/* Adds a sample of v taken at t_ms (the oldest one goes when the ring is full). */
+/* Adds a sample of the running host taken at t_ms, from one pass over the
+ * layer's records (the oldest sample goes when the ring is full). */
+void history_sample(uint64_t t_ms);
+/* The same from a view (tests). */
 void history_add(const struct host_mem_view *v, uint64_t t_ms);
 /* Copies the samples newer than since_ms, oldest first, into a malloc'd
  * array (*out; NULL when none); returns how many, or -1 out of memory. */
