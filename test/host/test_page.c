@@ -191,7 +191,23 @@ static void test_history_json(void **state) {
 	assert_true(json_array_size(samples) >= MIN_SAMPLES);
 	assert_int_equal(geti(root, "capacity"), HISTORY_SAMPLES);
 	json_t *last = json_array_get(samples, json_array_size(samples) - 1);
-	assert_true(json_array_size(json_object_get(last, "top")) <= HISTORY_TOP);
+	json_t *top = json_object_get(last, "top");
+	assert_true(json_array_size(top) <= HISTORY_TOP);
+	/* the sampler's top: the alloc service with its exact C bytes and its name */
+	struct skynet_mem_stat st;
+	assert_int_equal(skynet_mem_stat(alloc_h, &st), 0);
+	char h[16];
+	snprintf(h, sizeof(h), ":%08x", alloc_h);
+	int seen = 0;
+	for (size_t i = 0; i < json_array_size(top); i++) {
+		json_t *e = json_array_get(top, i);
+		if (strcmp(json_string_value(json_array_get(e, 0)), h) == 0) {
+			assert_int_equal(json_integer_value(json_array_get(e, 1)), st.bytes);
+			seen = 1;
+		}
+	}
+	assert_true(seen);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(root, "names"), h)), "alloc");
 	assert_true(geti(last, "resident") > geti(last, "c"));
 	/* the leaky service's exit report, its leftovers and the hog's hits */
 	json_t *r = find_by_handle(json_object_get(root, "exits"), leaky_h);
