@@ -152,11 +152,15 @@ static int launch_cb(struct skynet_context *ctx, void *ud, int type, int session
 	return 0;
 }
 
-/* The accounted allocator, noting growth its limit refused (for the page). */
+/* The accounted allocator, noting what its limit refused (for the page). A
+ * NULL for a size > 0 is a refusal; only ud and nsize are kept across the
+ * call, so the common path costs a few instructions. */
 static void *snlua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 	void *p = skynet_mem_lua_alloc(ud, ptr, osize, nsize);
-	if (p == NULL && nsize > 0 && (ptr == NULL || nsize > osize))
-		host_limit_refused((uint32_t)(uintptr_t)ud, "Lua", ptr ? nsize - osize : nsize);
+	if (__builtin_expect(p == NULL && nsize != 0, 0)) {
+		host_limit_refused((uint32_t)(uintptr_t)ud, "Lua", nsize);
+		return NULL;
+	}
 	return p;
 }
 
