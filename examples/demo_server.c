@@ -1,12 +1,15 @@
 /* The demo server (make demo): game rooms whose players exchange messages, a
- * service leaking C memory and one hitting its Lua memory limit. Prints the
- * live per-service table every second and the exit (leak) reports.
+ * service leaking C memory and one hitting its Lua memory limit. Shows the
+ * live per-service table (redrawn in place on a terminal) and the exit
+ * (leak) reports, and serves the live page at http://127.0.0.1:PORT/.
  * DEMO_SECONDS (default 20; 0 = until Ctrl-C), DEMO_CONSOLE_PORT (default
  * 8001), DEMO_HTTP_PORT (default 8002); a busy port falls back to a
  * free one (the other keeps its own). */
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "host.h"
 
@@ -47,12 +50,17 @@ int main(void) {
 	if (host_start(&cfg) != 0)
 		return 1;
 	printf("demo: console  nc 127.0.0.1 %d   (try: help, top, stat :01000002)\n", host_console_port());
-	printf("demo: metrics  curl http://127.0.0.1:%d/metrics   (and /memory.json)\n", host_http_port());
+	printf("demo: page     http://127.0.0.1:%d/   (live charts; open it in a browser)\n", host_http_port());
+	printf("demo: metrics  curl http://127.0.0.1:%d/metrics   (and /memory.json, /history.json)\n", host_http_port());
 	if (seconds > 0)
 		printf("demo: running %d s (DEMO_SECONDS=0: until Ctrl-C)\n", seconds);
 	else
 		printf("demo: running until Ctrl-C\n");
 	fflush(stdout);
+	if (isatty(STDOUT_FILENO)) {   /* time to read the URLs before the table takes the screen */
+		struct timespec pause = { 2, 0 };
+		nanosleep(&pause, NULL);
+	}
 	if (host_launch("snlua", "main") == 0) {
 		fprintf(stderr, "demo: cannot start examples/demo/main.lua\n");
 		host_stop();

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "context.h"
+#include "screen.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
 #include "utf8.h"
@@ -43,12 +44,16 @@ static void report_exit(const struct host_exit_report *r) {
 	pthread_mutex_unlock(&R.lock);
 	const struct host_config *cfg = host_config();
 	if (cfg == NULL || !cfg->quiet) {
+		char line[160];
 		if (r->bytes || r->blocks)
-			printf("[exit] :%08x %-12s LEAK %zu bytes in %zu blocks (lua %zu)\n",
+			snprintf(line, sizeof(line), "[exit] :%08x %-12s LEAK %zu bytes in %zu blocks (lua %zu)",
 				r->handle, r->name, r->bytes, r->blocks, r->lua_bytes);
 		else
-			printf("[exit] :%08x %-12s clean (lua %zu)\n", r->handle, r->name, r->lua_bytes);
-		fflush(stdout);
+			snprintf(line, sizeof(line), "[exit] :%08x %-12s clean (lua %zu)", r->handle, r->name, r->lua_bytes);
+		if (!screen_note(line)) {   /* else shown under the live table */
+			printf("%s\n", line);
+			fflush(stdout);
+		}
 	}
 	if (hook)
 		hook(r, ud);
@@ -118,6 +123,7 @@ static void context_delete(struct skynet_context *ctx) {
 	r.bytes = left.bytes;
 	r.blocks = left.blocks;
 	r.lua_bytes = left.lua_bytes;
+	r.when = host_now();
 	report_exit(&r);
 }
 

@@ -9,6 +9,7 @@
 
 #include "observe.h"
 #include "utf8.h"
+#include "page.h"
 
 struct metric {
 	const char *name, *type, *help;
@@ -123,6 +124,8 @@ char *host_metrics_text_top(const struct host_mem_view *v, size_t top) {
 	gauge(f, "skynet_mem_services", "Live services.", v->n ? v->n - 1 : 0);
 	gauge(f, "skynet_mem_orphan_bytes", "C bytes still owned by exited services (leaks).", v->orphan_bytes);
 	gauge(f, "skynet_mem_orphan_blocks", "C blocks still owned by exited services (leaks).", v->orphan_blocks);
+	gauge(f, "skynet_mem_process_resident_bytes", "Resident set size of the host process.", host_process_resident());
+	host_limit_refusals_metric(f);
 	if (v->jemalloc) {
 		gauge(f, "skynet_mem_jemalloc_allocated_bytes", "jemalloc stats.allocated.", v->je_allocated);
 		gauge(f, "skynet_mem_jemalloc_active_bytes", "jemalloc stats.active.", v->je_active);
@@ -189,6 +192,7 @@ char *host_memory_json(const struct host_mem_view *v) {
 	set_size(totals, "services", v->n ? v->n - 1 : 0);
 	set_size(totals, "orphan_bytes", v->orphan_bytes);
 	set_size(totals, "orphan_blocks", v->orphan_blocks);
+	set_size(totals, "process_resident", host_process_resident());
 	if (v->jemalloc) {
 		json_t *je = json_object();
 		set_size(je, "allocated", v->je_allocated);

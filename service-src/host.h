@@ -50,6 +50,7 @@ struct host_exit_report {
 	uint32_t handle;
 	char name[HOST_NAME_MAX_LEN];
 	size_t bytes, blocks, lua_bytes;
+	uint64_t when;   /* host_now() at the exit */
 };
 
 /* host lifecycle (start.c) */

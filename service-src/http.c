@@ -1,7 +1,8 @@
 /* HTTP on 127.0.0.1 through libmicrohttpd (epoll, one internal thread): GET
- * /metrics (Prometheus text; ?top=N), GET /memory.json; 404 for other paths,
- * 405 for other methods. Idle connections time out; each client address has
- * a connection limit, so half-open connections cannot lock others out. */
+ * /metrics (Prometheus text; ?top=N), GET /memory.json, the live page (/ and
+ * /history.json, page.c); 404 for other paths, 405 for other methods. Idle
+ * connections time out; each client address has a connection limit, so
+ * half-open connections cannot lock others out. */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <sys/resource.h>
 
 #include "observe.h"
+#include "page.h"
 
 #define DEFAULT_TIMEOUT 10
 #define DEFAULT_PER_IP 64
@@ -56,9 +58,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
 			"405 method not allowed: use GET\n", 0);
+	char *page;
+	const char *page_type;
+	unsigned page_code = is_metrics || is_json ? 0 : host_page_route(conn, url, &page, &page_type);
+	if (page_code)   /* the live page: /, its files, /history.json (page.c) */
+		return page ? reply(conn, page_code, page_type, page, 1)
+			: reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "500 out of memory\n", 0);
 	if (!is_metrics && !is_json)
 		return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
-			"404 not found: try /metrics or /memory.json\n", 0);
+			"404 not found: try /, /metrics, /memory.json or /history.json\n", 0);
 	long top = is_metrics ? metrics_top(conn) : 0;
 	if (top < 0)
 		return reply(conn, MHD_HTTP_BAD_REQUEST, "text/plain",

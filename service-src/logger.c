@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "context.h"
+#include "screen.h"
 #include "skynet_malloc.h"
 
 struct logger {
@@ -32,7 +33,11 @@ static int logger_cb(struct skynet_context *ctx, void *ud, int type, int session
 	(void)ctx, (void)session;
 	struct logger *l = ud;
 	if (type == PTYPE_TEXT) {
-		fprintf(l->out, "[:%08x] %.*s\n", source, (int)sz, (const char *)msg);
+		char line[512];
+		snprintf(line, sizeof(line), "[:%08x] %.*s", source, (int)sz, (const char *)msg);
+		if (l->out == stdout && screen_note(line))   /* the live table holds the screen */
+			return 0;
+		fprintf(l->out, "%s\n", line);
 		fflush(l->out);
 	}
 	return 0;

@@ -10,6 +10,7 @@
 #include "context.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
+#include "page.h"
 #include "snlua.h"
 
 static char cb_key;
@@ -192,8 +193,10 @@ static int l_cmalloc(lua_State *L) {
 	lua_Integer n = luaL_checkinteger(L, 1);
 	luaL_argcheck(L, n >= 0, 1, "size must be >= 0");
 	void *p = skynet_malloc((size_t)n);
-	if (p == NULL)
+	if (p == NULL) {
+		host_limit_refused(skynet_context_handle(self_ctx(L)), "C", (size_t)n);
 		return 0;
+	}
 	memset(p, 0x5a, (size_t)n);
 	lua_pushlightuserdata(L, p);
 	return 1;

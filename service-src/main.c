@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "page.h"
 
 static void usage(void) {
 	fprintf(stderr,
@@ -15,7 +16,8 @@ static void usage(void) {
 		"  -l PATH     extra Lua package.path entries\n"
 		"  -t N        worker threads (default: cores)\n"
 		"  -c PORT     debug console on 127.0.0.1:PORT (0: a free port; default none)\n"
-		"  -H PORT     HTTP /metrics and /memory.json on 127.0.0.1:PORT (0: free; default none)\n"
+		"  -H PORT     HTTP on 127.0.0.1:PORT (0: free; default none): the live page at /,\n"
+		"              /metrics, /memory.json, /history.json\n"
 		"  -i SECONDS  idle console clients are closed after this (default 300)\n"
 		"  -n N        console clients at once (default 32)\n"
 		"  -P          CPU time per service for the console's stat (two clock reads a message)\n"
@@ -61,8 +63,12 @@ int main(int argc, char **argv) {
 		return 1;
 	if (cfg.console_port >= 0)
 		printf("console: 127.0.0.1:%d\n", host_console_port());
-	if (cfg.http_port >= 0)
+	if (cfg.http_port >= 0) {
+		const char *page = host_page_dir();
 		printf("http: http://127.0.0.1:%d/metrics and /memory.json\n", host_http_port());
+		printf("page: http://127.0.0.1:%d/ (files from %s)\n", host_http_port(),
+			page ? page : "nowhere: set SKYNET_HOST_WEB_DIR");
+	}
 	fflush(stdout);
 	if (portfile) {
 		FILE *f = fopen(portfile, "w");

@@ -142,38 +142,87 @@ const struct host_mem_row *host_mem_find(const struct host_mem_view *v, uint32_t
 	return NULL;
 }
 
-static void human(char *buf, size_t len, size_t n) {
-	if (n >= 10u << 20)
-		snprintf(buf, len, "%.1fM", n / 1048576.0);
-	else if (n >= 10u << 10)
-		snprintf(buf, len, "%.1fK", n / 1024.0);
-	else
-		snprintf(buf, len, "%zu", n);
+/* One unit for every byte column of a table, picked from its largest figure. */
+struct unit {
+	double div;
+	const char *name;
+};
+
+static struct unit unit_for(size_t largest) {
+	if (largest >= (size_t)100 << 30)
+		return (struct unit){ 1073741824.0, "GiB" };
+	if (largest >= (size_t)100 << 20)
+		return (struct unit){ 1048576.0, "MiB" };
+	return (struct unit){ 1024.0, "KiB" };
 }
 
-void host_mem_print_table(FILE *out, const struct host_mem_view *v, const struct host_mem_view *prev) {
-	fprintf(out, "%-10s %-14s %10s %10s %8s %10s %10s %10s\n",
-		"handle", "name", "C bytes", "Lua bytes", "blocks", "peak", "limit", "growth");
+static size_t row_total(const struct host_mem_row *r) {
+	return r->st.bytes + r->st.lua_bytes;
+}
+
+static int cmp_rows(const void *a, const void *b) {
+	const struct host_mem_row *x = *(const struct host_mem_row *const *)a;
+	const struct host_mem_row *y = *(const struct host_mem_row *const *)b;
+	size_t tx = row_total(x), ty = row_total(y);
+	return tx < ty ? 1 : tx > ty ? -1 : (x->st.handle > y->st.handle) - (x->st.handle < y->st.handle);
+}
+
+/* n in unit u, one decimal. */
+static const char *fig(char *buf, size_t len, size_t n, struct unit u) {
+	snprintf(buf, len, "%.1f", n / u.div);
+	return buf;
+}
+
+size_t host_mem_print_table(FILE *out, const struct host_mem_view *v, const struct host_mem_view *prev,
+	const struct host_table *opt) {
+	const char *eol = opt->eol ? opt->eol : "\n";
+	const struct host_mem_row **rows = malloc((v->n ? v->n : 1) * sizeof(*rows));
+	if (rows == NULL)
+		return 0;
+	size_t largest = v->totals.bytes + v->totals.lua_bytes;
 	for (size_t i = 0; i < v->n; i++) {
-		const struct host_mem_row *r = &v->rows[i];
-		const struct host_mem_row *p = host_mem_find(prev, r->st.handle);
-		long long now = (long long)(r->st.bytes + r->st.lua_bytes);
-		long long before = p ? (long long)(p->st.bytes + p->st.lua_bytes) : 0;
-		char c[16], l[16], pk[16], lim[16];
-		human(c, sizeof(c), r->st.bytes);
-		human(l, sizeof(l), r->st.lua_bytes);
-		human(pk, sizeof(pk), r->st.peak);
-		if (r->st.limit)
-			human(lim, sizeof(lim), r->st.limit);
-		else
-			strcpy(lim, "-");
-		fprintf(out, ":%08x  %-14s %10s %10s %8zu %10s %10s %+10lld\n", r->st.handle, r->name,
-			c, l, r->st.blocks, pk, lim, p || !prev ? now - before : now);
+		rows[i] = &v->rows[i];
+		if (rows[i]->st.peak > largest)
+			largest = rows[i]->st.peak;
+		if (rows[i]->st.limit > largest)
+			largest = rows[i]->st.limit;
 	}
-	fprintf(out, "total: C %zu bytes in %zu blocks, Lua %zu bytes, %zu services; exited services still own %zu bytes\n",
-		v->totals.bytes, v->totals.blocks, v->totals.lua_bytes, v->n ? v->n - 1 : 0, v->orphan_bytes);
-	if (v->jemalloc)
-		fprintf(out, "jemalloc: allocated %zu, active %zu, resident %zu\n",
-			v->je_allocated, v->je_active, v->je_resident);
-	fflush(out);
+	qsort(rows, v->n, sizeof(*rows), cmp_rows);
+	struct unit u = unit_for(largest);
+	size_t lines = 0;
+	char a[24], b[24], c[24], d[24], e[24];
+	fprintf(out, "services %zu   C %s %s in %zu blocks   Lua %s %s   exited services still own %s %s%s",
+		v->n ? v->n - 1 : 0, fig(a, sizeof(a), v->totals.bytes, u), u.name, v->totals.blocks,
+		fig(b, sizeof(b), v->totals.lua_bytes, u), u.name, fig(c, sizeof(c), v->orphan_bytes, u), u.name, eol);
+	lines++;
+	fprintf(out, "%-10s %-14s %8s %8s %8s %6s %8s %8s %8s%s", "handle", "name",
+		"C", "Lua", "C+Lua", "blocks", "peak", "limit", "growth", eol);
+	char unit_hdr[16];
+	snprintf(unit_hdr, sizeof(unit_hdr), "(%s)", u.name);
+	fprintf(out, "%-10s %-14s %8s %8s %8s %6s %8s %8s %8s%s", "", "", unit_hdr, unit_hdr, unit_hdr,
+		"", unit_hdr, unit_hdr, unit_hdr, eol);
+	lines += 2;
+	size_t shown = v->n < opt->max_rows ? v->n : opt->max_rows;
+	for (size_t i = 0; i < shown; i++) {
+		const struct host_mem_row *r = rows[i];
+		const struct host_mem_row *p = host_mem_find(prev, r->st.handle);
+		double growth = prev == NULL ? 0
+			: ((double)row_total(r) - (p ? (double)row_total(p) : 0)) / u.div;
+		char name[15];
+		snprintf(name, sizeof(name), "%.14s", r->name);
+		for (char *q = name; *q; q++)   /* one line per service, whatever its name */
+			if ((unsigned char)*q < 0x20)
+				*q = '?';
+		fprintf(out, ":%08x  %-14s %8s %8s %8s %6zu %8s %8s %+8.1f%s", r->st.handle, name,
+			fig(a, sizeof(a), r->st.bytes, u), fig(b, sizeof(b), r->st.lua_bytes, u),
+			fig(c, sizeof(c), row_total(r), u), r->st.blocks, fig(d, sizeof(d), r->st.peak, u),
+			r->st.limit ? fig(e, sizeof(e), r->st.limit, u) : "-", growth, eol);
+		lines++;
+	}
+	if (shown < v->n) {
+		fprintf(out, "... and %zu smaller services%s", v->n - shown, eol);
+		lines++;
+	}
+	free(rows);
+	return lines;
 }

@@ -35,8 +35,14 @@ int host_mem_view_ex(struct host_mem_view *v, int flags);
 void host_mem_view_free(struct host_mem_view *v);
 /* The row of handle in v, or NULL. */
 const struct host_mem_row *host_mem_find(const struct host_mem_view *v, uint32_t handle);
-/* Prints the live table; growth against prev (may be NULL). */
-void host_mem_print_table(FILE *out, const struct host_mem_view *v, const struct host_mem_view *prev);
+/* The live table: a line of totals, then the largest services first, every
+ * byte figure in one unit; growth since prev (may be NULL). Returns the lines. */
+struct host_table {
+	size_t max_rows;   /* services shown */
+	const char *eol;   /* line end; NULL: "\n" */
+};
+size_t host_mem_print_table(FILE *out, const struct host_mem_view *v, const struct host_mem_view *prev,
+	const struct host_table *opt);
 
 /* Both return the port listened on, or -1. */
 int console_start(int port);

@@ -12,6 +12,7 @@
 #include "context.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
+#include "page.h"
 #include "snlua.h"
 
 #ifdef HAVE_SKYNET_MEMORY_LUA
@@ -151,10 +152,22 @@ static int launch_cb(struct skynet_context *ctx, void *ud, int type, int session
 	return 0;
 }
 
+/* The accounted allocator, noting what its limit refused (for the page). A
+ * NULL for a size > 0 is a refusal; only ud and nsize are kept across the
+ * call, so the common path costs a few instructions. */
+static void *snlua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+	void *p = skynet_mem_lua_alloc(ud, ptr, osize, nsize);
+	if (__builtin_expect(p == NULL && nsize != 0, 0)) {
+		host_limit_refused((uint32_t)(uintptr_t)ud, "Lua", nsize);
+		return NULL;
+	}
+	return p;
+}
+
 static int snlua_init(void *inst, struct skynet_context *ctx, const char *param) {
 	struct snlua *s = inst;
 	uint32_t h = skynet_context_handle(ctx);
-	s->L = lua_newstate(skynet_mem_lua_alloc, (void *)(uintptr_t)h);
+	s->L = lua_newstate(snlua_alloc, (void *)(uintptr_t)h);
 	if (s->L == NULL)
 		return -1;
 	s->ctx = ctx;

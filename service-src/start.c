@@ -8,6 +8,7 @@
 
 #include "context.h"
 #include "observe.h"
+#include "page.h"
 #include "skynet_mem.h"
 
 static struct {
@@ -86,6 +87,8 @@ int host_start(const struct host_config *cfg) {
 		goto fail;
 	if (cfg->http_port >= 0 && (S.http_port = listen_on("HTTP", http_start, cfg->http_port)) < 0)
 		goto fail;
+	if (cfg->http_port >= 0 && history_start() != 0)   /* the page's charts */
+		goto fail;
 	return 0;
 fail:
 	host_stop();
@@ -96,6 +99,7 @@ void host_stop(void) {
 	if (!S.started)
 		return;
 	http_stop();
+	history_stop();
 	console_stop();
 	timer_stop();
 	globalmq_shutdown();

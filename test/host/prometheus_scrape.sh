@@ -1,13 +1,15 @@
 #!/bin/bash
 # A real Prometheus server (Debian's prometheus package), started on loopback
 # in a temp dir, scrapes a running skynet-host; its query API must return the
-# per-service series with the figures /metrics shows, and every sample of a
+# per-service series with the figures /metrics shows, every sample of a
 # page whose service names are CJK, emoji, quotes, backslashes, newlines and
-# invalid bytes (promtool must accept the page too).
-# Usage: prometheus_scrape.sh SKYNET_HOST LUA_DIR
+# invalid bytes (promtool must accept the page too), and it evaluates the
+# rules of deploy/prometheus (a recorded series with the host's figure).
+# Usage: prometheus_scrape.sh SKYNET_HOST LUA_DIR RULES_FILE
 set -u
 HOST_BIN=$1
 LUA_DIR=$2
+RULES=$3
 DEADLINE=90   # seconds for the whole test
 
 fail() { echo "FAIL: $*"; for f in host.log prom.log; do [ -f "$tmp/$f" ] && { echo "--- $f"; tail -20 "$tmp/$f"; }; done; exit 1; }
@@ -62,10 +64,14 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for try in 1 2 3 4 5; do
 	pport=$((20000 + RANDOM % 40000))
 	port_free "$pport" || continue
+	cp "$RULES" "$tmp/rules.yml"
 	cat >"$tmp/prometheus.yml" <<YML
 global:
   scrape_interval: 1s
   scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+  - rules.yml
 scrape_configs:
   - job_name: skynet
     static_configs:
@@ -123,4 +129,22 @@ for name in 'room 房间一二三四五六七八九' '🎮 player 😀' 'say \"h
 	echo "$a" | grep -q '"result":\[{' || fail "no series named $name: $a"
 done
 echo "every awkward name ingested"
+# The rules are loaded and evaluated: every group healthy, and the recorded
+# C + Lua bytes of the alloc service equal to the host's figures.
+while :; do
+	[ $SECONDS -lt $end ] || fail "no recorded skynet_mem:service_bytes; last answer: $answer"
+	c=$(curl -fsS "http://127.0.0.1:$http/metrics" | grep "^skynet_mem_service_c_bytes{handle=\":$handle\"" | awk '{ print $2 }')
+	lua=$(curl -fsS "http://127.0.0.1:$http/metrics" | grep "^skynet_mem_service_lua_bytes{handle=\":$handle\"" | awk '{ print $2 }')
+	answer=$(curl -fsS -G "http://127.0.0.1:$pport/api/v1/query" \
+		--data-urlencode "query=skynet_mem:service_bytes{handle=\":$handle\"}" 2>&1)
+	echo "$answer" | grep -q "\"$((c + lua))\"\]" && break
+	sleep 0.5
+done
+echo "recorded: $answer"
+rules=$(curl -fsS "http://127.0.0.1:$pport/api/v1/rules")
+for g in skynet-mem-recording skynet-mem-alerts; do
+	echo "$rules" | grep -q "\"name\":\"$g\"" || fail "rule group $g not loaded: $rules"
+done
+echo "$rules" | grep -q '"health":"err"' && fail "a rule failed to evaluate: $rules"
+echo "$rules" | grep -q '"name":"SkynetMemServiceNearLimit"' || fail "alerts not loaded: $rules"
 echo "PASS"
