@@ -3,11 +3,15 @@
  * third-party C code inside a service is charged too. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "block.h"
+#include "ledger.h"
 #include "options.h"
 #include "skynet_mem.h"
 
@@ -27,29 +31,22 @@ SKYNET_MEM_API void free(void *p) {
 	mem_free(p);
 }
 
-/* glibc's memalign (and, before 2.38, aligned_alloc) takes any alignment,
- * rounding it up to a power of two; programs rely on that. */
-static size_t glibc_alignment(size_t align) {
-	if (align <= 1)
-		return 1;
-	if (align > SIZE_MAX / 2 + 1)
-		return SIZE_MAX / 2 + 1;
-	size_t a = 1;
-	while (a < align)
-		a <<= 1;
-	return a;
-}
-
+/* glibc 2.36's aligned_alloc is its memalign (2.38 made it refuse an
+ * alignment that is not a power of two): see mem_memalign. */
 SKYNET_MEM_API void *memalign(size_t align, size_t n) {
-	return mem_memalign(glibc_alignment(align), n);
+	return mem_memalign(align, n);
 }
 
 SKYNET_MEM_API void *aligned_alloc(size_t align, size_t n) {
-	return mem_memalign(glibc_alignment(align), n);
+	return mem_memalign(align, n);
 }
 
+/* glibc's also leaves errno at ENOMEM when it returns ENOMEM. */
 SKYNET_MEM_API int posix_memalign(void **out, size_t align, size_t n) {
-	return mem_posix_memalign(out, align, n);
+	int r = mem_posix_memalign(out, align, n);
+	if (r == ENOMEM)
+		errno = ENOMEM;
+	return r;
 }
 
 SKYNET_MEM_API void *valloc(size_t n) {
@@ -62,8 +59,8 @@ SKYNET_MEM_API void *pvalloc(size_t n) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	n = n ? (n + page - 1) & ~(page - 1) : page;
-	return mem_memalign(page, n);
+	/* As glibc: whole pages, and pvalloc(0) is memalign(page, 0). */
+	return mem_memalign(page, (n + page - 1) & ~(page - 1));
 }
 
 SKYNET_MEM_API void *reallocarray(void *p, size_t nmemb, size_t size) {
@@ -79,6 +76,34 @@ SKYNET_MEM_API size_t malloc_usable_size(void *p) {
 	return mem_usable(p);
 }
 
+/* --- SKYNET_MEM_REPORT: the process totals at exit, and whether they agree
+ * with the records and with the count of allocations, so a run of any
+ * program can be checked. Programs close stderr before exit (sort, cat, ls,
+ * true: coreutils' close_stdout), so the report writes to a copy of stderr
+ * made at load time, or appends to a file named by the variable (resolved
+ * at load time too: the program may change directory). */
+
+static int report_fd = -1;
+static char report_path[PATH_MAX];
+
+__attribute__((constructor)) static void report_init(void) {
+	size_t mode = option_get(OPTION_REPORT);
+	if (mode == REPORT_STDERR) {
+		report_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	} else if (mode == REPORT_FILE) {
+		const char *name = option_text(OPTION_REPORT);
+		size_t dir = 0;
+		if (name[0] != '/' && getcwd(report_path, sizeof(report_path) - 1) != NULL) {
+			dir = strlen(report_path);
+			report_path[dir++] = '/';
+		}
+		if (dir + strlen(name) < sizeof(report_path))
+			memcpy(report_path + dir, name, strlen(name) + 1);
+		else
+			report_path[0] = 0;
+	}
+}
+
 struct sum {
 	size_t bytes, blocks;
 };
@@ -90,19 +115,38 @@ static int add_record(const struct skynet_mem_stat *st, void *ud) {
 	return 0;
 }
 
-/* SKYNET_MEM_REPORT=1: print the process totals at exit, and whether they agree
- * with the records and with the count of allocations, so a run of any program
- * can be checked. */
+/* Other threads still running may hold changes not yet published (at most
+ * LEDGER_BATCH bytes each): then a disagreement is reported as unknown. */
 __attribute__((destructor)) static void hook_report(void) {
-	if (!option_get(OPTION_REPORT))
+	size_t mode = option_get(OPTION_REPORT);
+	if (mode == REPORT_OFF)
 		return;
 	struct skynet_mem_totals t;
 	struct sum s = { 0, 0 };
-	skynet_mem_totals(&t);
+	skynet_mem_totals(&t);   /* publishes this thread's own changes first */
 	skynet_mem_foreach(add_record, &s);
+	int others = ledger_threads() - (ledger_tls != NULL);
 	int consistent = s.bytes == t.bytes && s.blocks == t.blocks &&
 		t.allocs - t.frees == t.blocks && (t.blocks == 0) == (t.bytes == 0);
-	fprintf(stderr, "skynet-mem: totals bytes=%zu blocks=%zu services=%zu allocs=%" PRIu64
-		" frees=%" PRIu64 " consistent=%d\n", t.bytes, t.blocks, t.services, t.allocs, t.frees,
-		consistent);
+	char verdict[80];
+	if (consistent || others <= 0)
+		snprintf(verdict, sizeof(verdict), "%d", consistent);
+	else
+		snprintf(verdict, sizeof(verdict), "unknown (%d other thread%s still running)", others,
+			others == 1 ? "" : "s");
+	char line[320];
+	int n = snprintf(line, sizeof(line), "skynet-mem: totals bytes=%zu blocks=%zu services=%zu allocs=%"
+		PRIu64 " frees=%" PRIu64 " consistent=%s\n", t.bytes, t.blocks, t.services, t.allocs, t.frees,
+		verdict);
+	if (n <= 0)
+		return;
+	int fd = report_fd;
+	if (mode == REPORT_FILE)
+		fd = report_path[0] ? open(report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
+	if (fd < 0)
+		fd = STDERR_FILENO;   /* no copy could be made: stderr as it is now */
+	if (write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+		n = 0;
+	if (mode == REPORT_FILE && fd != STDERR_FILENO)
+		close(fd);
 }

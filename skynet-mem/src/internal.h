@@ -22,6 +22,7 @@
 
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #define HIDDEN __attribute__((visibility("hidden")))
 
@@ -29,10 +30,20 @@
  * no __tls_get_addr call. Kept small (the module may be dlopened). */
 #define TLS_IE __attribute__((tls_model("initial-exec")))
 
+/* The calling thread's identity in a lock word: the address of one of its
+ * thread-local bytes (never 0, even). */
+extern __thread char lock_self_tag TLS_IE HIDDEN;
+
+static inline uintptr_t lock_self(void) {
+	return (uintptr_t)&lock_self_tag;
+}
+
 /* A test-and-test-and-set lock for short critical sections that must not
- * allocate (a mutex would do, but these sit inside malloc and fork handlers). */
+ * allocate (a mutex would do, but these sit inside malloc and fork handlers).
+ * The word holds its holder's identity, so the fork handler (fork.c) can tell
+ * a lock that a signal handler's own thread holds from one held elsewhere. */
 struct spin_lock {
-	atomic_int held;
+	atomic_uintptr_t held;     /* 0, or the holder's lock_self() (| 1: taken for a fork) */
 };
 
 #define SPIN_LOCK_INIT { 0 }
@@ -43,21 +54,41 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-static inline void spin_lock(struct spin_lock *l) {
-	for (;;) {
-		if (!atomic_exchange_explicit(&l->held, 1, memory_order_acquire))
-			return;
-		for (int spin = 0; atomic_load_explicit(&l->held, memory_order_relaxed); spin++) {
-			if (spin > 64)
-				sched_yield();
-			else
-				cpu_relax();
+static inline int spin_lock_take(struct spin_lock *l, uintptr_t as) {
+	uintptr_t free = 0;
+	return atomic_compare_exchange_strong_explicit(&l->held, &free, as,
+		memory_order_acquire, memory_order_relaxed);
+}
+
+/* 1 once l is taken with the word `as`; 0 if still held after `yields`
+ * yields (-1: wait for ever). */
+static inline int spin_lock_wait(struct spin_lock *l, uintptr_t as, long yields) {
+	for (int spin = 0;; spin++) {
+		if (atomic_load_explicit(&l->held, memory_order_relaxed) == 0 && spin_lock_take(l, as))
+			return 1;
+		if (spin < 64) {
+			cpu_relax();
+			continue;
 		}
+		if (yields >= 0 && yields-- == 0)
+			return 0;
+		sched_yield();
 	}
+}
+
+static inline void spin_lock(struct spin_lock *l) {
+	if (__builtin_expect(!spin_lock_take(l, lock_self()), 0))
+		spin_lock_wait(l, lock_self(), -1);
 }
 
 static inline void spin_unlock(struct spin_lock *l) {
 	atomic_store_explicit(&l->held, 0, memory_order_release);
 }
+
+/* count locks, stride bytes apart: how a file hands its locks to fork.c. */
+struct lock_group {
+	struct spin_lock *first;
+	size_t count, stride;
+};
 
 #endif

@@ -72,6 +72,10 @@ static void keep(void *b) {
 	spin_unlock(&kept.lock);
 }
 
+struct lock_group quarantine_locks(void) {
+	return (struct lock_group){ &kept.lock, 1, sizeof(kept.lock) };
+}
+
 /* Verifies a block leaving quarantine: frees it, or reports and leaks it. */
 static void quarantine_release(void *p, const struct check_meta *m) {
 	if (block_verify_poison(p, m) != 0) {
