@@ -30,6 +30,7 @@
 #include "backend.h"
 #include "block.h"
 #include "internal.h"
+#include "ledger.h"
 #include "record.h"
 
 __thread char lock_self_tag TLS_IE;
@@ -43,8 +44,9 @@ _Static_assert(sizeof(sigset_t) >= sizeof(uint64_t), "sigset_t holds signals 1-6
 
 /* Every lock of the layer, outermost first. */
 static size_t lock_groups(struct lock_group *g) {
-	size_t n = block_locks(g, GROUPS - 1);
+	size_t n = block_locks(g, GROUPS - 2);
 	g[n++] = record_locks();
+	g[n++] = ledger_locks();
 	return n;
 }
 

@@ -69,6 +69,10 @@ static void ledger_destroy(void *p) {
 
 static struct thread_key ledger_key = THREAD_KEY_INIT(ledger_destroy);
 
+struct lock_group ledger_locks(void) {
+	return thread_key_locks(&ledger_key);
+}
+
 struct ledger_slot *ledger_lookup_slow(uint32_t handle) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL) {

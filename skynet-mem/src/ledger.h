@@ -47,6 +47,8 @@ HIDDEN void ledger_done_slow(struct ledger_slot *s);
 HIDDEN int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit);
 /* Publishes every pending slot of the calling thread. */
 HIDDEN void ledger_flush(void);
+/* The lock of the ledger's thread key, for fork.c. */
+HIDDEN struct lock_group ledger_locks(void);
 /* How many threads hold a ledger now (the caller's included, if it has one). */
 HIDDEN int ledger_threads(void);
 

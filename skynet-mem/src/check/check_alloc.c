@@ -184,10 +184,10 @@ void block_service_exit(uint32_t handle, size_t blocks) {
 	check_leak_report(handle, blocks);
 }
 
-/* A report allocates (its backtrace), so its lock comes first; a list lock
- * and the kept blocks' lock take no other. */
+/* A report allocates (its backtrace), so its lock comes first; the others
+ * take no lock inside. */
 size_t block_locks(struct lock_group *out, size_t max) {
-	struct lock_group all[] = { report_locks(), live_locks(), quarantine_locks() };
+	struct lock_group all[] = { report_locks(), live_locks(), quarantine_locks(), quarantine_key_locks() };
 	size_t n = 0;
 	for (; n < max && n < sizeof(all) / sizeof(all[0]); n++)
 		out[n] = all[n];

@@ -132,6 +132,10 @@ static void on_thread_exit(void *arg) {
 
 static struct thread_key ring_key = THREAD_KEY_INIT(on_thread_exit);
 
+struct lock_group quarantine_key_locks(void) {
+	return thread_key_locks(&ring_key);
+}
+
 static struct ring *ring_of_thread(void) {
 	struct ring *r = my_ring;
 	if (__builtin_expect(r == NULL, 0)) {

@@ -15,4 +15,7 @@ HIDDEN void quarantine_push(void *p, const struct check_meta *m);
 /* The lock of the blocks kept after a write after free, for fork.c. */
 HIDDEN struct lock_group quarantine_locks(void);
 
+/* The lock of the quarantine's thread key, for fork.c. */
+HIDDEN struct lock_group quarantine_key_locks(void);
+
 #endif
