@@ -63,10 +63,11 @@ static inline int spin_lock_take(struct spin_lock *l, uintptr_t as) {
 /* 1 once l is taken with the word `as`; 0 if still held after `yields`
  * yields (-1: wait for ever). */
 static inline int spin_lock_wait(struct spin_lock *l, uintptr_t as, long yields) {
-	for (int spin = 0;; spin++) {
+	for (int spin = 0;;) {
 		if (atomic_load_explicit(&l->held, memory_order_relaxed) == 0 && spin_lock_take(l, as))
 			return 1;
 		if (spin < 64) {
+			spin++;
 			cpu_relax();
 			continue;
 		}
