@@ -33,7 +33,7 @@
 #include "ledger.h"
 #include "record.h"
 
-__thread char lock_self_tag TLS_IE;
+__thread long lock_self_tag TLS_IE;
 
 #define GROUPS 8
 #define PATIENCE 1000   /* yields waiting for one lock before starting again */

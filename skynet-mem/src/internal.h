@@ -12,6 +12,7 @@
  *   current.c                             the current service (owner of new blocks)
  *   block.h  -> block.c | check/          block operations, one implementation per build
  *   api.c stats.c skynet_malloc.c lua_alloc.c hook.c check_stub.c   the public surface
+ *   fork.c                                every lock of the above across fork()
  *
  * Visibility, one convention: a public function carries SKYNET_MEM_API
  * (skynet_mem_api.h) and the skynet_mem_ prefix, or one of skynet's own names
@@ -31,8 +32,9 @@
 #define TLS_IE __attribute__((tls_model("initial-exec")))
 
 /* The calling thread's identity in a lock word: the address of one of its
- * thread-local bytes (never 0, even). */
-extern __thread char lock_self_tag TLS_IE HIDDEN;
+ * thread-local words (never 0, and even: bit 0 marks a lock taken for a
+ * fork; defined in fork.c). */
+extern __thread long lock_self_tag TLS_IE HIDDEN;
 
 static inline uintptr_t lock_self(void) {
 	return (uintptr_t)&lock_self_tag;

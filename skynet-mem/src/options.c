@@ -28,8 +28,8 @@ struct option {
 };
 
 static const char *const type_names[] = {
-	[OPT_FLAG] = "0|1", [OPT_BYTES] = "bytes[K|M|G]", [OPT_POISON] = "bytes|full",
-	[OPT_SET] = "any", [OPT_WORD] = "help|markdown", [OPT_REPORT] = "0|1|path",
+	[OPT_FLAG] = "0 or 1", [OPT_BYTES] = "bytes[K,M,G]", [OPT_POISON] = "bytes or full",
+	[OPT_SET] = "any", [OPT_WORD] = "help, markdown", [OPT_REPORT] = "0, 1 or a path",
 };
 
 enum { WORD_NONE, WORD_HELP, WORD_MARKDOWN };
@@ -38,7 +38,7 @@ static const struct option options[OPTIONS] = {
 	[OPTION_OPTIONS] = { "SKYNET_MEM_OPTIONS", OPT_WORD, WORD_NONE, "unset", "all",
 		"print this table to stderr when the library loads (markdown: as a Markdown table)" },
 	[OPTION_REPORT] = { "SKYNET_MEM_REPORT", OPT_REPORT, REPORT_OFF, "0", "interposer",
-		"print the process totals at exit and whether they agree with the records: 1 to stderr (as it was at load), else appended to the file named" },
+		"print the process totals at exit and whether they agree with the records: 1 on stderr (a copy made at load), a path: appended to that file" },
 	[OPTION_CHECK_CONTINUE] = { "SKYNET_MEM_CHECK_CONTINUE", OPT_FLAG, 0, "0", "MEMORY_CHECK",
 		"report a heap error and continue (the block is left alone) instead of aborting" },
 	[OPTION_CHECK_LEAKS] = { "SKYNET_MEM_CHECK_LEAKS", OPT_FLAG, 1, "1", "MEMORY_CHECK",
@@ -138,7 +138,7 @@ static void print_table(int markdown) {
 	}
 	print_line("skynet-mem options (environment variables, each read once on first use):\n");
 	for (int i = 0; i < OPTIONS; i++)
-		print_line("  %-26s %-13s default %-6s [%s]\n      %s\n", options[i].name,
+		print_line("  %-26s %-14s default %-6s [%s]\n      %s\n", options[i].name,
 			type_names[options[i].type], options[i].shown, options[i].builds, options[i].meaning);
 }
 
