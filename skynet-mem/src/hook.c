@@ -8,6 +8,8 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "block.h"
@@ -84,12 +86,38 @@ SKYNET_MEM_API size_t malloc_usable_size(void *p) {
  * at load time too: the program may change directory). */
 
 static int report_fd = -1;
+static struct stat report_file;   /* what report_fd was opened on */
 static char report_path[PATH_MAX];
+
+/* The copy takes a high number: a program that closes what it inherited and
+ * opens its own files reuses low ones. Its device and inode are kept, so a
+ * number closed and reused all the same is never written to (see report_out). */
+static void report_copy_stderr(void) {
+	struct rlimit rl;
+	int high = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 64 && rl.rlim_cur != RLIM_INFINITY
+		? (int)(rl.rlim_cur < 65536 ? rl.rlim_cur : 65536) - 16 : 3;
+	report_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, high);
+	if (report_fd < 0)
+		report_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (report_fd >= 0 && fstat(report_fd, &report_file) != 0) {
+		close(report_fd);
+		report_fd = -1;
+	}
+}
+
+/* The copy of stderr if it is still that file, else stderr as it is now. */
+static int report_out(void) {
+	struct stat now;
+	if (report_fd >= 0 && fstat(report_fd, &now) == 0 && now.st_dev == report_file.st_dev &&
+		now.st_ino == report_file.st_ino)
+		return report_fd;
+	return STDERR_FILENO;
+}
 
 __attribute__((constructor)) static void report_init(void) {
 	size_t mode = option_get(OPTION_REPORT);
 	if (mode == REPORT_STDERR) {
-		report_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		report_copy_stderr();
 	} else if (mode == REPORT_FILE) {
 		const char *name = option_text(OPTION_REPORT);
 		size_t dir = 0;
@@ -140,11 +168,11 @@ __attribute__((destructor)) static void hook_report(void) {
 		verdict);
 	if (n <= 0)
 		return;
-	int fd = report_fd;
+	int fd = report_out();
 	if (mode == REPORT_FILE)
 		fd = report_path[0] ? open(report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
 	if (fd < 0)
-		fd = STDERR_FILENO;   /* no copy could be made: stderr as it is now */
+		fd = STDERR_FILENO;   /* the file cannot be opened: stderr as it is now */
 	if (write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
 		n = 0;
 	if (mode == REPORT_FILE && fd != STDERR_FILENO)
