@@ -105,13 +105,18 @@ static void report_copy_stderr(void) {
 	}
 }
 
-/* The copy of stderr if it is still that file, else stderr as it is now. */
-static int report_out(void) {
+static int same_file(int fd) {
 	struct stat now;
-	if (report_fd >= 0 && fstat(report_fd, &now) == 0 && now.st_dev == report_file.st_dev &&
-		now.st_ino == report_file.st_ino)
-		return report_fd;
-	return STDERR_FILENO;
+	return fd >= 0 && fstat(fd, &now) == 0 && now.st_dev == report_file.st_dev &&
+		now.st_ino == report_file.st_ino;
+}
+
+/* The copy of stderr, or descriptor 2 if it is still that file; else -1:
+ * nothing that may now be one of the program's own files is written to. */
+static int report_out(void) {
+	if (report_fd < 0)
+		return STDERR_FILENO;   /* no copy could be made at load */
+	return same_file(report_fd) ? report_fd : same_file(STDERR_FILENO) ? STDERR_FILENO : -1;
 }
 
 __attribute__((constructor)) static void report_init(void) {
@@ -168,13 +173,12 @@ __attribute__((destructor)) static void hook_report(void) {
 		verdict);
 	if (n <= 0)
 		return;
-	int fd = report_out();
-	if (mode == REPORT_FILE)
-		fd = report_path[0] ? open(report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
-	if (fd < 0)
+	int fd = mode == REPORT_FILE ? (report_path[0] ? open(report_path,
+		O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1) : report_out();
+	if (fd < 0 && mode == REPORT_FILE)
 		fd = STDERR_FILENO;   /* the file cannot be opened: stderr as it is now */
-	if (write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+	if (fd >= 0 && write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
 		n = 0;
-	if (mode == REPORT_FILE && fd != STDERR_FILENO)
+	if (mode == REPORT_FILE && fd != STDERR_FILENO && fd >= 0)
 		close(fd);
 }
