@@ -23,11 +23,13 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 	size_t u = block_class(n, align);
 	struct ledger_slot *s = u ? ledger_lookup(handle) : NULL;
 	if (s == NULL || !ledger_admit(s, u)) {
+		ledger_unused(s);
 		errno = ENOMEM;
 		return NULL;
 	}
 	void *p = backend_alloc(u, align, zero);
 	if (p == NULL) {
+		ledger_unused(s);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -105,11 +107,13 @@ void *mem_realloc(void *p, size_t n) {
 	struct ledger_slot *s = nu ? ledger_lookup(handle) : NULL;
 	size_t growth = handle != c.handle ? nu : (nu > u ? nu - u : 0);
 	if (s == NULL || !ledger_admit(s, growth)) {
+		ledger_unused(s);
 		errno = ENOMEM;
 		return NULL;
 	}
 	void *q = nu == u ? p : backend_realloc(p, nu);
 	if (q == NULL) {
+		ledger_unused(s);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -163,4 +167,10 @@ size_t block_charge_size(size_t n) {
 
 void block_service_exit(uint32_t handle, size_t blocks) {
 	(void)handle, (void)blocks;
+}
+
+/* The release block takes no lock of its own. */
+size_t block_locks(struct lock_group *out, size_t max) {
+	(void)out, (void)max;
+	return 0;
 }

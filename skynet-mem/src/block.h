@@ -41,6 +41,10 @@ HIDDEN size_t block_charge_size(size_t n);
 /* A service exits owning blocks: the check build lists them; release: nothing. */
 HIDDEN void block_service_exit(uint32_t handle, size_t blocks);
 
+/* The block layer's locks in the order they nest (outermost first), for
+ * fork.c; returns how many groups were written (at most max). */
+HIDDEN size_t block_locks(struct lock_group *out, size_t max);
+
 /* --- the same in every build, over mem_alloc --- */
 
 static inline void *mem_calloc(size_t nmemb, size_t size) {
@@ -56,13 +60,29 @@ static inline int mem_is_pow2(size_t a) {
 	return a != 0 && (a & (a - 1)) == 0;
 }
 
-/* A power-of-two alignment, or EINVAL (the interposer rounds glibc's way first). */
+/* A block of n bytes at a power-of-two alignment a (1: the natural one). No
+ * such block fits the address space past PTRDIFF_MAX: ENOMEM without asking
+ * the backend (some, ASan's, abort on such an alignment). */
+static inline void *mem_aligned(size_t n, size_t a) {
+	if (a > (size_t)PTRDIFF_MAX - n) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return mem_alloc(n, a > 1 ? a : 0, 0);
+}
+
+/* memalign and aligned_alloc as glibc 2.36 has them (programs rely on it):
+ * any alignment is rounded up to a power of two, 0 and 1 are the natural
+ * one, and only one past the largest power of two is EINVAL. */
 static inline void *mem_memalign(size_t align, size_t n) {
-	if (!mem_is_pow2(align)) {
+	if (align > SIZE_MAX / 2 + 1) {
 		errno = EINVAL;
 		return NULL;
 	}
-	return mem_alloc(n, align, 0);
+	size_t a = 1;
+	while (a < align)
+		a <<= 1;
+	return mem_aligned(n, a);
 }
 
 /* posix_memalign's contract: 0, EINVAL or ENOMEM; never touches *out on error. */
@@ -70,7 +90,7 @@ static inline int mem_posix_memalign(void **out, size_t align, size_t n) {
 	if (!mem_is_pow2(align) || align % sizeof(void *) != 0)
 		return EINVAL;
 	int saved = errno;
-	void *p = mem_alloc(n, align, 0);
+	void *p = mem_aligned(n, align);
 	errno = saved;
 	if (p == NULL)
 		return ENOMEM;

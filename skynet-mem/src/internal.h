@@ -12,6 +12,7 @@
  *   current.c                             the current service (owner of new blocks)
  *   block.h  -> block.c | check/          block operations, one implementation per build
  *   api.c stats.c skynet_malloc.c lua_alloc.c hook.c check_stub.c   the public surface
+ *   fork.c                                every lock of the above across fork()
  *
  * Visibility, one convention: a public function carries SKYNET_MEM_API
  * (skynet_mem_api.h) and the skynet_mem_ prefix, or one of skynet's own names
@@ -22,6 +23,7 @@
 
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #define HIDDEN __attribute__((visibility("hidden")))
 
@@ -29,10 +31,21 @@
  * no __tls_get_addr call. Kept small (the module may be dlopened). */
 #define TLS_IE __attribute__((tls_model("initial-exec")))
 
+/* The calling thread's identity in a lock word: the address of one of its
+ * thread-local words (never 0, and even: bit 0 marks a lock taken for a
+ * fork; defined in fork.c). */
+extern __thread long lock_self_tag TLS_IE HIDDEN;
+
+static inline uintptr_t lock_self(void) {
+	return (uintptr_t)&lock_self_tag;
+}
+
 /* A test-and-test-and-set lock for short critical sections that must not
- * allocate (a mutex would do, but these sit inside malloc and fork handlers). */
+ * allocate (a mutex would do, but these sit inside malloc and fork handlers).
+ * The word holds its holder's identity, so the fork handler (fork.c) can tell
+ * a lock that a signal handler's own thread holds from one held elsewhere. */
 struct spin_lock {
-	atomic_int held;
+	atomic_uintptr_t held;     /* 0, or the holder's lock_self() (| 1: taken for a fork) */
 };
 
 #define SPIN_LOCK_INIT { 0 }
@@ -43,21 +56,42 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-static inline void spin_lock(struct spin_lock *l) {
-	for (;;) {
-		if (!atomic_exchange_explicit(&l->held, 1, memory_order_acquire))
-			return;
-		for (int spin = 0; atomic_load_explicit(&l->held, memory_order_relaxed); spin++) {
-			if (spin > 64)
-				sched_yield();
-			else
-				cpu_relax();
+static inline int spin_lock_take(struct spin_lock *l, uintptr_t as) {
+	uintptr_t free = 0;
+	return atomic_compare_exchange_strong_explicit(&l->held, &free, as,
+		memory_order_acquire, memory_order_relaxed);
+}
+
+/* 1 once l is taken with the word `as`; 0 if still held after `yields`
+ * yields (-1: wait for ever). */
+static inline int spin_lock_wait(struct spin_lock *l, uintptr_t as, long yields) {
+	for (int spin = 0;;) {
+		if (atomic_load_explicit(&l->held, memory_order_relaxed) == 0 && spin_lock_take(l, as))
+			return 1;
+		if (spin < 64) {
+			spin++;
+			cpu_relax();
+			continue;
 		}
+		if (yields >= 0 && yields-- == 0)
+			return 0;
+		sched_yield();
 	}
+}
+
+static inline void spin_lock(struct spin_lock *l) {
+	if (__builtin_expect(!spin_lock_take(l, lock_self()), 0))
+		spin_lock_wait(l, lock_self(), -1);
 }
 
 static inline void spin_unlock(struct spin_lock *l) {
 	atomic_store_explicit(&l->held, 0, memory_order_release);
 }
+
+/* count locks, stride bytes apart: how a file hands its locks to fork.c. */
+struct lock_group {
+	struct spin_lock *first;
+	size_t count, stride;
+};
 
 #endif

@@ -50,8 +50,16 @@ static void slot_evict(struct ledger_slot *s) {
 	}
 }
 
+/* Threads holding a ledger, whose changes may not all be published. */
+static atomic_int ledgers;
+
+int ledger_threads(void) {
+	return atomic_load_explicit(&ledgers, memory_order_relaxed);
+}
+
 static void ledger_destroy(void *p) {
 	struct ledger *l = p;
+	atomic_fetch_sub_explicit(&ledgers, 1, memory_order_relaxed);
 	for (int i = 0; i < LEDGER_SLOTS; i++)
 		slot_evict(&l->slot[i]);
 	ledger_tls = NULL;
@@ -60,6 +68,10 @@ static void ledger_destroy(void *p) {
 }
 
 static struct thread_key ledger_key = THREAD_KEY_INIT(ledger_destroy);
+
+struct lock_group ledger_locks(void) {
+	return thread_key_locks(&ledger_key);
+}
 
 struct ledger_slot *ledger_lookup_slow(uint32_t handle) {
 	struct ledger *l = ledger_tls;
@@ -82,6 +94,7 @@ struct ledger_slot *ledger_lookup_slow(uint32_t handle) {
 		l = backend_raw_alloc(sizeof(*l));
 		if (l == NULL)
 			return NULL;
+		atomic_fetch_add_explicit(&ledgers, 1, memory_order_relaxed);
 		/* Set first: pthread_setspecific may allocate, and must then find it. */
 		ledger_tls = l;
 		if (thread_key_set(&ledger_key, l) != 0) {

@@ -47,6 +47,10 @@ HIDDEN void ledger_done_slow(struct ledger_slot *s);
 HIDDEN int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit);
 /* Publishes every pending slot of the calling thread. */
 HIDDEN void ledger_flush(void);
+/* The lock of the ledger's thread key, for fork.c. */
+HIDDEN struct lock_group ledger_locks(void);
+/* How many threads hold a ledger now (the caller's included, if it has one). */
+HIDDEN int ledger_threads(void);
 
 /* One compare tells both "claimed" and "this handle". */
 static inline uint64_t slot_key(uint32_t handle) {
@@ -89,6 +93,14 @@ static inline void ledger_done(struct ledger_slot *s) {
 }
 
 /* Adds one change of C memory to a service's pending slot. */
+/* A slot looked up for a change that did not happen (a refused or failed
+ * allocation; s may be NULL). A direct slot keeps no record between changes,
+ * so it gives this one back now: its thread may never run the layer again. */
+static inline void ledger_unused(struct ledger_slot *s) {
+	if (s && __builtin_expect(s->direct, 0))
+		ledger_publish(s);
+}
+
 static inline void ledger_charge(uint32_t handle, int64_t bytes, int64_t blocks, int allocs, int frees) {
 	struct ledger_slot *s = ledger_lookup(handle);
 	if (s == NULL)

@@ -45,15 +45,19 @@ void *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 		return NULL;
 	/* Only growth is refused at the limit: frees and shrinks always proceed.
 	 * Lua answers NULL with an emergency collection, then "not enough memory". */
-	if (nu > ou && !ledger_admit(s, nu - ou))
+	if (nu > ou && !ledger_admit(s, nu - ou)) {
+		ledger_unused(s);
 		return NULL;
+	}
 	void *q;
 	if (ptr == NULL)
 		q = backend_alloc(nu, 0, 0);
 	else
 		q = nu == ou ? ptr : backend_realloc(ptr, nu);
-	if (q == NULL)
+	if (q == NULL) {
+		ledger_unused(s);
 		return NULL;
+	}
 #ifndef SKYNET_MEM_USE_JEMALLOC
 	nu = backend_usable(q);
 #endif

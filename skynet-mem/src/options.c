@@ -15,6 +15,7 @@ enum option_type {
 	OPT_POISON,   /* "full", or a byte count (0 counts as 1); invalid: the default */
 	OPT_SET,      /* on when set, whatever the value */
 	OPT_WORD,     /* SKYNET_MEM_OPTIONS: "help" or "markdown" */
+	OPT_REPORT,   /* SKYNET_MEM_REPORT: "1" (stderr), a file name, or off (unset, empty, "0") */
 };
 
 struct option {
@@ -28,7 +29,7 @@ struct option {
 
 static const char *const type_names[] = {
 	[OPT_FLAG] = "0 or 1", [OPT_BYTES] = "bytes[K,M,G]", [OPT_POISON] = "bytes or full",
-	[OPT_SET] = "any", [OPT_WORD] = "help, markdown",
+	[OPT_SET] = "any", [OPT_WORD] = "help, markdown", [OPT_REPORT] = "0, 1 or a path",
 };
 
 enum { WORD_NONE, WORD_HELP, WORD_MARKDOWN };
@@ -36,8 +37,8 @@ enum { WORD_NONE, WORD_HELP, WORD_MARKDOWN };
 static const struct option options[OPTIONS] = {
 	[OPTION_OPTIONS] = { "SKYNET_MEM_OPTIONS", OPT_WORD, WORD_NONE, "unset", "all",
 		"print this table to stderr when the library loads (markdown: as a Markdown table)" },
-	[OPTION_REPORT] = { "SKYNET_MEM_REPORT", OPT_FLAG, 0, "0", "interposer",
-		"print the process totals at exit and whether they agree with the records" },
+	[OPTION_REPORT] = { "SKYNET_MEM_REPORT", OPT_REPORT, REPORT_OFF, "0", "interposer",
+		"print the process totals at exit and whether they agree with the records: 1 on stderr (a copy made at load), a path: appended to that file" },
 	[OPTION_CHECK_CONTINUE] = { "SKYNET_MEM_CHECK_CONTINUE", OPT_FLAG, 0, "0", "MEMORY_CHECK",
 		"report a heap error and continue (the block is left alone) instead of aborting" },
 	[OPTION_CHECK_LEAKS] = { "SKYNET_MEM_CHECK_LEAKS", OPT_FLAG, 1, "1", "MEMORY_CHECK",
@@ -94,6 +95,9 @@ static size_t parse(const struct option *o, const char *e) {
 		return parse_poison(e, o->def);
 	case OPT_SET:
 		return e != NULL;
+	case OPT_REPORT:
+		return e == NULL || e[0] == 0 || strcmp(e, "0") == 0 ? REPORT_OFF
+			: strcmp(e, "1") == 0 ? REPORT_STDERR : REPORT_FILE;
 	case OPT_WORD:
 		return e && strcmp(e, "help") == 0 ? WORD_HELP : e && strcmp(e, "markdown") == 0 ? WORD_MARKDOWN : o->def;
 	}
@@ -106,6 +110,10 @@ size_t option_read(enum option_id id) {
 	atomic_store_explicit(&v->value, value, memory_order_relaxed);
 	atomic_store_explicit(&v->read, 1, memory_order_release);
 	return value;
+}
+
+const char *option_text(enum option_id id) {
+	return getenv(options[id].name);
 }
 
 /* Written with write(2): this runs while the library loads, maybe inside the

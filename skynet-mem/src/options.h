@@ -33,6 +33,11 @@ struct option_value {
 extern struct option_value option_values[OPTIONS] HIDDEN;
 
 HIDDEN size_t option_read(enum option_id id);
+/* The variable's text as it is now (NULL when unset). */
+HIDDEN const char *option_text(enum option_id id);
+
+/* SKYNET_MEM_REPORT's values. */
+enum { REPORT_OFF, REPORT_STDERR, REPORT_FILE };
 
 /* The option's value: a flag is 0 or 1, a size is in bytes, POISON's "full" is
  * SIZE_MAX. One load once read (the check build's free path asks for POISON). */

@@ -13,14 +13,12 @@
 #define SHARDS 64
 
 struct shard {
-	pthread_mutex_t lock;
+	struct spin_lock lock;
 	struct mem_record **bucket;
 	size_t nbucket, count;
 };
 
-static struct shard shards[SHARDS] = {
-	[0 ... SHARDS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
-};
+static struct shard shards[SHARDS];
 
 /* Global totals: updated only when a ledger slot is published. */
 static atomic_int_fast64_t total_bytes, total_blocks, total_lua, total_services;
@@ -114,20 +112,20 @@ static void reap_locked(struct shard *s, struct mem_record *r) {
 
 struct mem_record *record_acquire(uint32_t handle) {
 	struct shard *s = shard_of(handle);
-	pthread_mutex_lock(&s->lock);
+	spin_lock(&s->lock);
 	struct mem_record *r = find_or_create_locked(s, handle);
 	if (r)
 		r->refs++;
-	pthread_mutex_unlock(&s->lock);
+	spin_unlock(&s->lock);
 	return r;
 }
 
 void record_release(struct mem_record *r) {
 	struct shard *s = shard_of(r->handle);
-	pthread_mutex_lock(&s->lock);
+	spin_lock(&s->lock);
 	r->refs--;
 	reap_locked(s, r);
-	pthread_mutex_unlock(&s->lock);
+	spin_unlock(&s->lock);
 }
 
 #define LUA_WARN_FIRST ((size_t)32 << 20)
@@ -164,8 +162,13 @@ static void lua_heap_watch(struct mem_record *r, int64_t signed_heap) {
 	char msg[128];
 	int n = snprintf(msg, sizeof(msg), "[:%08x] Memory warning: Lua heap %zu.%02zu MiB passed %zu MiB\n",
 		r->handle, heap >> 20, ((heap & 0xfffff) * 100) >> 20, level >> 20);
+	/* write(2) is a cancellation point, and a thread cancelled here would
+	 * leave record_add half done: the rest of its deltas lost. */
+	int cancel;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	if (n > 0 && write(2, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1) < 0)
-		return;
+		n = 0;
+	pthread_setcancelstate(cancel, NULL);
 }
 
 void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua,
@@ -216,11 +219,11 @@ void record_fill(struct mem_record *r, struct skynet_mem_stat *out) {
 
 int table_stat(uint32_t handle, struct skynet_mem_stat *out) {
 	struct shard *s = shard_of(handle);
-	pthread_mutex_lock(&s->lock);
+	spin_lock(&s->lock);
 	struct mem_record *r = find_locked(s, handle);
 	if (r)
 		record_fill(r, out);
-	pthread_mutex_unlock(&s->lock);
+	spin_unlock(&s->lock);
 	return r ? 0 : -1;
 }
 
@@ -229,14 +232,14 @@ size_t table_foreach(int (*fn)(const struct skynet_mem_stat *, void *), void *ud
 	for (int i = 0; i < SHARDS; i++) {
 		struct shard *s = &shards[i];
 		/* Copy the shard out so fn runs unlocked (it may allocate). */
-		pthread_mutex_lock(&s->lock);
+		spin_lock(&s->lock);
 		size_t n = s->count, k = 0;
 		struct skynet_mem_stat *copy = n ? backend_raw_alloc(n * sizeof(*copy)) : NULL;
 		if (copy)
 			for (size_t b = 0; b < s->nbucket; b++)
 				for (struct mem_record *r = s->bucket[b]; r; r = r->next)
 					record_fill(r, &copy[k++]);
-		pthread_mutex_unlock(&s->lock);
+		spin_unlock(&s->lock);
 		int stop = 0;
 		for (size_t j = 0; j < k && !stop; j++) {
 			visited++;
@@ -263,14 +266,14 @@ void table_orphans(size_t *bytes, size_t *blocks) {
 	size_t sum = 0, n = 0;
 	for (int i = 0; i < SHARDS; i++) {
 		struct shard *s = &shards[i];
-		pthread_mutex_lock(&s->lock);
+		spin_lock(&s->lock);
 		for (size_t b = 0; b < s->nbucket; b++)
 			for (struct mem_record *r = s->bucket[b]; r; r = r->next)
 				if (atomic_load(&r->retired)) {
 					sum += clamp(atomic_load(&r->bytes)) + clamp(atomic_load(&r->lua));
 					n += clamp(atomic_load(&r->blocks));
 				}
-		pthread_mutex_unlock(&s->lock);
+		spin_unlock(&s->lock);
 	}
 	*bytes = sum;
 	*blocks = n;
@@ -280,21 +283,21 @@ void table_orphans(size_t *bytes, size_t *blocks) {
  * would create a record nobody reads. */
 int table_set_limit(uint32_t handle, size_t limit) {
 	struct shard *s = shard_of(handle);
-	pthread_mutex_lock(&s->lock);
+	spin_lock(&s->lock);
 	struct mem_record *r = find_locked(s, handle);
 	int live = r && !atomic_load(&r->retired);
 	if (live)
 		atomic_store(&r->limit, limit);
-	pthread_mutex_unlock(&s->lock);
+	spin_unlock(&s->lock);
 	return live ? 0 : -1;
 }
 
 size_t table_get_limit(uint32_t handle) {
 	struct shard *s = shard_of(handle);
-	pthread_mutex_lock(&s->lock);
+	spin_lock(&s->lock);
 	struct mem_record *r = find_locked(s, handle);
 	size_t limit = r ? atomic_load(&r->limit) : 0;
-	pthread_mutex_unlock(&s->lock);
+	spin_unlock(&s->lock);
 	return limit;
 }
 
@@ -303,31 +306,19 @@ void table_exit(uint32_t handle, struct skynet_mem_stat *leftover) {
 	struct skynet_mem_stat st;
 	memset(&st, 0, sizeof(st));
 	st.handle = handle;
-	pthread_mutex_lock(&s->lock);
+	spin_lock(&s->lock);
 	struct mem_record *r = find_locked(s, handle);
 	if (r) {
 		atomic_store(&r->retired, 1);
 		record_fill(r, &st);
 		reap_locked(s, r);
 	}
-	pthread_mutex_unlock(&s->lock);
+	spin_unlock(&s->lock);
 	st.retired = 1;
 	if (leftover)
 		*leftover = st;
 }
 
-/* fork() while another thread holds a shard lock must not deadlock the child. */
-static void lock_all(void) {
-	for (int i = 0; i < SHARDS; i++)
-		pthread_mutex_lock(&shards[i].lock);
-}
-static void unlock_all(void) {
-	for (int i = SHARDS - 1; i >= 0; i--)
-		pthread_mutex_unlock(&shards[i].lock);
-}
-
-/* A constructor, not lazily: pthread_atfork may allocate, and the interposer's
- * malloc must not re-enter itself. */
-__attribute__((constructor)) static void table_init(void) {
-	pthread_atfork(lock_all, unlock_all, unlock_all);
+struct lock_group record_locks(void) {
+	return (struct lock_group){ &shards[0].lock, SHARDS, sizeof(shards[0]) };
 }

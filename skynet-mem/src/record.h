@@ -41,4 +41,7 @@ HIDDEN int table_set_limit(uint32_t handle, size_t limit);
 HIDDEN size_t table_get_limit(uint32_t handle);
 HIDDEN void table_exit(uint32_t handle, struct skynet_mem_stat *leftover);
 
+/* The shard locks, for fork.c. */
+HIDDEN struct lock_group record_locks(void);
+
 #endif

@@ -24,4 +24,9 @@ struct thread_key {
  * 0, or -1 when there is no key or the thread cannot hold a value under it. */
 HIDDEN int thread_key_set(struct thread_key *k, void *state);
 
+/* The lock held while the key is made, for fork.c. */
+static inline struct lock_group thread_key_locks(struct thread_key *k) {
+	return (struct lock_group){ &k->lock, 1, sizeof(k->lock) };
+}
+
 #endif

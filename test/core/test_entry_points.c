@@ -150,12 +150,26 @@ static void memalign_and_aligned_alloc(void **state) {
 			skynet_free(q);
 		}
 	}
+	/* glibc 2.36's memalign and aligned_alloc, as the interposer's: any
+	 * alignment rounded up to a power of two, EINVAL only past the largest. */
+	void *p = skynet_memalign(24, 10), *q = skynet_aligned_alloc(24, 100), *r = skynet_aligned_alloc(0, 10);
+	assert_non_null(p);
+	assert_non_null(q);
+	assert_non_null(r);
+	assert_int_equal((uintptr_t)p % 32, 0);
+	assert_int_equal((uintptr_t)q % 32, 0);
+	skynet_free(p);
+	skynet_free(q);
+	skynet_free(r);
 	errno = 0;
-	assert_null(skynet_memalign(24, 10));
+	assert_null(skynet_memalign(SIZE_MAX, 10));
 	assert_int_equal(errno, EINVAL);
 	errno = 0;
-	assert_null(skynet_aligned_alloc(0, 10));
+	assert_null(skynet_aligned_alloc(SIZE_MAX / 2 + 2, 10));
 	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(skynet_aligned_alloc(SIZE_MAX / 2 + 1, 10));
+	assert_int_equal(errno, ENOMEM);
 }
 
 static void realloc_keeps_contents(void **state) {

@@ -36,11 +36,13 @@ static void *alloc_checked(size_t n, size_t align, int zero, uint32_t handle,
 	struct ledger_slot *s = u ? ledger_lookup(handle) : NULL;
 	size_t growth = credit && handle == credit_owner ? (u > credit ? u - credit : 0) : u;
 	if (s == NULL || !ledger_admit(s, growth)) {
+		ledger_unused(s);
 		errno = ENOMEM;
 		return NULL;
 	}
 	void *b = backend_alloc(u, align, zero);
 	if (b == NULL) {
+		ledger_unused(s);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -180,4 +182,14 @@ size_t block_charge_size(size_t n) {
 
 void block_service_exit(uint32_t handle, size_t blocks) {
 	check_leak_report(handle, blocks);
+}
+
+/* A report allocates (its backtrace), so its lock comes first; the others
+ * take no lock inside. */
+size_t block_locks(struct lock_group *out, size_t max) {
+	struct lock_group all[] = { report_locks(), live_locks(), quarantine_locks(), quarantine_key_locks() };
+	size_t n = 0;
+	for (; n < max && n < sizeof(all) / sizeof(all[0]); n++)
+		out[n] = all[n];
+	return n;
 }

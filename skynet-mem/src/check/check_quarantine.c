@@ -72,6 +72,10 @@ static void keep(void *b) {
 	spin_unlock(&kept.lock);
 }
 
+struct lock_group quarantine_locks(void) {
+	return (struct lock_group){ &kept.lock, 1, sizeof(kept.lock) };
+}
+
 /* Verifies a block leaving quarantine: frees it, or reports and leaks it. */
 static void quarantine_release(void *p, const struct check_meta *m) {
 	if (block_verify_poison(p, m) != 0) {
@@ -127,6 +131,10 @@ static void on_thread_exit(void *arg) {
 }
 
 static struct thread_key ring_key = THREAD_KEY_INIT(on_thread_exit);
+
+struct lock_group quarantine_key_locks(void) {
+	return thread_key_locks(&ring_key);
+}
 
 static struct ring *ring_of_thread(void) {
 	struct ring *r = my_ring;

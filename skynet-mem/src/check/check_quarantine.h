@@ -12,4 +12,10 @@ HIDDEN size_t quarantine_bound(void);
  * release older ones to the backend. */
 HIDDEN void quarantine_push(void *p, const struct check_meta *m);
 
+/* The lock of the blocks kept after a write after free, for fork.c. */
+HIDDEN struct lock_group quarantine_locks(void);
+
+/* The lock of the quarantine's thread key, for fork.c. */
+HIDDEN struct lock_group quarantine_key_locks(void);
+
 #endif

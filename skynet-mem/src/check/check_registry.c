@@ -88,16 +88,8 @@ int live_set_owner(void *p, uint32_t owner, struct check_meta *m) {
 	return state;
 }
 
-/* fork() while another thread holds a list would leave it locked forever in
- * the child: check_report.c takes every lock around fork (pthread_atfork). */
-void live_lock_all(void) {
-	for (unsigned i = 0; i < LISTS; i++)
-		lock(&lists[i]);
-}
-
-void live_unlock_all(void) {
-	for (unsigned i = LISTS; i-- > 0;)
-		unlock(&lists[i]);
+struct lock_group live_locks(void) {
+	return (struct lock_group){ &lists[0].lock, LISTS, sizeof(lists[0]) };
 }
 
 /* Copies out under each lock, so the caller prints unlocked (printing may allocate). */

@@ -14,9 +14,8 @@ HIDDEN void live_insert(void *p, struct check_meta *m);
 HIDDEN int live_mark_freed(void *p, uint32_t freer, struct check_meta *m);
 /* New owner of a live block; returns the state found, *m as it was. */
 HIDDEN int live_set_owner(void *p, uint32_t owner, struct check_meta *m);
-/* Every list lock, in order (fork); and back. */
-HIDDEN void live_lock_all(void);
-HIDDEN void live_unlock_all(void);
+/* The list locks, for fork.c. */
+HIDDEN struct lock_group live_locks(void);
 /* Copies up to max live blocks of owner into p/m; returns how many there are. */
 HIDDEN size_t live_owned(uint32_t owner, void **p, struct check_meta *m, size_t max);
 

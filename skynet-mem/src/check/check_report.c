@@ -104,7 +104,12 @@ static void print_site(struct out *o, uintptr_t site) {
 }
 
 /* One report at a time, so blocks from several threads do not interleave. */
+/* No cancellation inside: the writes are cancellation points, and a
+ * thread cancelled there would keep report_lock for ever. */
+static __thread int report_cancel TLS_IE;
+
 static void report_begin(void) {
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &report_cancel);
 	reporting = 1;
 	spin_lock(&report_lock);
 }
@@ -112,6 +117,7 @@ static void report_begin(void) {
 static void report_end(void) {
 	spin_unlock(&report_lock);
 	reporting = 0;
+	pthread_setcancelstate(report_cancel, NULL);
 }
 
 void check_report(const struct check_report *r) {
@@ -197,16 +203,8 @@ void check_leak_report(uint32_t handle, size_t blocks) {
 	report_end();
 }
 
-/* Locks are taken in the order the code nests them (a report may allocate),
- * so a fork never leaves the child with a lock another thread held. */
-static void before_fork(void) {
-	spin_lock(&report_lock);
-	live_lock_all();
-}
-
-static void after_fork(void) {
-	live_unlock_all();
-	spin_unlock(&report_lock);
+struct lock_group report_locks(void) {
+	return (struct lock_group){ &report_lock, 1, sizeof(report_lock) };
 }
 
 /* backtrace() loads its unwinder on first use, which allocates: do it before
@@ -214,5 +212,4 @@ static void after_fork(void) {
 __attribute__((constructor)) static void check_init(void) {
 	void *frame[1];
 	backtrace(frame, 1);
-	pthread_atfork(before_fork, after_fork, after_fork);
 }

@@ -22,6 +22,8 @@ HIDDEN void block_report(const void *p, const struct check_meta *m, const char *
 HIDDEN int block_verify(const void *p, const struct check_meta *m, const char *op);
 /* Verifies a quarantined block is untouched since block_poison; reports -1. */
 HIDDEN int block_verify_poison(const void *p, const struct check_meta *m);
+/* The report lock, for fork.c (outermost: a report allocates). */
+HIDDEN struct lock_group report_locks(void);
 /* Lists the blocks (sizes, allocation sites) a service still owns as it exits. */
 HIDDEN void check_leak_report(uint32_t handle, size_t blocks);
 
