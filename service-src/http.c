@@ -1,7 +1,8 @@
 /* HTTP on 127.0.0.1 through libmicrohttpd (epoll, one internal thread): GET
  * /metrics (Prometheus text; ?top=N), GET /memory.json; 404 for other paths,
  * 405 for other methods. Idle connections time out; each client address has
- * a connection limit, so half-open connections cannot lock others out. */
+ * a connection limit, so half-open connections from one address cannot lock
+ * other addresses out (clients sharing 127.0.0.1 share its limit). */
 
 #include <arpa/inet.h>
 #include <errno.h>
