@@ -2,7 +2,8 @@
  * /metrics (Prometheus text; ?top=N), GET /memory.json, the live page (/ and
  * /history.json, page.c); 404 for other paths, 405 for other methods. Idle
  * connections time out; each client address has a connection limit, so
- * half-open connections cannot lock others out. */
+ * half-open connections from one address cannot lock other addresses out
+ * (clients sharing 127.0.0.1 share its limit). */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,7 +17,7 @@
 #include "page.h"
 
 #define DEFAULT_TIMEOUT 10
-#define DEFAULT_PER_IP 64
+#define DEFAULT_PER_IP 1024   /* loopback clients share 127.0.0.1: room for a scraper beside strays */
 
 static struct MHD_Daemon *daemon_;
 

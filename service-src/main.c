@@ -23,7 +23,7 @@ static void usage(void) {
 		"  -P          CPU time per service for the console's stat (two clock reads a message)\n"
 		"  -f          a busy console or HTTP port is replaced by a free one (that one only)\n"
 		"  -N N        /metrics: only the top N services by bytes, plus one \"rest\" series\n"
-		"  -I N        HTTP connections per client address (default 64)\n"
+		"  -I N        HTTP connections per client address (default 1024)\n"
 		"  -W SECONDS  idle HTTP connections are closed after this (default 10)\n"
 		"  -s SECONDS  run time, 0 = until SIGINT (default 0)\n"
 		"  -T          print the live memory table every second\n"

@@ -1,7 +1,7 @@
 /* HTTP against skynet-host as a child process. It holds load: with 10,000 idle connections open on skynet-host (a child
  * process; half of them half-open, with half a request), /metrics still
  * answers, well within a generous deadline. The connections come from 200
- * loopback addresses, 50 each: under the per-address limit (64). And the
+ * loopback addresses, 50 each: under the per-address limit (1024 by default). And the
  * -N flag bounds the series of every scrape. */
 
 #include "child_host.h"
