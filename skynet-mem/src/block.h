@@ -27,6 +27,11 @@ static inline void *mem_malloc(size_t n) {
 	return mem_alloc(n, 0, 0);
 }
 #endif
+#ifdef SKYNET_MEM_CHECK
+/* mem_alloc with the allocation site given (the C++ operators of the
+ * interposer, whose own return address is the site). */
+HIDDEN void *mem_alloc_at(size_t n, size_t align, int zero, uintptr_t site);
+#endif
 /* realloc moves the block to the calling service, as skynet does. */
 HIDDEN void *mem_realloc(void *p, size_t n);
 HIDDEN void mem_free(void *p);

@@ -13,9 +13,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "mem_alloc.h"
+#include "block.h"
+#include "skynet_mem_api.h"
 
-#define EXPORT __attribute__((visibility("default")))
+#define EXPORT SKYNET_MEM_API
 
 struct nothrow;   /* std::nothrow_t, passed by reference and never read */
 
@@ -40,29 +41,40 @@ __attribute__((noinline, cold)) static void *new_failed(size_t n, size_t align) 
 	abort();
 }
 
-static inline void *new_plain(size_t n) {
-	void *p = mem_malloc(n);
+/* The check build records where a block was allocated: here, the caller of
+ * the operator (always_inline: the return address is the operator's own). */
+#ifdef SKYNET_MEM_CHECK
+#define SITE ((uintptr_t)__builtin_return_address(0))
+#define NEW_PLAIN(n) mem_alloc_at(n, 0, 0, SITE)
+#define NEW_ALIGNED(n, align) (mem_is_pow2(align) ? mem_alloc_at(n, align, 0, SITE) : NULL)
+#else
+#define NEW_PLAIN(n) mem_malloc(n)
+#define NEW_ALIGNED(n, align) mem_memalign(align, n)
+#endif
+
+__attribute__((always_inline)) static inline void *new_plain(size_t n) {
+	void *p = NEW_PLAIN(n);
 	return __builtin_expect(p != NULL, 1) ? p : new_failed(n, 0);
 }
 
-static inline void *new_aligned(size_t n, size_t align) {
-	void *p = mem_memalign(align, n);
+__attribute__((always_inline)) static inline void *new_aligned(size_t n, size_t align) {
+	void *p = NEW_ALIGNED(n, align);
 	return __builtin_expect(p != NULL, 1) ? p : new_failed(n, align);
 }
 
 EXPORT void *_Znwm(size_t n) { return new_plain(n); }
 EXPORT void *_Znam(size_t n) { return new_plain(n); }
-EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const struct nothrow *t) { (void)t; return mem_malloc(n); }
-EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const struct nothrow *t) { (void)t; return mem_malloc(n); }
+EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const struct nothrow *t) { (void)t; return NEW_PLAIN(n); }
+EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const struct nothrow *t) { (void)t; return NEW_PLAIN(n); }
 EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t align) { return new_aligned(n, align); }
 EXPORT void *_ZnamSt11align_val_t(size_t n, size_t align) { return new_aligned(n, align); }
 EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t align, const struct nothrow *t) {
 	(void)t;
-	return mem_memalign(align, n);
+	return NEW_ALIGNED(n, align);
 }
 EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t align, const struct nothrow *t) {
 	(void)t;
-	return mem_memalign(align, n);
+	return NEW_ALIGNED(n, align);
 }
 
 EXPORT void _ZdlPv(void *p) { mem_free(p); }

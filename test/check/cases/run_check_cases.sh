@@ -38,14 +38,14 @@ thread-exit-overflow)
 	run
 	aborts
 	grep -q "thread joined" "$out" && fail "the thread's exit did not report"
-	has "MEMORY_CHECK: overflow by 1 bytes at offset 69"
+	has "MEMORY_CHECK: overflow by 6 bytes at offset 69"
 	has "thread exit of block 0x"
 	has "owner service :0a000002"
 	;;
 check-all)
 	run
 	[ "$rc" -eq 0 ] || fail "exit status $rc"
-	has "MEMORY_CHECK: overflow by 1 bytes at offset 27"
+	has "MEMORY_CHECK: overflow by 4 bytes at offset 27"
 	has "MEMORY_CHECK: underflow by 1 bytes before the block"
 	has "check of block 0x"
 	;;
