@@ -71,6 +71,7 @@ static void cmd_help(FILE *f) {
 		"top [N]         the N services using most memory (C + Lua), default 10\n"
 		"stat HANDLE     the full record of one service (HANDLE as :0100000a)\n"
 		"leaks           the last exit reports (what exited services still owned)\n"
+		"check           MEMORY_CHECK: verify every live block now (reports on stderr)\n"
 		"help            this text\n");
 }
 
@@ -86,6 +87,13 @@ static void run_command(FILE *f, char *line) {
 	}
 	if (strcmp(cmd, "gc") == 0) {
 		out(f, "gc requested in %d services\n", host_broadcast_system("gc"));
+		return;
+	}
+	if (strcmp(cmd, "check") == 0) {
+		if (!skynet_mem_has_check())
+			out(f, "error: not a MEMORY_CHECK build (SKYNET_MEM_CHECK=ON)\n");
+		else
+			out(f, "%zu damaged blocks\n", skynet_mem_check_all());
 		return;
 	}
 	if (strcmp(cmd, "leaks") == 0) {

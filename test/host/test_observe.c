@@ -130,6 +130,9 @@ static void test_console_commands(void **state) {
 	r = console("help");
 	assert_non_null(strstr(r, "stat HANDLE"));
 	free(r);
+	r = console("check");
+	assert_non_null(strstr(r, skynet_mem_has_check() ? "0 damaged blocks\n" : "error: not a MEMORY_CHECK build"));
+	free(r);
 }
 
 /* "gc" really collects in every service (asynchronously: poll the record). */
