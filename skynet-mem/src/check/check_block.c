@@ -295,7 +295,8 @@ int block_poison_fault(const void *p, const struct check_meta *m, struct block_f
 	 * guard and the poisoned prefix, the lines a stale pointer writes to. */
 	int full = poison_prefix() == SIZE_MAX;
 	struct check_head want;
-	expected_head(m, &want);
+	if (full)
+		expected_head(m, &want);
 	const unsigned char *hb = (const unsigned char *)check_hdr(p);
 	size_t slack = full ? block_redzone() : 0;
 	int hbad = 0;

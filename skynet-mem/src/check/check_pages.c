@@ -5,6 +5,7 @@
 #define _GNU_SOURCE   /* process_vm_readv */
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -14,12 +15,25 @@
 #include "check_pages.h"
 
 _Atomic uint64_t pages_map[((size_t)1 << (PAGES_ADDR_BITS - PAGES_GRANULE_SHIFT)) / 64];
+__thread uintptr_t pages_last TLS_IE = UINTPTR_MAX;   /* no granule */
+
+int pages_marked_slow(uintptr_t g) {
+	if (g >> (PAGES_ADDR_BITS - PAGES_GRANULE_SHIFT))
+		return 0;
+	int marked = (atomic_load_explicit(&pages_map[g / 64], memory_order_relaxed) >> (g % 64)) & 1;
+	if (marked)
+		pages_last = g;
+	return marked;
+}
 
 void pages_mark_slow(uintptr_t lo, uintptr_t hi) {
 	if (hi >> PAGES_ADDR_BITS)
 		return;   /* never read directly then */
 	for (size_t g = lo >> PAGES_GRANULE_SHIFT; g <= hi >> PAGES_GRANULE_SHIFT; g++)
-		atomic_fetch_or_explicit(&pages_map[g / 64], (uint64_t)1 << (g % 64), memory_order_relaxed);
+		if (!((atomic_load_explicit(&pages_map[g / 64], memory_order_relaxed) >> (g % 64)) & 1))
+			atomic_fetch_or_explicit(&pages_map[g / 64], (uint64_t)1 << (g % 64), memory_order_relaxed);
+	if (lo >> PAGES_GRANULE_SHIFT == hi >> PAGES_GRANULE_SHIFT)
+		pages_last = lo >> PAGES_GRANULE_SHIFT;
 }
 
 /* The kernel reads them: EFAULT, not SIGSEGV, for an unmapped address. Where

@@ -19,17 +19,22 @@
 
 extern _Atomic uint64_t pages_map[((size_t)1 << (PAGES_ADDR_BITS - PAGES_GRANULE_SHIFT)) / 64] HIDDEN;
 
+/* The granule this thread last found or made marked: most blocks of a thread
+ * lie in a few granules, so the map itself is rarely read. */
+extern __thread uintptr_t pages_last TLS_IE HIDDEN;
+
+HIDDEN int pages_marked_slow(uintptr_t g);
+
 static inline int pages_marked(uintptr_t a) {
-	if (a >> PAGES_ADDR_BITS)
-		return 0;
-	size_t g = a >> PAGES_GRANULE_SHIFT;
-	return (atomic_load_explicit(&pages_map[g / 64], memory_order_relaxed) >> (g % 64)) & 1;
+	uintptr_t g = a >> PAGES_GRANULE_SHIFT;
+	return __builtin_expect(g == pages_last, 1) ? 1 : pages_marked_slow(g);
 }
 
 /* Marks the granules of [lo, hi] (hi included). */
 HIDDEN void pages_mark_slow(uintptr_t lo, uintptr_t hi);
 static inline void pages_mark(uintptr_t lo, uintptr_t hi) {
-	if (__builtin_expect(!pages_marked(lo) || !pages_marked(hi), 0))
+	uintptr_t g = lo >> PAGES_GRANULE_SHIFT;
+	if (__builtin_expect(g != pages_last || g != hi >> PAGES_GRANULE_SHIFT, 0))
 		pages_mark_slow(lo, hi);
 }
 
