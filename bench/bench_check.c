@@ -14,7 +14,6 @@
  *          a ring of 1024.
  * Usage: bench_check [blocks] [repetitions] */
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -24,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bare_jemalloc.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
 
@@ -43,8 +43,6 @@
 #define SHAPES 3
 
 static size_t pair_sizes[SIZES], churn_sizes[SIZES], cross_sizes[SIZES];
-static void *(*je_malloc)(size_t);
-static void (*je_free)(void *);
 
 struct row {
 	const char *name;
@@ -170,13 +168,8 @@ static const struct {
 int main(int argc, char **argv) {
 	size_t blocks = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
 	int reps = argc > 2 ? atoi(argv[2]) : 3;
-	void *je = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
-	je_malloc = je ? (void *(*)(size_t))dlsym(je, "malloc") : NULL;
-	je_free = je ? (void (*)(void *))dlsym(je, "free") : NULL;
-	if (je_malloc == NULL || je_free == NULL) {
-		fprintf(stderr, "bench_check: jemalloc's malloc/free not found\n");
+	if (bare_jemalloc_find("bench_check") != 0)
 		return 1;
-	}
 	srand(42);
 	for (int i = 0; i < SIZES; i++) {
 		pair_sizes[i] = 16 + (size_t)(rand() % (1024 - 16 + 1));
