@@ -44,7 +44,8 @@ static void *alloc_checked(size_t n, size_t align, int zero, uint32_t handle,
 	uint32_t credit_owner, size_t credit, uintptr_t site) {
 	size_t head = head_for(align);
 	size_t extra = head + block_redzone();
-	size_t u = n <= CHECK_USABLE_MAX - extra && align <= ALIGN_MAX ? backend_class(n + extra, align) : 0;
+	/* Whole words: the header keeps usable / 8 (see check_block.h). */
+	size_t u = n <= CHECK_USABLE_MAX - extra && align <= ALIGN_MAX ? backend_class((n + extra + 7) & ~(size_t)7, align) : 0;
 	if (u >= CHECK_USABLE_MAX)
 		u = 0;
 	struct ledger_slot *s = u ? ledger_lookup(handle) : NULL;
@@ -59,7 +60,7 @@ static void *alloc_checked(size_t n, size_t align, int zero, uint32_t handle,
 		return NULL;
 	}
 #ifndef SKYNET_MEM_USE_JEMALLOC
-	u = backend_usable(b);
+	u = backend_usable(b) & ~(size_t)7;   /* the C library's (or ASan's) may be any count */
 #endif
 	struct check_meta m = { .n = n, .usable = u, .site = site, .owner = handle,
 		.head = (uint32_t)head, .freer = 0, .state = REG_LIVE };
@@ -207,5 +208,5 @@ size_t block_charge(const void *ptr) {
 
 size_t block_charge_size(size_t n) {
 	size_t extra = CHECK_HEAD_MIN + block_redzone();
-	return n <= CHECK_USABLE_MAX - extra ? backend_class(n + extra, 0) : 0;
+	return n <= CHECK_USABLE_MAX - extra ? backend_class((n + extra + 7) & ~(size_t)7, 0) : 0;
 }
