@@ -191,7 +191,7 @@ static int wild_pointers(void) {
 /* Rounds: the free/transfer race needs many to hit the window where a
  * transfer reseals the block between the free's look and its lock; each
  * round of the others is one report (slow to print). */
-#define TRANSFER_ROUNDS 20000
+#define TRANSFER_ROUNDS 60000
 #define REPORT_ROUNDS 4000
 #define DEADLINE_S 60.0
 
