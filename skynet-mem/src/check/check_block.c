@@ -99,8 +99,19 @@ void head_write(const void *p, struct check_meta *m) {
  * (volatile: no memcpy the sanitizers would intercept). Directly when the
  * words lie in p's page and a block header was put in its granule; else
  * through the kernel (a wild pointer, a page start, a foreign region). */
-__attribute__((no_sanitize("address", "thread"), noinline))
-static int head_peek(const void *p, uint64_t w[HEAD_WORDS]) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define PEEK_INLINE noinline   /* a sanitized caller cannot inline an unsanitized callee */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define PEEK_INLINE noinline
+#endif
+#endif
+#ifndef PEEK_INLINE
+#define PEEK_INLINE always_inline
+#endif
+
+__attribute__((no_sanitize("address", "thread"), PEEK_INLINE))
+static inline int head_peek(const void *p, uint64_t w[HEAD_WORDS]) {
 	const volatile uint64_t *s = (const volatile uint64_t *)&check_hdr(p)->seal;
 	if (__builtin_expect(((uintptr_t)p & (PAGE_MIN - 1)) < HEAD_WORDS_AT || !pages_marked((uintptr_t)s), 0))
 		return pages_read_slow((const void *)s, w, HEAD_WORDS);
@@ -209,19 +220,12 @@ static inline unsigned char *at(const void *p, ptrdiff_t off) {
  * the first block. The red zone is a run right after the user's bytes: the
  * rest of the size class is left untouched, as cache lines not written cost
  * nothing. */
-static size_t redzone_slow(void) {
+atomic_size_t block_redzone_cached;
+
+size_t block_redzone_slow(void) {
 	size_t r = option_get(OPTION_REDZONE);
 	r = r < 8 ? 8 : r > CHECK_REDZONE_MAX ? CHECK_REDZONE_MAX : (r + 7) & ~(size_t)7;
-	return r;
-}
-
-size_t block_redzone(void) {
-	static atomic_size_t cached;
-	size_t r = atomic_load_explicit(&cached, memory_order_relaxed);
-	if (__builtin_expect(r == 0, 0)) {
-		r = redzone_slow();
-		atomic_store_explicit(&cached, r, memory_order_relaxed);
-	}
+	atomic_store_explicit(&block_redzone_cached, r, memory_order_relaxed);
 	return r;
 }
 
@@ -243,7 +247,9 @@ int block_faults(const void *p, const struct check_meta *m, struct block_fault f
 	int n = 0;
 	const unsigned char *canary = at(p, (ptrdiff_t)m->n);
 	size_t rz = block_redzone();
-	if (__builtin_expect(!range_is(canary, rz, CHECK_CANARY), 0)) {
+	int sound = rz == CHECK_REDZONE_DEFAULT ? range_is(canary, CHECK_REDZONE_DEFAULT, CHECK_CANARY)
+		: range_is(canary, rz, CHECK_CANARY);   /* the default: two loads, no loop */
+	if (__builtin_expect(!sound, 0)) {
 		size_t first = first_diff(canary, rz, CHECK_CANARY);
 		size_t last = last_diff(canary, rz, CHECK_CANARY);
 		f[n++] = (struct block_fault){ CHECK_OVERFLOW, (ptrdiff_t)(m->n + first), last + 1 };

@@ -115,7 +115,12 @@ static inline void head_mark_freed(const void *p, struct check_meta *m, uint32_t
 	h->seal = m->seal ^= CHECK_TAG_LIVE ^ CHECK_TAG_FREED;
 }
 /* The red zone's length (SKYNET_MEM_REDZONE, read once, a multiple of 8). */
-HIDDEN size_t block_redzone(void);
+extern atomic_size_t block_redzone_cached HIDDEN;   /* 0 until read */
+HIDDEN size_t block_redzone_slow(void);
+static inline size_t block_redzone(void) {
+	size_t r = atomic_load_explicit(&block_redzone_cached, memory_order_relaxed);
+	return __builtin_expect(r != 0, 1) ? r : block_redzone_slow();
+}
 
 /* --- verification: what is wrong, without reporting (check_report.h reports) --- */
 struct block_fault {
