@@ -5,7 +5,7 @@
  * interposer and the block queries of skynet_mem.h. Each build implements
  * them once, over its own block layout:
  *   - release: block.c, a trailing cookie naming the owner (cookie.h);
- *   - MEMORY_CHECK: check/check_alloc.c, a sealed header, guard, canary and
+ *   - MEMORY_CHECK: check/check_alloc.c, a sealed header, guard, red zone and
  *     quarantine (check/check_block.h).
  * align 0 means the allocator's natural alignment. All set errno on failure. */
 

@@ -1,6 +1,7 @@
 /* MEMORY_CHECK block layout: the sealed header and the guard before the user's
- * bytes, the red zone right after them, and the poison of a freed block. Verification finds the first and last byte that
- * changed, so a report says how far an overflow went and where it started. */
+ * bytes, the red zone right after them, and the poison of a freed block.
+ * Verification finds the first and last byte that changed, so a report says
+ * how far an overflow went and where it started. */
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -168,7 +169,7 @@ static inline uint64_t pat8(unsigned b) {
 	return 0x0101010101010101ull * (uint8_t)b;
 }
 
-/* 1 when a[0..len) is all b. Guard and canary (16 bytes): two 8-byte loads,
+/* 1 when a[0..len) is all b. Guard and red zone (16 bytes): two 8-byte loads,
  * no call. A poisoned prefix: memcmp against the pattern, which the C library
  * vectorises (8-byte steps cost the check build a third of its time). */
 static inline int range_is(const unsigned char *a, size_t len, unsigned b) {
@@ -265,7 +266,7 @@ int block_faults(const void *p, const struct check_meta *m, struct block_fault f
 }
 
 /* SKYNET_MEM_POISON (options.c): SIZE_MAX is "full" (every user byte, and the
- * header, guard and canary, checked when the block leaves quarantine), else
+ * header, guard and red zone, checked when the block leaves quarantine), else
  * the first bytes poisoned, those and the guard checked. */
 static inline size_t poison_prefix(void) {
 	return option_get(OPTION_POISON);
@@ -297,7 +298,7 @@ static void widen(ptrdiff_t *first, ptrdiff_t *last, ptrdiff_t f, ptrdiff_t l) {
 }
 
 int block_poison_fault(const void *p, const struct check_meta *m, struct block_fault *f) {
-	/* Full mode checks the header and the canary too; by default only the
+	/* Full mode checks the header and the red zone too; by default only the
 	 * guard and the poisoned prefix, the lines a stale pointer writes to. */
 	int full = poison_prefix() == SIZE_MAX;
 	struct check_head want;
