@@ -123,8 +123,13 @@ static inline int head_peek(const void *p, uint64_t w[HEAD_WORDS]) {
 	return 1;
 }
 
+__attribute__((no_sanitize("address", "thread")))
+uint64_t block_seal_now(const void *p) {
+	return *(const volatile uint64_t *)&check_hdr(p)->seal;
+}
+
 /* The freer of a freed block, in the link word (not sealed). */
-__attribute__((no_sanitize("address", "thread"), noinline))
+__attribute__((no_sanitize("address", "thread")))
 static uint32_t freer_peek(const void *p) {
 	const volatile uintptr_t *next = (const volatile uintptr_t *)&check_hdr(p)->next;
 	return (uint32_t)*next;

@@ -100,6 +100,9 @@ static inline void *check_base(const void *p, const struct check_meta *m) {
  * of the layer); fills *m. Safe on any pointer: one whose header may not be
  * mapped is read through the kernel (check_pages.h). */
 HIDDEN int block_identify(const void *p, struct check_meta *m);
+/* The seal in p's header now; p identified before, maybe freed since (even
+ * given back: a double free racing the first), so read unseen by ASan. */
+HIDDEN uint64_t block_seal_now(const void *p);
 /* The live list p's header names, sealed or not (a header being rewritten
  * under its list's lock reads torn); 0 when it cannot be read. */
 HIDDEN int block_list_hint(const void *p, uint32_t *list);

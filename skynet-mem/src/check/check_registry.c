@@ -119,7 +119,7 @@ static int lock_live(void *p, struct check_meta *m, struct live_list **out) {
 	for (int tries = 0; tries < 4; tries++) {
 		struct live_list *l = &lists[m->list % LISTS];
 		lock(l);
-		if (check_hdr(p)->seal == m->seal) {
+		if (block_seal_now(p) == m->seal) {
 			*out = l;
 			return REG_LIVE;
 		}
