@@ -76,6 +76,8 @@ demo)
 	[ -n "$demo" ] || fail "no demo server given"
 	DEMO_SECONDS=2 DEMO_CONSOLE_PORT=0 DEMO_HTTP_PORT=0 check "$demo"
 	grep -q "services exited" "$dir/stdout" || fail "the demo did not shut down"
+	# only the demo's leaker leaks (the host's own tables are nobody's)
+	[ "$(grep -c 'exits owning' "$err")" -eq 1 ] || fail "leaks listed beyond the demo's leaker"
 	;;
 *)
 	fail "unknown program"
