@@ -9,9 +9,11 @@
  *   churn  one thread as a real program uses its heap: 4096 live blocks,
  *          mostly small (16..256 B, one in eight up to 4 KiB), each filled
  *          when allocated and read before it is freed;
- *   cross  two threads, as an actor server's messages: one allocates and
- *          fills blocks (16..512 B), the other reads and frees them, through
- *          a ring of 1024.
+ *   cross  two threads, each its own service, as an actor server's
+ *          messages: each allocates and fills batches of 256 blocks
+ *          (16..512 B) and trades them with the other, which reads and frees
+ *          them: every block is freed on the other thread; ns per block of
+ *          both threads together.
  * Usage: bench_check [blocks] [repetitions] */
 
 #include <pthread.h>
@@ -38,7 +40,6 @@
 #define SIZES 4096
 #define PAIR_WINDOW 64
 #define CHURN_WINDOW 4096
-#define RING 1024
 #define BATCH 256
 #define ROWS 8
 #define SHAPES 3
@@ -113,32 +114,42 @@ static double churn(const struct row *r, size_t blocks) {
 	return (now_ns() - t) / blocks;
 }
 
-/* A single-producer single-consumer ring of blocks. */
+/* Two threads, each its own service, trade batches: each allocates and fills
+ * a batch, posts it to the other, and reads and frees the batch it got. Every
+ * block is freed on the thread that did not allocate it; a hand-off per
+ * BATCH blocks (a loaded machine: waits yield, never spin). */
 static struct {
-	void *slot[RING];
-	_Atomic size_t head __attribute__((aligned(64)));   /* next to write */
-	_Atomic size_t tail __attribute__((aligned(64)));   /* next to read */
+	void **_Atomic box[2];   /* the batch posted to thread i; NULL once freed */
 	const struct row *r;
-	size_t blocks;
-} ring;
+	size_t rounds;
+} trade;
 
-static void *consumer(void *arg) {
-	(void)arg;
-	skynet_mem_set_current(0x01000002u);
+static void *trader(void *arg) {
+	int me = (int)(uintptr_t)arg, other = 1 - me;
+	static void *batch[2][2][BATCH];   /* [thread][round % 2]: the other frees one while we fill the next */
+	skynet_mem_set_current(0x01000001u + (uint32_t)me);
 	unsigned acc = 0;
-	for (size_t i = 0; i < ring.blocks; i++) {
-		/* Waits for a batch, not a block: a yield per block would cost more
-		 * than the block (a loaded machine: never spin on a core the other
-		 * side needs). */
-		size_t want = ring.blocks - i < BATCH ? ring.blocks - i : BATCH;
-		while (atomic_load_explicit(&ring.head, memory_order_acquire) - i < want && (i & (BATCH - 1)) == 0)
+	size_t k = (size_t)me * 977;
+	for (size_t round = 0; round < trade.rounds; round++) {
+		void **mine = batch[me][round & 1];
+		for (size_t i = 0; i < BATCH; i++) {
+			size_t n = cross_sizes[k++ & (SIZES - 1)];
+			unsigned char *p = trade.r->alloc(n);
+			memset(p, (int)i, n);
+			mine[i] = p;
+		}
+		while (atomic_load_explicit(&trade.box[other], memory_order_acquire) != NULL)
 			sched_yield();
-		while (atomic_load_explicit(&ring.head, memory_order_acquire) == i)
+		atomic_store_explicit(&trade.box[other], mine, memory_order_release);
+		void **got;
+		while ((got = atomic_load_explicit(&trade.box[me], memory_order_acquire)) == NULL)
 			sched_yield();
-		unsigned char *p = ring.slot[i & (RING - 1)];
-		atomic_store_explicit(&ring.tail, i + 1, memory_order_release);
-		acc += p[0] + p[1];
-		ring.r->free(p);
+		for (size_t i = 0; i < BATCH; i++) {
+			unsigned char *p = got[i];
+			acc += p[0] + p[1];
+			trade.r->free(p);
+		}
+		atomic_store_explicit(&trade.box[me], NULL, memory_order_release);
 	}
 	sink = acc;
 	skynet_mem_set_current(0);
@@ -146,24 +157,17 @@ static void *consumer(void *arg) {
 }
 
 static double cross(const struct row *r, size_t blocks) {
-	ring.r = r;
-	ring.blocks = blocks;
-	atomic_store(&ring.head, 0);
-	atomic_store(&ring.tail, 0);
-	pthread_t t;
+	trade.r = r;
+	trade.rounds = blocks / (2 * BATCH);
+	atomic_store(&trade.box[0], NULL);
+	atomic_store(&trade.box[1], NULL);
+	pthread_t t[2];
 	double t0 = now_ns();
-	pthread_create(&t, NULL, consumer, NULL);
-	for (size_t i = 0; i < blocks; i++) {
-		size_t n = cross_sizes[i & (SIZES - 1)];
-		unsigned char *p = r->alloc(n);
-		memset(p, (int)i, n);
-		while (i - atomic_load_explicit(&ring.tail, memory_order_acquire) >= RING)
-			sched_yield();
-		ring.slot[i & (RING - 1)] = p;
-		atomic_store_explicit(&ring.head, i + 1, memory_order_release);
-	}
-	pthread_join(t, NULL);
-	return (now_ns() - t0) / blocks;
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, trader, (void *)(uintptr_t)i);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	return (now_ns() - t0) / (trade.rounds * 2 * BATCH);
 }
 
 static const struct {
