@@ -5,9 +5,14 @@
  * Built with ASan+UBSan over the system allocator (make fuzz), so a bug of the
  * layer itself (touching memory it should not) is caught by the sanitizers.
  * Writes after free land in a block's first 256 bytes: the part the default
- * SKYNET_MEM_POISON poisons and checks. */
+ * SKYNET_MEM_POISON poisons and checks. Some injected bugs are found without
+ * any free (skynet_mem_check_all over a block that stays live), and some are
+ * concurrent misuse: two threads freeing one block at once, a free racing a
+ * transfer of it. */
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +24,7 @@
 
 #define SLOTS 16
 #define KINDS 5
-#define COOKIE 16   /* the canary: right after the user's bytes */
+#define COOKIE 16   /* the red zone (default SKYNET_MEM_REDZONE): right after the user's bytes */
 #define HEAD 16     /* the guard before a block */
 
 struct slot {
@@ -96,6 +101,49 @@ static void trigger(struct slot *s, unsigned how) {
 	s->p = NULL;
 }
 
+/* --- concurrent misuse: a second thread acts on the same block at once --- */
+
+enum race_op { RACE_FREE, RACE_TRANSFER };
+
+struct racer {
+	enum race_op op;
+	void *p;
+	atomic_int *go;
+	int result;   /* the transfer's */
+};
+
+static void act(struct racer *r) {
+	if (r->op == RACE_FREE)
+		skynet_free(r->p);
+	else
+		r->result = skynet_mem_transfer(r->p, services[1]);
+}
+
+static void *race_side(void *arg) {
+	struct racer *r = arg;
+	atomic_fetch_add(r->go, 1);
+	while (atomic_load(r->go) < 2)
+		;   /* both sides start together */
+	act(r);
+	return NULL;
+}
+
+/* Runs mine on this thread and theirs on another, started together; returns
+ * theirs' result (the transfer's, when it is one). */
+static int race(enum race_op mine, enum race_op theirs, void *p) {
+	atomic_int go = 0;
+	struct racer a = { mine, p, &go, 0 }, b = { theirs, p, &go, 0 };
+	pthread_t t;
+	if (pthread_create(&t, NULL, race_side, &b) != 0)
+		fail("pthread_create", -1, 0);
+	atomic_fetch_add(&go, 1);
+	while (atomic_load(&go) < 2)
+		;
+	act(&a);
+	pthread_join(t, NULL);
+	return mine == RACE_TRANSFER ? a.result : b.result;
+}
+
 static void inject(struct input *in, struct slot *s) {
 	uint64_t before[KINDS];
 	unsigned kind = byte(in) % KINDS, r = byte(in), x = byte(in), how = byte(in);
@@ -110,14 +158,26 @@ static void inject(struct input *in, struct slot *s) {
 		unsigned char *p = s->p;
 		ptrdiff_t off = kind == SKYNET_MEM_CHECK_OVERFLOW ? (ptrdiff_t)(s->n + r % COOKIE) : -(ptrdiff_t)(1 + r % HEAD);
 		flip(p, off, x);
-		trigger(s, how);
+		if (how % 4 == 3) {
+			/* Never freed: found by a walk over live blocks, reported once. */
+			if (skynet_mem_check_all() != 1 || skynet_mem_check_all() != 0)
+				fail("check_all did not find the damaged live block once", (int)kind, 0);
+		} else {
+			trigger(s, how);
+		}
 		/* A reported block stays live, untouched: mended, it frees cleanly
 		 * (and the run does not pile up leaked blocks). */
 		flip(p, off, x);
 		skynet_free(p);
+		s->p = NULL;
 		break;
 	}
 	case SKYNET_MEM_CHECK_DOUBLE_FREE: {
+		if (how % 4 == 3) {   /* two threads free it at once: one frees, one is reported */
+			race(RACE_FREE, RACE_FREE, s->p);
+			s->p = NULL;
+			break;
+		}
 		skynet_free(s->p);
 		void *again = skynet_malloc(s->n);   /* may not get the address back */
 		if (how & 1)
@@ -129,6 +189,14 @@ static void inject(struct input *in, struct slot *s) {
 		break;
 	}
 	case SKYNET_MEM_CHECK_INVALID_FREE: {
+		if (how % 4 == 3) {
+			/* A free racing a transfer: the transfer moved it first (no
+			 * report), or found it freed (reported). */
+			int moved = race(RACE_FREE, RACE_TRANSFER, s->p) == 0;
+			s->p = NULL;
+			expect_reports(before, (int)kind, moved ? 0 : 1);
+			return;
+		}
 		char stack[32];
 		void *foreign = malloc(64);
 		void *bad = how % 3 == 0 ? (void *)(stack + r % 32) : how % 3 == 1 ? foreign : s->p + 1 + r % COOKIE;

@@ -1,7 +1,7 @@
 /* The console's commands. skynet's memory-related ones keep skynet's names
  * and output shapes ("key<TAB>value" lines sorted by key, then "<CMD OK>"):
  * list mem cmem jmem gc info stat kill exit ping dumpheap profactive help.
- * Ours: top, leaks, stat :h (live or exited), grow, setlimit. */
+ * Ours: top, leaks, stat :h (live or exited), grow, setlimit, check. */
 
 #include <errno.h>
 #include <stdbool.h>
@@ -19,6 +19,7 @@ static int cmp_total(const void *a, const void *b) {
 }
 
 static const char *const help_lines[] = {   /* sorted by command, as skynet's help */
+	"check\tcheck : MEMORY_CHECK: verify every live block now (reports on stderr)",
 	"cmem\tC bytes per service, then blocks and total",
 	"dumpheap\tdumpheap : write a jemalloc heap profile",
 	"exit\texit address : ask a Lua service to exit",
@@ -220,6 +221,13 @@ static int cmd_setlimit(FILE *f, const char *arg, const char *bytes) {
 	return 0;
 }
 
+static int cmd_check(FILE *f) {
+	if (!skynet_mem_has_check())
+		return console_fail(f, "not a MEMORY_CHECK build (SKYNET_MEM_CHECK=ON)");
+	fprintf(f, "%zu damaged blocks\n", skynet_mem_check_all());
+	return 0;
+}
+
 static int cmd_dumpheap(FILE *f) {
 	if (!skynet_mem_has_jemalloc() || !mallctl_bool("opt.prof", NULL))
 		return console_fail(f, "heap profiling is off (jemalloc built with --enable-prof and MALLOC_CONF=prof:true needed)");
@@ -279,6 +287,8 @@ struct console_job *console_run(FILE *f, char *line) {
 		rc = cmd_exit(f, a1);
 	else if (strcmp(cmd, "setlimit") == 0)
 		rc = cmd_setlimit(f, a1, a2);
+	else if (strcmp(cmd, "check") == 0)
+		rc = cmd_check(f);
 	else if (strcmp(cmd, "dumpheap") == 0)
 		rc = cmd_dumpheap(f);
 	else if (strcmp(cmd, "profactive") == 0)

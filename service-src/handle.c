@@ -1,6 +1,8 @@
 /* The handle registry: 32-bit handles (harbor byte 0x01, then a 24-bit index
  * that only increases, so a handle is not reused until the index wraps) and
- * local ".names". Host-internal memory, so plain malloc: it is nobody's. */
+ * local ".names". Host-internal memory, so plain malloc: it is nobody's, also
+ * under the interposer, which charges plain malloc to the running service (its
+ * exit would then list the registry's tables as that service's leaks). */
 
 #include <pthread.h>
 #include <stdio.h>
@@ -9,6 +11,8 @@
 
 #include "context.h"
 #include "utf8.h"
+#include "skynet_malloc.h"
+#include "skynet_mem.h"
 
 #define HARBOR 0x01000000u
 #define INDEX_MASK 0x00ffffffu
@@ -53,6 +57,17 @@ void handle_exit(void) {
 	pthread_rwlock_unlock(&H.lock);
 }
 
+/* Around the registry's own allocations: charged to handle 0, nobody. */
+static uint32_t nobody_begin(void) {
+	uint32_t running = skynet_current_handle();
+	skynet_mem_set_current(0);
+	return running;
+}
+
+static void nobody_end(uint32_t running) {
+	skynet_mem_set_current(running);
+}
+
 static struct slot *slot_of(uint32_t handle) {
 	return &H.slots[handle & (H.cap - 1)];
 }
@@ -60,7 +75,9 @@ static struct slot *slot_of(uint32_t handle) {
 /* Doubles the table; distinct handles that differed mod cap still differ mod 2cap. */
 static int grow(void) {
 	size_t ncap = H.cap * 2;
+	uint32_t running = nobody_begin();
 	struct slot *n = calloc(ncap, sizeof(struct slot));
+	nobody_end(running);
 	if (n == NULL)
 		return -1;
 	for (size_t i = 0; i < H.cap; i++)
@@ -220,7 +237,9 @@ int host_register_name(uint32_t handle, const char *name) {
 	if (s && s->used && s->handle == handle && !taken) {
 		if (H.nnames == H.capnames) {
 			size_t ncap = H.capnames ? H.capnames * 2 : 8;
+			uint32_t running = nobody_begin();
 			struct name *n = realloc(H.names, ncap * sizeof(struct name));
+			nobody_end(running);
 			if (n) {
 				H.names = n;
 				H.capnames = ncap;

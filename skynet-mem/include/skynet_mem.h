@@ -87,6 +87,13 @@ SKYNET_MEM_API uint64_t skynet_mem_check_count(int kind);
  * and released), other threads' at their next free. Returns the previous bound
  * (0 in release builds). */
 SKYNET_MEM_API size_t   skynet_mem_check_quarantine(size_t bytes);
+/* MEMORY_CHECK builds: verifies every live block's guard and red zone, and the
+ * calling thread's quarantine, now; reports each damaged block as a free
+ * would (then aborts, unless told to continue) and returns how many there
+ * are. The same walk runs when a service exits, when a thread that allocated
+ * exits and at process exit (SKYNET_MEM_CHECK_EXIT=0: not at thread and
+ * process exit). 0 in release builds. */
+SKYNET_MEM_API size_t   skynet_mem_check_all(void);
 
 /* 1 when built over jemalloc, 0 over the system allocator. */
 SKYNET_MEM_API int      skynet_mem_has_jemalloc(void);

@@ -55,10 +55,15 @@ size_t skynet_mem_get_limit(uint32_t handle) {
 	return table_get_limit(handle);
 }
 
+/* The check build lists the leftover blocks whether or not the caller wants
+ * the record (the host passes NULL). */
 void skynet_mem_service_exit(uint32_t handle, struct skynet_mem_stat *leftover) {
+	struct skynet_mem_stat mine;
+	if (leftover == NULL)
+		leftover = &mine;
 	ledger_flush();
 	table_exit(handle, leftover);
-	block_service_exit(handle, leftover ? leftover->blocks : 0);
+	block_service_exit(handle, leftover->blocks);
 }
 
 int skynet_mem_transfer(void *ptr, uint32_t to_handle) {

@@ -5,7 +5,7 @@
  * interposer and the block queries of skynet_mem.h. Each build implements
  * them once, over its own block layout:
  *   - release: block.c, a trailing cookie naming the owner (cookie.h);
- *   - MEMORY_CHECK: check/check_alloc.c, a sealed header, guard, canary and
+ *   - MEMORY_CHECK: check/check_alloc.c, a sealed header, guard, red zone and
  *     quarantine (check/check_block.h).
  * align 0 means the allocator's natural alignment. All set errno on failure. */
 
@@ -26,6 +26,11 @@ HIDDEN void *mem_malloc(size_t n);
 static inline void *mem_malloc(size_t n) {
 	return mem_alloc(n, 0, 0);
 }
+#endif
+#ifdef SKYNET_MEM_CHECK
+/* mem_alloc with the allocation site given (the C++ operators of the
+ * interposer, whose own return address is the site). */
+HIDDEN void *mem_alloc_at(size_t n, size_t align, int zero, uintptr_t site);
 #endif
 /* realloc moves the block to the calling service, as skynet does. */
 HIDDEN void *mem_realloc(void *p, size_t n);

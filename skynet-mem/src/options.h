@@ -18,6 +18,8 @@ enum option_id {
 	OPTION_CHECK_LEAKS,      /* SKYNET_MEM_CHECK_LEAKS */
 	OPTION_QUARANTINE,       /* SKYNET_MEM_QUARANTINE */
 	OPTION_POISON,           /* SKYNET_MEM_POISON */
+	OPTION_REDZONE,          /* SKYNET_MEM_REDZONE */
+	OPTION_CHECK_EXIT,       /* SKYNET_MEM_CHECK_EXIT */
 	OPTION_NO_REEXEC,        /* SKYNET_MEM_NO_REEXEC (read by the Lua loader) */
 	OPTION_REEXEC,           /* SKYNET_MEM_REEXEC (set and read by the Lua loader) */
 	OPTIONS

@@ -67,7 +67,7 @@ static void test_skynet_shapes(void **state) {
 	char want[256];
 	char *r = console("help");
 	assert_true(ends_ok(r));
-	assert_int_equal(strncmp(r, "cmem\t", 5), 0);   /* sorted by command */
+	assert_int_equal(strncmp(r, "check\t", 6), 0);   /* sorted by command */
 	has(r, "\nprofactive\t");
 	has(r, "\ngrow\t");
 	free(r);
@@ -102,6 +102,15 @@ static void test_skynet_shapes(void **state) {
 		assert_true(ends_ok(r));
 	} else {
 		has(r, "error: built without jemalloc");
+		assert_true(ends_error(r));
+	}
+	free(r);
+	r = console("check");
+	if (skynet_mem_has_check()) {
+		has(r, "0 damaged blocks\n");
+		assert_true(ends_ok(r));
+	} else {
+		has(r, "error: not a MEMORY_CHECK build");
 		assert_true(ends_error(r));
 	}
 	free(r);

@@ -15,6 +15,10 @@ T.case("module flags match the build", function()
 	T.eq(memory.check, EXPECT_CHECK, "memory.check")
 end)
 
+T.case("checkall: a clean heap has no damaged block (0 in release builds)", function()
+	T.eq(memory.checkall(), 0, "memory.checkall()")
+end)
+
 T.case("skynet's process figures: total, block, current, handle", function()
 	for _, name in ipairs { "total", "block", "current", "services", "handle" } do
 		local v = memory[name]()

@@ -11,6 +11,7 @@
 #include "backend.h"
 #include "block.h"
 #include "check_block.h"
+#include "check_pages.h"
 #include "check_quarantine.h"
 #include "check_registry.h"
 #include "check_report.h"
@@ -23,14 +24,28 @@ static size_t head_for(size_t align) {
 	return align > CHECK_HEAD_MIN ? align : CHECK_HEAD_MIN;   /* both powers of two */
 }
 
+/* 1 when the backend never unmaps a block of usable size u once freed, so its
+ * header may be read directly later (check_pages.h). jemalloc retains its
+ * address space; the C library maps large blocks on their own and unmaps them
+ * at free (its threshold starts at 128 KiB; ASan's allocator likewise). */
+static inline int may_stay_mapped(size_t u) {
+#ifdef SKYNET_MEM_USE_JEMALLOC
+	(void)u;
+	return 1;
+#else
+	return u < ((size_t)64 << 10);
+#endif
+}
+
 /* A checked block of n bytes for handle. A realloc passes the old block's
  * owner and charge as credit: only the growth counts against the limit when
  * the block stays with the same service, as in release builds. */
 static void *alloc_checked(size_t n, size_t align, int zero, uint32_t handle,
 	uint32_t credit_owner, size_t credit, uintptr_t site) {
 	size_t head = head_for(align);
-	size_t extra = head + CHECK_TRAIL_MIN;
-	size_t u = n <= CHECK_USABLE_MAX - extra && align <= ALIGN_MAX ? backend_class(n + extra, align) : 0;
+	size_t extra = head + block_redzone();
+	/* Whole words: the header keeps usable / 8 (see check_block.h). */
+	size_t u = n <= CHECK_USABLE_MAX - extra && align <= ALIGN_MAX ? backend_class((n + extra + 7) & ~(size_t)7, align) : 0;
 	if (u >= CHECK_USABLE_MAX)
 		u = 0;
 	struct ledger_slot *s = u ? ledger_lookup(handle) : NULL;
@@ -47,11 +62,13 @@ static void *alloc_checked(size_t n, size_t align, int zero, uint32_t handle,
 		return NULL;
 	}
 #ifndef SKYNET_MEM_USE_JEMALLOC
-	u = backend_usable(b);
+	u = backend_usable(b) & ~(size_t)7;   /* the C library's (or ASan's) may be any count */
 #endif
 	struct check_meta m = { .n = n, .usable = u, .site = site, .owner = handle,
 		.head = (uint32_t)head, .freer = 0, .state = REG_LIVE };
 	void *p = (void *)((uintptr_t)b + head);
+	if (may_stay_mapped(u))
+		pages_mark((uintptr_t)p - CHECK_HEAD_MIN, (uintptr_t)p - 1);
 	block_arm(p, &m);
 	live_insert(p, &m);
 	s->bytes += u;
@@ -61,41 +78,46 @@ static void *alloc_checked(size_t n, size_t align, int zero, uint32_t handle,
 	return p;
 }
 
-/* A pointer that is not a live block: a freed one (double free), or one the
- * layer never handed out, or whose header an underflow past the guard broke. */
+/* A pointer that is not a live block: a freed one (double free), one the
+ * layer gave back to the backend lately (a double free after its memory was
+ * reused), or one the layer never handed out, or whose header an underflow
+ * past the guard broke. */
 static void report_not_live(int state, const void *p, const struct check_meta *m, const char *op) {
-	enum check_kind kind = state == REG_FREED ? CHECK_DOUBLE_FREE : CHECK_INVALID_FREE;
-	struct check_report r = { kind, op, p, state == REG_FREED ? m : NULL, 0, 0 };
-	check_report(&r);
+	struct check_meta old;
+	if (state == REG_FREED) {
+		struct check_report r = { CHECK_DOUBLE_FREE, op, p, m, 0, 0, NULL, 0 };
+		check_report(&r);
+	} else if (quarantine_was_released(p, &old)) {
+		struct check_report r = { CHECK_DOUBLE_FREE, op, p, NULL, 0, 0, &old, 0 };
+		check_report(&r);
+	} else {
+		struct check_report r = { CHECK_INVALID_FREE, op, p, NULL, 0, 0, NULL, 0 };
+		check_report(&r);
+	}
 }
 
 /* 0 when the block went to quarantine (or back); -1 when reported (and left alone). */
 static int free_checked(void *p, const char *op) {
 	struct check_meta m;
 	struct block_fault f[2];
-	int state = block_identify(p, &m);
-	if (state == REG_LIVE) {
-		/* Verified before it becomes freed: a corrupt block stays live and is leaked. */
-		int nf = block_faults(p, &m, f);
-		if (__builtin_expect(nf != 0, 0)) {
-			block_report(p, &m, op, f, nf);
-			return -1;
-		}
-		state = live_mark_freed(p, current_handle(), &m);
-	}
-	if (state != REG_LIVE) {
+	int nf = 0;
+	int state = live_identify(p, &m);
+	if (state == REG_LIVE)
+		state = live_free(p, current_handle(), &m, f, &nf);
+	if (__builtin_expect(state != REG_LIVE, 0)) {
 		report_not_live(state, p, &m, op);
+		return -1;
+	}
+	if (__builtin_expect(nf != 0, 0)) {
+		block_report(p, &m, op, f, nf);   /* a damaged block stays live: leaked */
 		return -1;
 	}
 	ledger_charge(m.owner, -(int64_t)m.usable, -1, 0, 1);
 	if (quarantine_bound() == 0) {
+		quarantine_note_released(p, &m);
 		backend_free(check_base(p, &m), m.usable);
 		return 0;
 	}
-	/* The quarantine keeps its own copy of the header: take the site now,
-	 * before a write after free could change it (the line is warm: the
-	 * canary next to it was just checked). */
-	m.site = block_site(p, &m);
 	block_poison(p, &m);
 	quarantine_push(p, &m);
 	return 0;
@@ -105,11 +127,18 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 	return alloc_checked(n, align, zero, current_handle(), 0, 0, (uintptr_t)__builtin_return_address(0));
 }
 
+void *mem_alloc_at(size_t n, size_t align, int zero, uintptr_t site) {
+	return alloc_checked(n, align, zero, current_handle(), 0, 0, site);
+}
+
 void mem_free(void *p) {
 	if (p)
 		free_checked(p, "free");
 }
 
+/* Moves always (alloc, copy, free), so the old block is quarantined too. The
+ * old one is verified as it is freed, under its list's lock: damaged, or freed
+ * meanwhile by another thread, it is reported and the new block given back. */
 void *mem_realloc(void *p, size_t n) {
 	uintptr_t site = (uintptr_t)__builtin_return_address(0);
 	uint32_t me = current_handle();
@@ -120,13 +149,9 @@ void *mem_realloc(void *p, size_t n) {
 		return NULL;
 	}
 	struct check_meta m;
-	int state = block_identify(p, &m);
+	int state = live_identify(p, &m);
 	if (state != REG_LIVE) {
 		report_not_live(state, p, &m, "realloc");
-		errno = EINVAL;
-		return NULL;
-	}
-	if (block_verify(p, &m, "realloc") != 0) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -134,11 +159,15 @@ void *mem_realloc(void *p, size_t n) {
 	if (q == NULL)
 		return NULL;
 	memcpy(q, p, m.n < n ? m.n : n);
-	free_checked(p, "realloc");
+	if (free_checked(p, "realloc") != 0) {
+		free_checked(q, "realloc");
+		errno = EINVAL;
+		return NULL;
+	}
 	return q;
 }
 
-/* The requested size: every byte past it belongs to the canary. */
+/* The requested size: every byte past it belongs to the red zone. */
 size_t mem_usable(const void *p) {
 	struct check_meta m;
 	return p && block_identify(p, &m) == REG_LIVE ? m.n : 0;
@@ -148,18 +177,22 @@ int block_transfer(void *ptr, uint32_t to_handle) {
 	if (ptr == NULL)
 		return -1;
 	struct check_meta m;
-	int state = block_identify(ptr, &m);
-	if (state != REG_LIVE) {
-		struct check_report r = { CHECK_INVALID_FREE, "transfer", ptr, state == REG_FREED ? &m : NULL, 0, 0 };
+	struct block_fault f[2];
+	int nf = 0;
+	int state = live_identify(ptr, &m);
+	if (state == REG_LIVE)
+		state = live_transfer(ptr, to_handle, &m, f, &nf);
+	if (state != REG_LIVE) {   /* freed (maybe by another thread, meanwhile), or not a block */
+		struct check_report r = { CHECK_INVALID_FREE, "transfer", ptr, state == REG_FREED ? &m : NULL, 0, 0, NULL, 0 };
 		check_report(&r);
 		return -1;
 	}
-	if (block_verify(ptr, &m, "transfer") != 0)
+	if (nf != 0) {
+		block_report(ptr, &m, "transfer", f, nf);
 		return -1;
+	}
 	if (m.owner == to_handle)
 		return 0;
-	if (live_set_owner(ptr, to_handle, &m) != REG_LIVE)
-		return -1;   /* freed meanwhile by another thread */
 	ledger_charge(m.owner, -(int64_t)m.usable, -1, 0, 0);
 	ledger_charge(to_handle, (int64_t)m.usable, 1, 0, 0);
 	return 0;
@@ -176,12 +209,8 @@ size_t block_charge(const void *ptr) {
 }
 
 size_t block_charge_size(size_t n) {
-	size_t extra = CHECK_HEAD_MIN + CHECK_TRAIL_MIN;
-	return n <= CHECK_USABLE_MAX - extra ? backend_class(n + extra, 0) : 0;
-}
-
-void block_service_exit(uint32_t handle, size_t blocks) {
-	check_leak_report(handle, blocks);
+	size_t extra = CHECK_HEAD_MIN + block_redzone();
+	return n <= CHECK_USABLE_MAX - extra ? backend_class((n + extra + 7) & ~(size_t)7, 0) : 0;
 }
 
 /* A report allocates (its backtrace), so its lock comes first; the others

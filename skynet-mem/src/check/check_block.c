@@ -1,23 +1,17 @@
 /* MEMORY_CHECK block layout: the sealed header and the guard before the user's
- * bytes, the canary right after them up to the end of the block, and the
- * poison of a freed block. Verification finds the first and last byte that
- * changed, so a report says how far an overflow went and where it started. */
+ * bytes, the red zone right after them, and the poison of a freed block.
+ * Verification finds the first and last byte that changed, so a report says
+ * how far an overflow went and where it started. */
 
-#define _GNU_SOURCE   /* process_vm_readv */
-
-#include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "check_block.h"
+#include "check_pages.h"
 #include "options.h"
 
 #define PATTERN 4096
@@ -61,67 +55,67 @@ static inline uint64_t get_secret(void) {
 	return __builtin_expect(s != 0, 1) ? s : secret_slow();
 }
 
-/* Independent multiplies (they pipeline), folded and mixed once. The site
- * and the freer only serve reports and stay out of the seal, so a free
- * reseals without hashing again: a freed block's seal is its live one ^ TAG_FREED. */
-static inline uint64_t seal_of(uintptr_t p, uint64_t n, uint64_t word, uint32_t owner) {
+/* Independent multiplies (they pipeline), folded and mixed once. The freer
+ * only serves reports and stays out of the seal, so a free reseals without
+ * hashing again: a freed block's seal is its live one ^ TAG_FREED. */
+static inline uint64_t seal_of(uintptr_t p, uint64_t word, uint64_t who, uint64_t site) {
 	uint64_t h = ((uint64_t)p ^ get_secret()) * 0x9e3779b97f4a7c15ull;
-	h ^= n * 0xbf58476d1ce4e5b9ull;
-	h ^= word * 0x94d049bb133111ebull;
-	h ^= (uint64_t)owner * 0xd6e8feb86659fd93ull;
+	h ^= word * 0xbf58476d1ce4e5b9ull;
+	h ^= who * 0x94d049bb133111ebull;
+	h ^= site * 0xd6e8feb86659fd93ull;
 	h ^= h >> 31;
 	return h * 0x8ebc6af09c88c6e3ull;
 }
 
-/* usable (40 bits), list (16) and log2(head) (8) in one header word. */
+#define N_BITS 40
+#define N_MASK (((uint64_t)1 << N_BITS) - 1)
+
+/* n (40 bits), list (16), log2(head) (7) and the reported flag in one header word. */
 static inline uint64_t word_of(const struct check_meta *m) {
-	return (uint64_t)m->usable | (uint64_t)m->list << 40 | (uint64_t)__builtin_ctz(m->head) << 56;
+	return (uint64_t)m->n | (uint64_t)m->list << N_BITS | (uint64_t)__builtin_ctz(m->head) << 56 |
+		(uint64_t)(m->reported != 0) << 63;
 }
 
-static inline void *site_addr(const void *p, size_t n) {
-	return (void *)((uintptr_t)p + n + CHECK_CANARY_SIZE);
+/* The owner and the usable size (a multiple of 8 below 32 GiB) in another. */
+static inline uint64_t who_of(const struct check_meta *m) {
+	return (uint64_t)m->owner | (uint64_t)(m->usable >> 3) << 32;
 }
 
 void head_write(const void *p, struct check_meta *m) {
 	struct check_head *h = check_hdr(p);
-	uint64_t word = word_of(m);
-	h->n = m->n;
+	uint64_t word = word_of(m), who = who_of(m);
 	h->word = word;
-	h->who = (uint64_t)m->owner | (uint64_t)m->freer << 32;
-	m->seal = seal_of((uintptr_t)p, m->n, word, m->owner) ^ (m->state == REG_FREED ? TAG_FREED : TAG_LIVE);
+	h->who = who;
+	h->site = m->site;
+	m->seal = seal_of((uintptr_t)p, word, who, m->site) ^ (m->state == REG_FREED ? TAG_FREED : TAG_LIVE);
 	h->seal = m->seal;
 }
 
+#define HEAD_WORDS 4   /* seal, word, who, site */
 #define HEAD_WORDS_AT (CHECK_HEAD_MIN - offsetof(struct check_head, seal))   /* p - &seal */
 #define PAGE_MIN 4096
 
-/* The header words of a pointer near the start of a page lie in the page
- * before it, which a foreign pointer may not have mapped (the first block of
- * a fresh heap region). The kernel reads them then: EFAULT, not SIGSEGV.
- * Where process_vm_readv is refused (seccomp), mincore tells whether the
- * page is mapped at all. Returns 0 when the words cannot be read. */
-__attribute__((noinline, cold)) static int head_readable(const void *at) {
-	int saved = errno;
-	uint64_t w[4];
-	struct iovec local = { w, sizeof(w) }, remote = { (void *)at, sizeof(w) };
-	ssize_t got = process_vm_readv((pid_t)syscall(SYS_getpid), &local, 1, &remote, 1, 0);
-	int ok = got == (ssize_t)sizeof(w);
-	if (got < 0 && errno != EFAULT) {
-		unsigned char vec;
-		ok = mincore((void *)((uintptr_t)at & ~(uintptr_t)(PAGE_MIN - 1)), 1, &vec) == 0;
-	}
-	errno = saved;
-	return ok;
-}
+/* Reads the sealed words, unseen by the sanitizers: p may be a stack address
+ * or another allocator's block, whose bytes before it are not ours to read
+ * (volatile: no memcpy the sanitizers would intercept). Directly when the
+ * words lie in p's page and a block header was put in its granule; else
+ * through the kernel (a wild pointer, a page start, a foreign region). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define PEEK_INLINE noinline   /* a sanitized caller cannot inline an unsanitized callee */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define PEEK_INLINE noinline
+#endif
+#endif
+#ifndef PEEK_INLINE
+#define PEEK_INLINE always_inline
+#endif
 
-/* Reads the header words one by one, unseen by the sanitizers: p may be a
- * stack address or another allocator's block, whose bytes before it are not
- * ours to read (volatile: no memcpy the sanitizers would intercept). */
-__attribute__((no_sanitize("address", "thread"), noinline))
-static int head_peek(const void *p, uint64_t w[4]) {
+__attribute__((no_sanitize("address", "thread"), PEEK_INLINE))
+static inline int head_peek(const void *p, uint64_t w[HEAD_WORDS]) {
 	const volatile uint64_t *s = (const volatile uint64_t *)&check_hdr(p)->seal;
-	if (__builtin_expect(((uintptr_t)p & (PAGE_MIN - 1)) < HEAD_WORDS_AT, 0) && !head_readable((const void *)s))
-		return 0;
+	if (__builtin_expect(((uintptr_t)p & (PAGE_MIN - 1)) < HEAD_WORDS_AT || !pages_marked((uintptr_t)s), 0))
+		return pages_read_slow((const void *)s, w, HEAD_WORDS);
 	w[0] = s[0];
 	w[1] = s[1];
 	w[2] = s[2];
@@ -129,18 +123,16 @@ static int head_peek(const void *p, uint64_t w[4]) {
 	return 1;
 }
 
-/* The site, behind the canary; p may be a block already given back (a stale seal). */
-__attribute__((no_sanitize("address", "thread"), noinline))
-static uint64_t site_peek(const void *p, size_t n) {
-	const volatile unsigned char *s = site_addr(p, n);
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | s[i];
-	return v;
+__attribute__((no_sanitize("address", "thread")))
+uint64_t block_seal_now(const void *p) {
+	return *(const volatile uint64_t *)&check_hdr(p)->seal;
 }
 
-uintptr_t block_site(const void *p, const struct check_meta *m) {
-	return site_peek(p, m->n);
+/* The freer of a freed block, in the link word (not sealed). */
+__attribute__((no_sanitize("address", "thread")))
+static uint32_t freer_peek(const void *p) {
+	const volatile uintptr_t *next = (const volatile uintptr_t *)&check_hdr(p)->next;
+	return (uint32_t)*next;
 }
 
 int block_identify(const void *p, struct check_meta *m) {
@@ -148,10 +140,10 @@ int block_identify(const void *p, struct check_meta *m) {
 	/* User pointers are 16-aligned and never in the first 64 KiB (unmapped on Linux). */
 	if ((a & 15) != 0 || a < ((uintptr_t)1 << 16))
 		return REG_NONE;
-	uint64_t w[4];   /* seal, n, word, owner|freer */
+	uint64_t w[HEAD_WORDS];   /* seal, word, who, site */
 	if (!head_peek(p, w))
 		return REG_NONE;
-	uint64_t h = seal_of(a, w[1], w[2], (uint32_t)w[3]);
+	uint64_t h = seal_of(a, w[1], w[2], w[3]);
 	int state;
 	if (w[0] == (h ^ TAG_LIVE))
 		state = REG_LIVE;
@@ -159,11 +151,21 @@ int block_identify(const void *p, struct check_meta *m) {
 		state = REG_FREED;
 	else
 		return REG_NONE;
-	*m = (struct check_meta){ .seal = w[0], .n = w[1], .usable = w[2] & (((uint64_t)1 << 40) - 1),
-		.site = 0, .owner = (uint32_t)w[3], .freer = (uint32_t)(w[3] >> 32),
-		.head = (uint32_t)1 << (w[2] >> 56), .list = (uint32_t)(w[2] >> 40) & 0xffff,
-		.state = (uint32_t)state };
+	*m = (struct check_meta){ .seal = w[0], .n = w[1] & N_MASK, .usable = (w[2] >> 32) << 3,
+		.site = w[3], .owner = (uint32_t)w[2], .freer = 0,
+		.head = (uint32_t)1 << (w[1] >> 56 & 0x7f), .list = (uint32_t)(w[1] >> N_BITS) & 0xffff,
+		.state = (uint32_t)state, .reported = (uint32_t)(w[1] >> 63) };
+	if (state == REG_FREED)
+		m->freer = freer_peek(p);   /* the link words: in the same lines as the sealed ones */
 	return state;
+}
+
+int block_list_hint(const void *p, uint32_t *list) {
+	uint64_t w[HEAD_WORDS];
+	if (((uintptr_t)p & 15) != 0 || (uintptr_t)p < ((uintptr_t)1 << 16) || !head_peek(p, w))
+		return 0;
+	*list = (uint32_t)(w[1] >> N_BITS) & 0xffff;
+	return 1;
 }
 
 /* --- verification --- */
@@ -172,7 +174,7 @@ static inline uint64_t pat8(unsigned b) {
 	return 0x0101010101010101ull * (uint8_t)b;
 }
 
-/* 1 when a[0..len) is all b. Guard and canary (16 bytes): two 8-byte loads,
+/* 1 when a[0..len) is all b. Guard and red zone (16 bytes): two 8-byte loads,
  * no call. A poisoned prefix: memcmp against the pattern, which the C library
  * vectorises (8-byte steps cost the check build a third of its time). */
 static inline int range_is(const unsigned char *a, size_t len, unsigned b) {
@@ -220,26 +222,42 @@ static inline unsigned char *at(const void *p, ptrdiff_t off) {
 	return (unsigned char *)((uintptr_t)p + (uintptr_t)off);
 }
 
-/* The canary is a fixed run right after the user's bytes, CHECK_CANARY_SIZE
- * long: the rest of the size class is left untouched, as cache lines not
- * written cost nothing. */
+/* SKYNET_MEM_REDZONE (options.c): a multiple of 8 from 8 to 4096, fixed at
+ * the first block. The red zone is a run right after the user's bytes: the
+ * rest of the size class is left untouched, as cache lines not written cost
+ * nothing. */
+atomic_size_t block_redzone_cached;
+
+size_t block_redzone_slow(void) {
+	size_t r = option_get(OPTION_REDZONE);
+	r = r < 8 ? 8 : r > CHECK_REDZONE_MAX ? CHECK_REDZONE_MAX : (r + 7) & ~(size_t)7;
+	atomic_store_explicit(&block_redzone_cached, r, memory_order_relaxed);
+	return r;
+}
 
 void block_arm(void *p, const struct check_meta *m) {
 	uint64_t g = pat8(CHECK_GUARD);
 	memcpy(at(p, -16), &g, 8);
 	memcpy(at(p, -8), &g, 8);
-	uint64_t c = pat8(CHECK_CANARY);
-	memcpy(at(p, (ptrdiff_t)m->n), &c, 8);
-	memcpy(at(p, (ptrdiff_t)m->n + 8), &c, 8);
-	memcpy(site_addr(p, m->n), &m->site, sizeof(m->site));
+	size_t rz = block_redzone();
+	if (__builtin_expect(rz == CHECK_REDZONE_DEFAULT, 1)) {
+		uint64_t c = pat8(CHECK_CANARY);
+		memcpy(at(p, (ptrdiff_t)m->n), &c, 8);
+		memcpy(at(p, (ptrdiff_t)m->n + 8), &c, 8);
+	} else {
+		memset(at(p, (ptrdiff_t)m->n), CHECK_CANARY, rz);
+	}
 }
 
 int block_faults(const void *p, const struct check_meta *m, struct block_fault f[2]) {
 	int n = 0;
 	const unsigned char *canary = at(p, (ptrdiff_t)m->n);
-	if (__builtin_expect(!range_is(canary, CHECK_CANARY_SIZE, CHECK_CANARY), 0)) {
-		size_t first = first_diff(canary, CHECK_CANARY_SIZE, CHECK_CANARY);
-		size_t last = last_diff(canary, CHECK_CANARY_SIZE, CHECK_CANARY);
+	size_t rz = block_redzone();
+	int sound = rz == CHECK_REDZONE_DEFAULT ? range_is(canary, CHECK_REDZONE_DEFAULT, CHECK_CANARY)
+		: range_is(canary, rz, CHECK_CANARY);   /* the default: two loads, no loop */
+	if (__builtin_expect(!sound, 0)) {
+		size_t first = first_diff(canary, rz, CHECK_CANARY);
+		size_t last = last_diff(canary, rz, CHECK_CANARY);
 		f[n++] = (struct block_fault){ CHECK_OVERFLOW, (ptrdiff_t)(m->n + first), last + 1 };
 	}
 	const unsigned char *guard = at(p, -CHECK_GUARD_SIZE);
@@ -253,7 +271,7 @@ int block_faults(const void *p, const struct check_meta *m, struct block_fault f
 }
 
 /* SKYNET_MEM_POISON (options.c): SIZE_MAX is "full" (every user byte, and the
- * header, guard and canary, checked when the block leaves quarantine), else
+ * header, guard and red zone, checked when the block leaves quarantine), else
  * the first bytes poisoned, those and the guard checked. */
 static inline size_t poison_prefix(void) {
 	return option_get(OPTION_POISON);
@@ -270,9 +288,10 @@ void block_poison(void *p, const struct check_meta *m) {
 /* The header a quarantined block must still have, as bytes. */
 static void expected_head(const struct check_meta *m, struct check_head *h) {
 	memset(h, 0, sizeof(*h));
-	h->n = m->n;
+	h->next = (struct check_head *)(uintptr_t)m->freer;
 	h->word = word_of(m);
-	h->who = (uint64_t)m->owner | (uint64_t)m->freer << 32;
+	h->who = who_of(m);
+	h->site = m->site;
 	h->seal = m->seal;
 }
 
@@ -284,13 +303,14 @@ static void widen(ptrdiff_t *first, ptrdiff_t *last, ptrdiff_t f, ptrdiff_t l) {
 }
 
 int block_poison_fault(const void *p, const struct check_meta *m, struct block_fault *f) {
-	/* Full mode checks the header and the canary too; by default only the
+	/* Full mode checks the header and the red zone too; by default only the
 	 * guard and the poisoned prefix, the lines a stale pointer writes to. */
 	int full = poison_prefix() == SIZE_MAX;
 	struct check_head want;
-	expected_head(m, &want);
+	if (full)
+		expected_head(m, &want);
 	const unsigned char *hb = (const unsigned char *)check_hdr(p);
-	size_t slack = full ? CHECK_CANARY_SIZE : 0;
+	size_t slack = full ? block_redzone() : 0;
 	int hbad = 0;
 	if (full) {
 		const uint64_t *hw = (const uint64_t *)check_hdr(p), *ww = (const uint64_t *)&want;

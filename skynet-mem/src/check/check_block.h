@@ -11,14 +11,17 @@
  *
  * CHECK block layout (the backend block b of usable size u, p the user's pointer):
  *
- *   b        p - 64          p - 16         p                p + n          p + n + 16   + 24     b + u
- *   | pad .. | header (48 B) | guard (16 B) | user bytes (n) | canary (16 B) | site (8) | unused |
+ *   b        p - 64          p - 16         p                p + n               p + n + R   b + u
+ *   | pad .. | header (48 B) | guard (16 B) | user bytes (n) | red zone (R bytes) | unused |
  *
- * head = p - b = the larger of 64 and the alignment asked for, so p keeps it. The
- * header says what the block is; its seal (a hash of the user pointer, a
- * per-process secret and the header's fields) tells a block of the layer from
- * a stack address, a pointer into a block or another allocator's block, and a
- * live block from a freed one, without any shared table. */
+ * head = p - b = the larger of 64 and the alignment asked for, so p keeps it.
+ * R is SKYNET_MEM_REDZONE (default 16), the same for every block of a process.
+ * The header says what the block is and where it was allocated; its seal (a
+ * hash of the user pointer, a per-process secret and every field but the
+ * links) tells a block of the layer from a stack address, a pointer into a
+ * block or another allocator's block, and a live block from a freed one,
+ * without any shared table. An overflow never reaches the header, so the
+ * allocation site survives it. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -29,11 +32,11 @@
 #define CHECK_TAG_LIVE  0x6c697665u
 #define CHECK_TAG_FREED 0x66726565u
 #define CHECK_GUARD_SIZE 16
-#define CHECK_CANARY_SIZE 16 /* canary bytes right after the user's */
-#define CHECK_TRAIL_MIN (CHECK_CANARY_SIZE + 8)   /* canary, then the allocation site */
-#define CHECK_USABLE_MAX ((size_t)1 << 40)
+#define CHECK_REDZONE_DEFAULT 16
+#define CHECK_REDZONE_MAX 4096
+#define CHECK_USABLE_MAX ((size_t)1 << 35)   /* usable / 8 fits 32 bits of the header */
 #define CHECK_GUARD  0xa5u   /* bytes before the user's */
-#define CHECK_CANARY 0xcbu   /* bytes from the end of the user's to the end of the block */
+#define CHECK_CANARY 0xcbu   /* the red zone's bytes, right after the user's */
 #define CHECK_POISON 0xf7u   /* user bytes of a freed block in quarantine */
 
 /* Report kinds; the public skynet_mem_check_count() takes the same numbers. */
@@ -67,17 +70,18 @@ struct check_meta {
 	uint32_t head;     /* p - b */
 	uint32_t list;     /* live list the block is linked in (check_registry.c) */
 	uint32_t state;    /* REG_LIVE or REG_FREED */
+	uint32_t reported; /* live, found damaged and reported: walks pass it by */
 };
 
 /* In the block, right before the guard. prev/next (farthest from p) are the
- * live list's links; n, word and the owner are covered by the seal. The
- * allocation site lies behind the canary (reports only). */
+ * live list's links while the block is live; once freed, next holds the
+ * freeing service. Every other word is covered by the seal. */
 struct check_head {
 	struct check_head *prev, *next;
 	uint64_t seal;
-	uint64_t n;
-	uint64_t word;     /* usable (40 bits) | list << 40 | log2(head) << 56 */
-	uint64_t who;      /* owner | freer << 32 */
+	uint64_t word;     /* n (40 bits) | list << 40 | log2(head) << 56 | reported << 63 */
+	uint64_t who;      /* owner | (usable / 8) << 32 */
+	uint64_t site;     /* return address of the allocating call */
 };
 
 #define CHECK_HEAD_SIZE ((uint32_t)sizeof(struct check_head))
@@ -93,20 +97,32 @@ static inline void *check_base(const void *p, const struct check_meta *m) {
 
 /* --- headers and seals --- */
 /* The state p's header claims, sealed for p (REG_NONE when it is not a block
- * of the layer); fills *m. Safe on any readable address. */
+ * of the layer); fills *m. Safe on any pointer: one whose header may not be
+ * mapped is read through the kernel (check_pages.h). */
 HIDDEN int block_identify(const void *p, struct check_meta *m);
-/* The allocation site behind the canary (block_identify leaves m->site 0:
- * only reports need it). */
-HIDDEN uintptr_t block_site(const void *p, const struct check_meta *m);
+/* The seal in p's header now; p identified before, maybe freed since (even
+ * given back: a double free racing the first), so read unseen by ASan. */
+HIDDEN uint64_t block_seal_now(const void *p);
+/* The live list p's header names, sealed or not (a header being rewritten
+ * under its list's lock reads torn); 0 when it cannot be read. */
+HIDDEN int block_list_hint(const void *p, uint32_t *list);
 /* Writes the header fields and seal for m (not the links); sets m->seal. */
 HIDDEN void head_write(const void *p, struct check_meta *m);
-/* Live -> freed in place: records the freer, reseals (no hashing). */
+/* Live -> freed in place, once unlinked: records the freer, reseals (no hashing). */
 static inline void head_mark_freed(const void *p, struct check_meta *m, uint32_t freer) {
 	struct check_head *h = check_hdr(p);
 	m->freer = freer;
-	h->who = (uint64_t)m->owner | (uint64_t)freer << 32;
+	h->prev = NULL;
+	h->next = (struct check_head *)(uintptr_t)freer;
 	m->state = REG_FREED;
 	h->seal = m->seal ^= CHECK_TAG_LIVE ^ CHECK_TAG_FREED;
+}
+/* The red zone's length (SKYNET_MEM_REDZONE, read once, a multiple of 8). */
+extern atomic_size_t block_redzone_cached HIDDEN;   /* 0 until read */
+HIDDEN size_t block_redzone_slow(void);
+static inline size_t block_redzone(void) {
+	size_t r = atomic_load_explicit(&block_redzone_cached, memory_order_relaxed);
+	return __builtin_expect(r != 0, 1) ? r : block_redzone_slow();
 }
 
 /* --- verification: what is wrong, without reporting (check_report.h reports) --- */
@@ -119,8 +135,7 @@ struct block_fault {
 HIDDEN int block_faults(const void *p, const struct check_meta *m, struct block_fault f[2]);
 /* 1 and *f when a quarantined block changed since block_poison. */
 HIDDEN int block_poison_fault(const void *p, const struct check_meta *m, struct block_fault *f);
-/* Writes guard and canary around the user's bytes of a new block, and its
- * allocation site behind the canary. */
+/* Writes the guard and the red zone around the user's bytes of a new block. */
 HIDDEN void block_arm(void *p, const struct check_meta *m);
 /* Poisons the user's bytes of a freed block and seals its header as freed. */
 HIDDEN void block_poison(void *p, const struct check_meta *m);

@@ -24,6 +24,7 @@
 struct qitem {
 	void *p;
 	struct check_meta m;   /* out of the block: a write after free cannot mislead */
+	int reported;          /* written after its free, found by a check on demand */
 };
 
 struct ring {
@@ -76,15 +77,48 @@ struct lock_group quarantine_locks(void) {
 	return (struct lock_group){ &kept.lock, 1, sizeof(kept.lock) };
 }
 
+/* The last blocks given back to the backend, by address: a later free of one
+ * whose memory was handed out again (its header overwritten) is still named a
+ * double free. Direct-mapped and lossy; the address is published last. */
+#define RELEASED 2048
+
+static struct {
+	_Atomic uintptr_t p;
+	_Atomic uint64_t who;   /* owner | freer << 32 */
+	_Atomic uint64_t n;
+} released[RELEASED];
+
+static inline size_t released_slot(const void *p) {
+	return ((uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ull >> 53 & (RELEASED - 1);
+}
+
+void quarantine_note_released(const void *p, const struct check_meta *m) {
+	size_t i = released_slot(p);
+	atomic_store_explicit(&released[i].who, (uint64_t)m->owner | (uint64_t)m->freer << 32, memory_order_relaxed);
+	atomic_store_explicit(&released[i].n, m->n, memory_order_relaxed);
+	atomic_store_explicit(&released[i].p, (uintptr_t)p, memory_order_release);
+}
+
+int quarantine_was_released(const void *p, struct check_meta *m) {
+	size_t i = released_slot(p);
+	if (atomic_load_explicit(&released[i].p, memory_order_acquire) != (uintptr_t)p)
+		return 0;
+	uint64_t who = atomic_load_explicit(&released[i].who, memory_order_relaxed);
+	*m = (struct check_meta){ .n = atomic_load_explicit(&released[i].n, memory_order_relaxed),
+		.owner = (uint32_t)who, .freer = (uint32_t)(who >> 32), .state = REG_FREED };
+	return atomic_load_explicit(&released[i].p, memory_order_relaxed) == (uintptr_t)p;
+}
+
 /* Verifies a block leaving quarantine: frees it, or reports and leaks it. */
-static void quarantine_release(void *p, const struct check_meta *m) {
-	if (block_verify_poison(p, m) != 0) {
+static void quarantine_release(void *p, const struct check_meta *m, int reported) {
+	if (reported || block_verify_poison(p, m) != 0) {
 		keep(check_base(p, m));   /* written after its free: reported, leaked */
 		return;
 	}
 	/* The header keeps its freed seal until the address is handed out again:
 	 * freeing p meanwhile is still reported as a double free, and nothing
 	 * (not writing it) saves a cache miss here. */
+	quarantine_note_released(p, m);
 	backend_free(check_base(p, m), m->usable);
 }
 
@@ -114,7 +148,7 @@ static void shrink(struct ring *r, size_t limit, size_t keep) {
 		r->bytes -= it.m.usable;
 		if (r->count > PREFETCH_AHEAD)
 			prefetch_block(&r->q[(r->first + PREFETCH_AHEAD) & (r->cap - 1)]);
-		quarantine_release(it.p, &it.m);
+		quarantine_release(it.p, &it.m, it.reported);
 	}
 }
 
@@ -172,12 +206,13 @@ void quarantine_push(void *p, const struct check_meta *m) {
 	struct ring *r = ring_of_thread();
 	size_t limit = quarantine_bound();
 	if (r == NULL || r->gone || (r->count == r->cap && grow(r) != 0)) {
-		quarantine_release(p, m);   /* no room to remember it: give it back now */
+		quarantine_release(p, m, 0);   /* no room to remember it: give it back now */
 		return;
 	}
 	struct qitem *it = &r->q[(r->first + r->count) & (r->cap - 1)];
 	it->p = p;
 	it->m = *m;
+	it->reported = 0;
 	r->count++;
 	r->bytes += m->usable;
 	if (r->bytes > limit)
@@ -193,4 +228,24 @@ size_t skynet_mem_check_quarantine(size_t bytes) {
 	if (my_ring)
 		shrink(my_ring, bytes, 0);
 	return old;
+}
+
+/* The calling thread's quarantine, verified: emptied (release), or in place,
+ * each damaged block reported once (it is then leaked when it leaves).
+ * Returns the damaged blocks found. */
+size_t quarantine_check_mine(int release) {
+	struct ring *r = my_ring;
+	if (r == NULL || r->gone)
+		return 0;
+	size_t damaged = 0;
+	for (size_t i = 0; i < r->count; i++) {
+		struct qitem *it = &r->q[(r->first + i) & (r->cap - 1)];
+		if (!it->reported && block_verify_poison(it->p, &it->m) != 0) {
+			it->reported = 1;
+			damaged++;
+		}
+	}
+	if (release)
+		shrink(r, 0, 0);
+	return damaged;
 }

@@ -14,6 +14,7 @@
 
 #include "check_registry.h"
 #include "check_report.h"
+#include "check_site.h"
 #include "current.h"
 #include "options.h"
 #include "skynet_mem.h"
@@ -78,8 +79,8 @@ static void flush(struct out *o) {
 static void what_line(struct out *o, const struct check_report *r) {
 	put(o, "skynet-mem: MEMORY_CHECK: %s", kind_names[r->kind]);
 	switch (r->kind) {
-	case CHECK_OVERFLOW:   /* the whole canary changed: the overflow may go further */
-		put(o, " by %s%zu bytes at offset %td", r->span >= CHECK_CANARY_SIZE ? "at least " : "",
+	case CHECK_OVERFLOW:   /* the whole red zone changed: the overflow may go further */
+		put(o, " by %s%zu bytes at offset %td", r->span >= block_redzone() ? "at least " : "",
 			r->span, r->offset);
 		break;
 	case CHECK_UNDERFLOW:
@@ -95,13 +96,10 @@ static void what_line(struct out *o, const struct check_report *r) {
 }
 
 static void print_site(struct out *o, uintptr_t site) {
-	if (site == 0)
-		return;
-	put(o, "  allocated at: ");
 	flush(o);
-	void *frame = (void *)site;
-	backtrace_symbols_fd(&frame, 1, STDERR_FILENO);
+	site_print(site);
 }
+
 
 /* One report at a time, so blocks from several threads do not interleave. */
 /* No cancellation inside: the writes are cancellation points, and a
@@ -137,9 +135,16 @@ void check_report(const struct check_report *r) {
 		else if (r->kind == CHECK_WRITE_AFTER_FREE)
 			put(&o, "  owner service :%08x, freed by service :%08x (found while service :%08x ran)\n",
 				m->owner, m->freer, me);
+		else if (r->walk)
+			put(&o, "  owner service :%08x (found while service :%08x ran)\n", m->owner, me);
 		else
 			put(&o, "  owner service :%08x, freeing service :%08x\n", m->owner, me);
-		print_site(&o, m->site ? m->site : block_site(r->ptr, m));
+		print_site(&o, m->site);
+	} else if (r->reused) {
+		put(&o, "  %s of %p: a block freed before (requested %zu bytes), its memory since handed out again\n",
+			r->op, r->ptr, r->reused->n);
+		put(&o, "  owner service :%08x, freed by service :%08x, freeing service :%08x\n",
+			r->reused->owner, r->reused->freer, me);
 	} else {
 		put(&o, "  %s of %p: not a block of skynet-mem (stack, inside a block, or another allocator)\n",
 			r->op, r->ptr);
@@ -162,7 +167,7 @@ void check_report(const struct check_report *r) {
 
 void block_report(const void *p, const struct check_meta *m, const char *op, const struct block_fault *f, int n) {
 	for (int i = 0; i < n; i++) {
-		struct check_report r = { f[i].kind, op, p, m, f[i].offset, f[i].span };
+		struct check_report r = { f[i].kind, op, p, m, f[i].offset, f[i].span, NULL, 0 };
 		check_report(&r);
 	}
 }
@@ -183,24 +188,24 @@ int block_verify_poison(const void *p, const struct check_meta *m) {
 }
 
 
-void check_leak_report(uint32_t handle, size_t blocks) {
-	enum { SHOWN = 16 };
+void check_leak_report(uint32_t handle, size_t blocks, void *const *p, const struct check_meta *m, size_t shown) {
 	if (blocks == 0 || !option_get(OPTION_CHECK_LEAKS) || reporting)
 		return;
-	void *p[SHOWN];
-	struct check_meta m[SHOWN];
-	size_t found = live_owned(handle, p, m, SHOWN);
 	struct out o = { .len = 0 };
 	report_begin();
 	put(&o, "skynet-mem: MEMORY_CHECK: service :%08x exits owning %zu blocks\n", handle, blocks);
-	for (size_t i = 0; i < found && i < SHOWN; i++) {
+	for (size_t i = 0; i < shown && i < blocks; i++) {
 		put(&o, "  block %p (requested %zu bytes, usable %zu bytes)\n", p[i], m[i].n, m[i].usable);
 		print_site(&o, m[i].site);
 	}
-	if (found > SHOWN)
-		put(&o, "  ... %zu more\n", found - SHOWN);
+	if (blocks > shown)
+		put(&o, "  ... %zu more\n", blocks - shown);
 	flush(&o);
 	report_end();
+}
+
+void check_count_only(enum check_kind kind, size_t n) {
+	atomic_fetch_add(&counts[kind], n);
 }
 
 struct lock_group report_locks(void) {
