@@ -34,6 +34,11 @@ struct skynet_mem_totals {
 SKYNET_MEM_API void     skynet_mem_set_current(uint32_t handle);
 /* Owner of new blocks; weak default returns the thread's value set above. */
 SKYNET_MEM_API uint32_t skynet_current_handle(void);
+/* For a host that defines skynet_current_handle but also calls
+ * skynet_mem_set_current on every thread at every switch (skynet's glue): the
+ * layer then reads the thread's value instead of calling the host's. Call it
+ * before any thread other than the caller allocates. */
+SKYNET_MEM_API void     skynet_mem_use_set_current(void);
 /* Publishes the calling thread's pending counter deltas now. */
 SKYNET_MEM_API void     skynet_mem_flush(void);
 
@@ -87,9 +92,11 @@ enum skynet_mem_check_kind {
 	SKYNET_MEM_CHECK_WRITE_AFTER_FREE,
 };
 SKYNET_MEM_API uint64_t skynet_mem_check_count(int kind);
-/* MEMORY_CHECK builds: bound in bytes of the quarantine of freed blocks (default
- * 8 MiB, or SKYNET_MEM_QUARANTINE=bytes[K|M|G]); 0 frees at once. Shrinking it
- * releases (and verifies) the oldest blocks now. Returns the previous bound. */
+/* MEMORY_CHECK builds: bound in bytes of each thread's quarantine of freed blocks
+ * (default 1 MiB per thread, or SKYNET_MEM_QUARANTINE=bytes[K|M|G]); 0 frees at
+ * once. The calling thread's quarantine shrinks now (its oldest blocks verified
+ * and released), other threads' at their next free. Returns the previous bound
+ * (0 in release builds). */
 SKYNET_MEM_API size_t   skynet_mem_check_quarantine(size_t bytes);
 
 /* 1 when built over jemalloc, 0 over the system allocator. */

@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ledger.h"
-#include "mem_alloc.h"
+#include "block.h"
+#include "current.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
 
