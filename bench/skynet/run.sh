@@ -8,6 +8,9 @@
 #   lua:      one Lua allocation-heavy service, LUA_ROUNDS rounds (rounds/s)
 # The source: SKYNET_SRC (a checkout) or SKYNET_FIXTURE (a tarball).
 # Wall-clock figures: noisy on a loaded machine; the CPU column is the process's.
+# Then instructions per operation under valgrind (cachegrind, IR=0 skips it):
+# the difference between a short and a long run of each workload, so skynet's
+# start-up cancels out; the steadiest figure on a shared machine.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -91,4 +94,28 @@ for w in pingpong lua; do
 		i=$((i + 1))
 	done
 	echo "  $w: median throughput ratio skynet-mem/skynet = $(median <"$WORK/$w.ratios") (target >= 0.97), median CPU ratio = $(median <"$WORK/$w.cpu")"
+done
+
+[ "${IR:-1}" = 1 ] || exit 0
+command -v valgrind >/dev/null || { echo "bench/skynet: valgrind missing (scripts/install-deps.sh), no instruction counts"; exit 0; }
+ir_of() {   # ir_of VARIANT ARGS...: instructions of one whole run
+	sk=$WORK/$1/skynet
+	shift
+	sed -e "s|^root = .*|root = \"$sk/\"|" -e "s|^start = .*|start = \"skynet_bench $*\"|" "$WORK/config" >"$WORK/config.ir"
+	(cd "$WORK" && valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+		"$sk/skynet" "$WORK/config.ir" 2>&1) | sed -n 's/.*I *refs: *//p' | tr -d ,
+}
+per_op() {   # per_op VARIANT SHORT_ARGS LONG_ARGS OPS: instructions per op of the difference
+	a=$(ir_of $1 $2)
+	b=$(ir_of $1 $3)
+	awk -v a="$a" -v b="$b" -v n="$4" 'BEGIN { printf "%.0f", (b - a) / n }'
+}
+echo "== instructions per operation (valgrind; long run minus short run)"
+for w in pingpong lua; do
+	if [ $w = pingpong ]; then short="pingpong 1 2000"; long="pingpong 1 6000"; n=4000; unit=call
+	else short="lua 10"; long="lua 50"; n=40; unit=round; fi
+	own=$(per_op own "$short" "$long" $n)
+	mem=$(per_op mem "$short" "$long" $n)
+	printf '  %s: skynet %s, skynet-mem %s instructions per %s: ratio %s (target <= %s)\n' $w "$own" "$mem" $unit \
+		"$(awk -v a="$mem" -v b="$own" 'BEGIN { printf "%.3f", a / b }')" "$(awk 'BEGIN { printf "%.3f", 1 / 0.97 }')"
 done

@@ -67,6 +67,9 @@ once $S '^	ctx->handle = handle;$' "the handle assignment"
 once $S '^delete_context(struct skynet_context \*ctx) {$' "delete_context"
 once $S '^	skynet_module_instance_release(ctx->mod, ctx->instance);$' "the instance release"
 once $S '^#include "atomic.h"$' "the atomic.h include"
+once $S '^	pthread_setspecific(G_NODE.handle_key, (void \*)(uintptr_t)(ctx->handle));$' "the dispatch's current handle"
+once $S '^skynet_initthread(int m) {$' "skynet_initthread"
+once $S '^	pthread_setspecific(G_NODE.handle_key, (void \*)v);$' "skynet_initthread's current handle"
 once $S '^dispatch_message(struct skynet_context \*ctx, struct skynet_message \*msg) {$' "dispatch_message"
 once $S 'pthread_getspecific(G_NODE.handle_key)' "the current handle's thread key"
 once skynet-src/malloc_hook.c '^skynet_lalloc(void \*ptr, size_t osize, size_t nsize) {$' "skynet's hook"
@@ -112,13 +115,13 @@ else
 fi
 [ -f "$LIBDIR/libskynet-mem-hook.so" ] || die "no libskynet-mem-hook.so in $LIBDIR"
 
-# --- keep the originals once ---
-if [ ! -d "$ORIG" ]; then
-	for f in $PATCHED $REPLACED; do
+# --- keep the originals, once each ---
+for f in $PATCHED $REPLACED; do
+	if [ ! -f "$ORIG/$f" ]; then
 		mkdir -p "$ORIG/$(dirname "$f")"
 		cp -p "$SKYNET_DIR/$f" "$ORIG/$f"
-	done
-fi
+	fi
+done
 
 # --- write every file through a staging copy: only changed files are touched,
 # so a second run changes nothing and make rebuilds nothing ---
@@ -140,32 +143,49 @@ MALLOC_STATICLIB :=/' \
 printf '\n# skynet-mem (integrations/skynet/apply.sh)\ninclude skynet-mem.mk\n' >>"$STAGE/Makefile"
 install_file "$STAGE/Makefile" Makefile
 
-# skynet_server.c: a service's Lua heap made at its birth is its own; each
-# dispatch ends with its counters published (reads are then exact for every
-# service not running); its release runs charged to it, whatever thread kills
-# it; then it is reported.
+# skynet_server.c: every thread's current service is also the layer's (set at
+# each dispatch); each dispatch ends with the thread's counters published, so
+# reads are exact for every service not running; a service's Lua heap made at
+# its birth is its own; its release runs charged to it, whatever thread kills
+# it; then it is reported and retired.
 sed -e 's/^#include "atomic.h"$/&\
 #include "skynet_mem_skynet.h"/' \
 	-e 's/^	void \*inst = skynet_module_instance_create(mod);$/	struct skynet_mem_birth mem_birth = skynet_mem_birth_begin();\
 &/' \
 	-e 's/^	ctx->handle = handle;$/&\
 	skynet_mem_birth_end(\&mem_birth, handle);/' \
+	-e 's/^	pthread_setspecific(G_NODE.handle_key, (void \*)(uintptr_t)(ctx->handle));$/&\
+	skynet_mem_set_current(ctx->handle);/' \
 	-e '/^dispatch_message(struct skynet_context \*ctx, struct skynet_message \*msg) {$/,/^}$/{
 s/^	CHECKCALLING_END(ctx)$/	skynet_mem_flush();\
 &/
+}' \
+	-e '/^skynet_initthread(int m) {$/,/^}$/{
+s/^	pthread_setspecific(G_NODE.handle_key, (void \*)v);$/&\
+	skynet_mem_thread_init((uint32_t)v);/
 }' \
 	-e '/^delete_context(struct skynet_context \*ctx) {$/,/^}$/{
 s/^delete_context(struct skynet_context \*ctx) {$/&\
 	void *mem_caller = pthread_getspecific(G_NODE.handle_key);\
 	uint32_t mem_handle = ctx->handle;\
-	pthread_setspecific(G_NODE.handle_key, (void *)(uintptr_t)mem_handle);/
+	pthread_setspecific(G_NODE.handle_key, (void *)(uintptr_t)mem_handle);\
+	skynet_mem_set_current(mem_handle);/
 s/^	context_dec();$/	pthread_setspecific(G_NODE.handle_key, mem_caller);\
+	skynet_mem_set_current((uint32_t)(uintptr_t)mem_caller);\
 	skynet_mem_death(mem_handle);\
 &/
 }' "$ORIG/$S" >"$STAGE/skynet_server.c"
-[ "$(grep -c 'mem_birth\|mem_caller\|mem_handle\|skynet_mem_skynet.h\|skynet_mem_flush' "$STAGE/skynet_server.c")" = 9 ] ||
+[ "$(grep -c 'mem_birth\|mem_caller\|mem_handle\|skynet_mem_skynet.h\|skynet_mem_set_current\|skynet_mem_thread_init\|skynet_mem_flush' "$STAGE/skynet_server.c")" = 13 ] ||
 	die "internal: skynet_server.c was not patched as expected"
 install_file "$STAGE/skynet_server.c" $S
+
+# Files an older apply.sh changed and this one does not: skynet's own again.
+(cd "$ORIG" && find . -type f | sed 's|^\./||') | while read -r f; do
+	case " $PATCHED $REPLACED " in
+	*" $f "*) ;;
+	*) cmp -s "$ORIG/$f" "$SKYNET_DIR/$f" || cp "$ORIG/$f" "$SKYNET_DIR/$f" ;;
+	esac
+done
 
 # The layer's headers, the glue, and the Lua module.
 for h in skynet_malloc.h malloc_hook.h skynet_mem.h skynet_mem_api.h; do

@@ -7,6 +7,14 @@
 #include "skynet_mem.h"
 #include "skynet_mem_skynet.h"
 
+/* skynet's own skynet_current_handle (a pthread key) stays what skynet code
+ * calls; the layer reads its own per-thread copy, kept equal by the patched
+ * skynet_server.c, which saves a call per allocation. */
+void skynet_mem_thread_init(uint32_t handle) {
+	skynet_mem_use_set_current();
+	skynet_mem_set_current(handle);
+}
+
 static size_t lua_bytes_of(uint32_t handle) {
 	struct skynet_mem_stat st;
 	return skynet_mem_stat(handle, &st) == 0 ? st.lua_bytes : 0;

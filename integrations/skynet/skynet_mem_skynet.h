@@ -2,13 +2,18 @@
 #define SKYNET_MEM_SKYNET_H
 
 /* skynet-mem's glue for skynet's skynet_server.c (installed by apply.sh).
- * A service is born on its creator's thread and may die on any thread; these
- * keep its Lua heap and its exit on its own record. */
+ * skynet_server.c also calls skynet_mem_set_current wherever it sets a thread's
+ * current handle. A service is born on its creator's thread and may die on any
+ * thread; these keep its Lua heap and its exit on its own record. */
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "skynet_mem.h"
+
+/* Call where skynet sets a thread's current handle at thread start
+ * (skynet_initthread): the layer follows skynet_mem_set_current from then on. */
+void skynet_mem_thread_init(uint32_t handle);
 
 /* The creator's Lua heap before a module instance is created. */
 struct skynet_mem_birth {
