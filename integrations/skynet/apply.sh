@@ -54,7 +54,7 @@ once() {   # once FILE REGEX WHAT: the pristine FILE has exactly one line matchi
 for f in $PATCHED $REPLACED skynet-src/skynet_imp.h service-src/service_snlua.c platform.mk; do
 	[ -f "$(src "$f")" ] || die "$SKYNET_DIR is not a skynet checkout: $f is missing"
 done
-if [ ! -d "$ORIG" ] && grep -q skynet-mem "$SKYNET_DIR/skynet-src/skynet_server.c"; then
+if [ ! -d "$ORIG" ] && grep -q skynet_mem "$SKYNET_DIR/skynet-src/skynet_server.c"; then
 	die "$SKYNET_DIR mentions skynet-mem but has no $ORIG: restore skynet's files (git checkout) first"
 fi
 once Makefile '^MALLOC_STATICLIB := \$(JEMALLOC_STATICLIB)$' "the jemalloc static library"

@@ -169,10 +169,46 @@ EOF
 	echo "skynet_test: $TEST passed"
 }
 
+# --- refuse: apply.sh says no, clearly, to what is not a skynet tree it knows ---
+expect_refusal() {   # expect_refusal DIR MESSAGE
+	if out=$("$REPO/integrations/skynet/apply.sh" "$1" 2>&1); then
+		die "apply.sh accepted $1"
+	fi
+	printf '%s\n' "$out" | grep -q -- "$2" || die "apply.sh on $1 said '$out', expected '$2'"
+	echo "refused as expected: $out"
+}
+
+refuse() {
+	WORK=$1
+	have_source || skip "no skynet source: set SKYNET_SRC=<checkout> or SKYNET_FIXTURE=<skynet.tar.gz>"
+	[ -d "$WORK/skynet" ] || die "$WORK/skynet missing (the setup test failed?)"
+	R=$WORK/refuse
+	rm -rf "$R"
+	mkdir -p "$R/empty"
+	expect_refusal "$R/empty" "is not a skynet checkout: Makefile is missing"
+	expect_refusal "$R/none" "no such folder"
+	# A pristine tree whose delete_context was edited by hand.
+	mkdir "$R/edited"
+	cp -r "$WORK/skynet/.skynet-mem/orig/." "$R/edited/"
+	for f in skynet-src/skynet_imp.h service-src/service_snlua.c platform.mk; do
+		mkdir -p "$R/edited/$(dirname "$f")"
+		cp "$WORK/skynet/$f" "$R/edited/$f"
+	done
+	sed -i 's/^	skynet_module_instance_release(ctx->mod, ctx->instance);$/	release_it(ctx);/' "$R/edited/skynet-src/skynet_server.c"
+	expect_refusal "$R/edited" "skynet_server.c has 0 lines for the instance release"
+	# skynet-mem's own files without the backup apply.sh keeps.
+	mkdir "$R/stray"
+	cp -r "$R/edited/." "$R/stray/"
+	cp "$WORK/skynet/skynet-src/skynet_server.c" "$R/stray/skynet-src/skynet_server.c"
+	expect_refusal "$R/stray" "mentions skynet-mem but has no"
+	echo "skynet_test: apply.sh refuses what it does not know"
+}
+
 cmd=${1:-}
 shift || true
 case $cmd in
 build) build "$@" ;;
 run) run "$@" ;;
+refuse) refuse "$@" ;;
 *) echo "usage: $0 build WORK BUILD_DIR VARIANT | run WORK TEST [prof]" >&2; exit 2 ;;
 esac
