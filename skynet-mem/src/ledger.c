@@ -132,7 +132,9 @@ void ledger_flush(void) {
 	for (uint64_t todo = l->claimed; todo; todo &= todo - 1) {
 		int i = __builtin_ctzll(todo);
 		struct ledger_slot *s = &l->slot[i];
-		if (s->dirty || slot_pending(s))
+		/* Every change marks its slot dirty until published (ledger_done,
+		 * or malloc's fast path, which runs on dirty slots only). */
+		if (s->dirty)
 			ledger_publish(s);
 		/* Let exited services' records be reclaimed. */
 		if (atomic_load_explicit(&s->rec->retired, memory_order_relaxed)) {
