@@ -57,6 +57,13 @@ done
 if [ ! -d "$ORIG" ] && grep -q skynet_mem "$SKYNET_DIR/skynet-src/skynet_server.c"; then
 	die "$SKYNET_DIR mentions skynet-mem but has no $ORIG: restore skynet's files (git checkout) first"
 fi
+# A file changed since apply.sh wrote it (an edit, a git pull) would be lost
+# by rewriting it from the old original: say so instead.
+MANIFEST=$STATE/installed.sha256
+if [ -f "$MANIFEST" ]; then
+	changed=$(cd "$SKYNET_DIR" && sha256sum -c --quiet "$MANIFEST" 2>/dev/null | sed 's/: .*//' | paste -sd ' ') || true
+	[ -z "$changed" ] || die "$changed changed since apply.sh wrote them: put skynet's own files back (git checkout) and remove $STATE, then apply again"
+fi
 once Makefile '^MALLOC_STATICLIB := \$(JEMALLOC_STATICLIB)$' "the jemalloc static library"
 once Makefile '^  lua-memory.c \\$' "lua-memory.c in LUA_CLIB_SKYNET"
 once Makefile '^include platform.mk$' "include platform.mk"
@@ -128,11 +135,13 @@ done
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 CHANGED=0
+NEW_MANIFEST=$STAGE/installed.sha256
 install_file() {   # install_file STAGED DEST (relative to SKYNET_DIR)
 	if ! cmp -s "$1" "$SKYNET_DIR/$2" 2>/dev/null; then
 		cp "$1" "$SKYNET_DIR/$2"
 		CHANGED=1
 	fi
+	(cd "$SKYNET_DIR" && sha256sum "$2") >>"$NEW_MANIFEST"
 }
 
 # Makefile: no 3rd/jemalloc; our Lua module's files; skynet-mem.mk for the link.
@@ -210,6 +219,7 @@ if ! cmp -s "$STAGE/skynet-mem.mk" "$SKYNET_DIR/skynet-mem.mk" 2>/dev/null; then
 	CHANGED=1
 fi
 echo "$VARIANT" >"$STATE/variant"
+cp "$NEW_MANIFEST" "$MANIFEST"
 
 if [ $CHANGED = 1 ]; then
 	echo "apply.sh: $SKYNET_DIR now builds on skynet-mem ($VARIANT, $LIBDIR): make -C $SKYNET_DIR linux"

@@ -2,6 +2,7 @@
 # The skynet drop-in, end to end (ctest, test/skynet/CMakeLists.txt).
 #   skynet_test.sh build WORK BUILD_DIR VARIANT   unpack, apply.sh, make linux
 #   skynet_test.sh run WORK TEST [prof]           one run of skynet with TEST started
+#   skynet_test.sh refuse WORK BUILD_DIR VARIANT  apply.sh refuses trees it does not know
 # skynet comes from SKYNET_SRC (a checkout, copied) or SKYNET_FIXTURE (a
 # tarball unpacking to skynet/). Without either the test says loudly that it
 # was skipped and exits 77 (ctest's SKIP_RETURN_CODE).
@@ -179,7 +180,7 @@ expect_refusal() {   # expect_refusal DIR MESSAGE
 }
 
 refuse() {
-	WORK=$1
+	WORK=$1 BUILD_DIR=$2 VARIANT=$3
 	have_source || skip "no skynet source: set SKYNET_SRC=<checkout> or SKYNET_FIXTURE=<skynet.tar.gz>"
 	[ -d "$WORK/skynet" ] || die "$WORK/skynet missing (the setup test failed?)"
 	R=$WORK/refuse
@@ -201,6 +202,24 @@ refuse() {
 	cp -r "$R/edited/." "$R/stray/"
 	cp "$WORK/skynet/skynet-src/skynet_server.c" "$R/stray/skynet-src/skynet_server.c"
 	expect_refusal "$R/stray" "mentions skynet-mem but has no"
+	# An applied tree whose patched file then changed (an edit, a git pull).
+	mkdir "$R/pulled"
+	cp -r "$WORK/skynet/.skynet-mem/orig/." "$R/pulled/"
+	for f in skynet-src/skynet_imp.h service-src/service_snlua.c platform.mk; do
+		mkdir -p "$R/pulled/$(dirname "$f")"
+		cp "$WORK/skynet/$f" "$R/pulled/$f"
+	done
+	flag=
+	[ "$VARIANT" = check ] && flag=--check
+	SKYNET_MEM_BUILD=$BUILD_DIR "$REPO/integrations/skynet/apply.sh" "$R/pulled" $flag >/dev/null
+	echo "/* upstream change */" >>"$R/pulled/skynet-src/skynet_server.c"
+	if out=$(SKYNET_MEM_BUILD=$BUILD_DIR "$REPO/integrations/skynet/apply.sh" "$R/pulled" $flag 2>&1); then
+		die "apply.sh rewrote a file changed since it wrote it"
+	fi
+	printf '%s\n' "$out" | grep -q "skynet-src/skynet_server.c changed since apply.sh wrote them" ||
+		die "apply.sh on a changed tree said '$out'"
+	tail -n 1 "$R/pulled/skynet-src/skynet_server.c" | grep -q "upstream change" || die "the change was lost"
+	echo "refused as expected: $out"
 	echo "skynet_test: apply.sh refuses what it does not know"
 }
 
@@ -210,5 +229,5 @@ case $cmd in
 build) build "$@" ;;
 run) run "$@" ;;
 refuse) refuse "$@" ;;
-*) echo "usage: $0 build WORK BUILD_DIR VARIANT | run WORK TEST [prof]" >&2; exit 2 ;;
+*) echo "usage: $0 build WORK BUILD_DIR VARIANT | run WORK TEST [prof] | refuse WORK BUILD_DIR VARIANT" >&2; exit 2 ;;
 esac
