@@ -2,6 +2,7 @@
 --   hog snlua : starts with skynet.memlimit(4 MiB), snlua's own limit
 --   hog       : no limit of its own (memcheck sets the layer's)
 -- fill n: keeps n more strings of 1 KiB; returns pcall's ok, err.
+-- count: its Lua heap as snlua counts it; drop: lets go of the strings.
 local skynet = require "skynet"
 
 local mode = ...
@@ -18,6 +19,10 @@ function command.fill(n)
 			kept[#kept + 1] = string.rep("h", 1023) .. string.char(i % 256)
 		end
 	end)
+end
+
+function command.count()
+	return math.floor(collectgarbage "count" * 1024)
 end
 
 function command.drop()

@@ -214,6 +214,15 @@ local function case_limits()
 	eq(ok, false, "past the layer's limit the allocation fails")
 	check(tostring(err):find("not enough memory", 1, true), "the layer's limit: " .. tostring(err))
 	check(memory.stat(hog).total <= limit, "usage stays under the layer's limit")
+	-- After the refusals Lua's own count and the layer's charge still agree,
+	-- within size-class rounding.
+	local snlua_count = skynet.call(hog, "lua", "count")
+	skynet.sleep(0)
+	local heap = poll("the hog's heap published", function()
+		local b = memory.stat(hog).lua_bytes
+		return b >= snlua_count - 4096 and b <= snlua_count * 1.25 + 4096 and b
+	end, 5)
+	check(heap > 0, "the hog's heap")
 	eq(skynet.call(hog, "lua", "drop"), true, "and the service lives on")
 	memory.setlimit(hog, 0)
 
