@@ -72,7 +72,7 @@ define san_build
 	cmake --build $(BUILD)/$(1) -j$(JOBS) $(4)
 endef
 
-.PHONY: check-sanitize fuzz bench-check
+.PHONY: check-sanitize fuzz bench-check bench-skynet
 check-sanitize: deps
 	$(call san_build,asan,OFF,ASAN_CFLAGS)
 	cd $(BUILD)/asan && $(ASAN_RUN) ctest -j2 --output-on-failure -E '$(ASAN_SKIP)'
@@ -102,3 +102,8 @@ bench-check: check-build
 	cmake --build $(BUILD)/bench-asan -j$(JOBS) --target bench_check bench_malloc
 	ASAN_OPTIONS=detect_leaks=0 $(BUILD)/bench-asan/bench/bench_check
 	ASAN_OPTIONS=detect_leaks=0 $(BUILD)/bench-asan/bench/bench_malloc
+
+# skynet built from the fixture twice, its own malloc hook vs skynet-mem
+# (integrations/skynet), interleaved: ping-pong calls and a Lua-heavy service.
+bench-skynet: release
+	bench/skynet/run.sh $(BUILD)/release

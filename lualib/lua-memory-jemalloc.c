@@ -1,5 +1,9 @@
-/* skynet.memory's jemalloc controls: dumpinfo, jestat, mallctl, dumpheap,
- * profactive. Without jemalloc each raises an error saying so. */
+/* skynet.memory's jemalloc controls with skynet's shapes: dumpinfo, jestat,
+ * mallctl (an integer, 0 when unreadable), dumpheap (a no-op when profiling is
+ * off), profactive (any value, as the debug console passes "on"/"off"; false
+ * when profiling is off). Without jemalloc they answer as skynet's
+ * NOUSE_JEMALLOC build does. mallctl_value reads a control with its own type
+ * and raises on errors. */
 
 #include <errno.h>
 #include <stdbool.h>
@@ -13,8 +17,7 @@
 
 /* dumpinfo([opts]): jemalloc's malloc_stats_print to stderr, as skynet's. */
 static int ldumpinfo(lua_State *L) {
-	const char *opts = luaL_optstring(L, 1, NULL);
-	memory_info_dump(opts);
+	memory_info_dump(lua_isstring(L, 1) ? lua_tostring(L, 1) : NULL);
 	return 0;
 }
 
@@ -31,7 +34,7 @@ static int ljestat(lua_State *L) {
 		size_t v = 0;
 		len = sizeof(v);
 		if (mallctl(names[i], &v, &len, NULL, 0) != 0)
-			return luaL_error(L, "jestat: mallctl %s failed", names[i]);
+			v = 0;
 		lua_pushinteger(L, (lua_Integer)v);
 		lua_setfield(L, -2, names[i]);
 	}
@@ -65,10 +68,10 @@ static int mallctl_error(lua_State *L, const char *name, int err) {
 	}
 }
 
-/* mallctl(name): reads one jemalloc control. Integers (uint64, size_t, ssize_t,
+/* mallctl_value(name): reads one jemalloc control. Integers (uint64, size_t, ssize_t,
  * unsigned) as integers, bools as booleans, strings as strings. jemalloc checks
  * the length it is given, so the width is found by trying 8, 4, then 1 byte. */
-static int lmallctl(lua_State *L) {
+static int lmallctl_value(lua_State *L) {
 	const char *name = luaL_checkstring(L, 1);
 	int err;
 	if (string_valued(name)) {
@@ -102,72 +105,115 @@ static int lmallctl(lua_State *L) {
 	return mallctl_error(L, name, err);
 }
 
-static bool read_bool(const char *name) {
+/* A control's integer value whatever its width, or -1 when it has none. */
+static int read_integer(const char *name, int64_t *out) {
+	int64_t v64 = 0;
+	size_t len = sizeof(v64);
+	if (mallctl(name, &v64, &len, NULL, 0) == 0) {
+		*out = v64;
+		return 0;
+	}
+	uint32_t v32 = 0;
+	len = sizeof(v32);
+	if (mallctl(name, &v32, &len, NULL, 0) == 0) {
+		*out = v32;
+		return 0;
+	}
 	bool b = false;
-	size_t len = sizeof(b);
-	if (mallctl(name, &b, &len, NULL, 0) != 0)
-		return false;
-	return b;
+	len = sizeof(b);
+	if (mallctl(name, &b, &len, NULL, 0) == 0) {
+		*out = b;
+		return 0;
+	}
+	return -1;
 }
 
-/* Heap profiling needs a jemalloc built with --enable-prof (Debian's is) and a
- * process started with MALLOC_CONF=prof:true. */
-static void check_prof(lua_State *L, const char *fn) {
-	if (!read_bool("config.prof"))
-		luaL_error(L, "%s: this jemalloc was built without heap profiling (config.prof is false)", fn);
-	if (!read_bool("opt.prof"))
-		luaL_error(L, "%s: heap profiling is off; start the process with MALLOC_CONF=prof:true", fn);
+/* mallctl(name): skynet's: always an integer (booleans as 0/1), 0 for an
+ * unknown name, a string-valued control or a command. */
+static int lmallctl(lua_State *L) {
+	const char *name = luaL_checkstring(L, 1);
+	int64_t v = 0;
+	if (string_valued(name) || read_integer(name, &v) != 0)
+		v = 0;
+	lua_pushinteger(L, (lua_Integer)v);
+	return 1;
 }
 
-/* dumpheap([filename]): prof.dump, to jemalloc's default name or to filename. */
+/* dumpheap([file]): prof.dump, to jemalloc's default file name (after
+ * opt.prof_prefix) or to file; nothing happens when profiling is off, and
+ * nothing is returned or raised, as in skynet. */
 static int ldumpheap(lua_State *L) {
-	const char *file = luaL_optstring(L, 1, NULL);
-	check_prof(L, "dumpheap");
-	int err = file ? mallctl("prof.dump", NULL, NULL, &file, sizeof(file))
-		: mallctl("prof.dump", NULL, NULL, NULL, 0);
-	if (err)
-		return luaL_error(L, "dumpheap: prof.dump failed: %s", strerror(err));
+	const char *file = lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : NULL;
+	if (file)
+		mallctl("prof.dump", NULL, NULL, &file, sizeof(file));
+	else
+		mallctl("prof.dump", NULL, NULL, NULL, 0);
 	return 0;
 }
 
-/* profactive([bool]): reads, or sets, prof.active; returns the previous value. */
+/* profactive([v]): reads prof.active, or sets it to v's truth value first;
+ * returns the value before. false when profiling is off. */
 static int lprofactive(lua_State *L) {
-	int set = !lua_isnone(L, 1);
-	if (set)
-		luaL_checktype(L, 1, LUA_TBOOLEAN);
-	check_prof(L, "profactive");
 	bool old = false, val = lua_toboolean(L, 1);
 	size_t len = sizeof(old);
-	int err = set ? mallctl("prof.active", &old, &len, &val, sizeof(val))
-		: mallctl("prof.active", &old, &len, NULL, 0);
-	if (err)
-		return luaL_error(L, "profactive: prof.active failed: %s", strerror(err));
-	lua_pushboolean(L, old);
+	int err = lua_isnone(L, 1) ? mallctl("prof.active", &old, &len, NULL, 0)
+		: mallctl("prof.active", &old, &len, &val, sizeof(val));
+	lua_pushboolean(L, err == 0 && old);
 	return 1;
 }
 
 #else
 
-static int no_jemalloc(lua_State *L) {
-	return luaL_error(L, "skynet.memory.%s needs jemalloc (built with SKYNET_MEM_JEMALLOC=OFF)",
-		lua_tostring(L, lua_upvalueindex(1)));
+/* skynet's NOUSE_JEMALLOC answers. */
+static int ldumpinfo(lua_State *L) {
+	(void)L;
+	lmem_log("No jemalloc");
+	return 0;
+}
+
+static int ljestat(lua_State *L) {
+	static const char *const names[] = {
+		"stats.allocated", "stats.resident", "stats.retained", "stats.mapped", "stats.active",
+	};
+	lua_createtable(L, 0, 5);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		lua_pushinteger(L, 0);
+		lua_setfield(L, -2, names[i]);
+	}
+	return 1;
+}
+
+static int lmallctl(lua_State *L) {
+	luaL_checkstring(L, 1);
+	lua_pushinteger(L, 0);
+	return 1;
+}
+
+static int ldumpheap(lua_State *L) {
+	(void)L;
+	return 0;
+}
+
+static int lprofactive(lua_State *L) {
+	lua_pushboolean(L, 0);
+	return 1;
+}
+
+static int lmallctl_value(lua_State *L) {
+	return luaL_error(L, "skynet.memory.mallctl_value needs jemalloc (built with SKYNET_MEM_JEMALLOC=OFF)");
 }
 
 #endif
 
 void lmem_open_jemalloc(lua_State *L) {
-	static const char *const names[] = { "dumpinfo", "jestat", "mallctl", "dumpheap", "profactive" };
-#ifdef SKYNET_MEM_USE_JEMALLOC
-	static const lua_CFunction fns[] = { ldumpinfo, ljestat, lmallctl, ldumpheap, lprofactive };
-	for (int i = 0; i < 5; i++) {
-		lua_pushcfunction(L, fns[i]);
-		lua_setfield(L, -2, names[i]);
-	}
-#else
-	for (int i = 0; i < 5; i++) {
-		lua_pushstring(L, names[i]);
-		lua_pushcclosure(L, no_jemalloc, 1);
-		lua_setfield(L, -2, names[i]);
-	}
-#endif
+	static const luaL_Reg fns[] = {
+		{ "dumpinfo", ldumpinfo },
+		{ "jestat", ljestat },
+		{ "mallctl", lmallctl },
+		{ "mallctl_value", lmallctl_value },
+		{ "dumpheap", ldumpheap },
+		{ "profactive", lprofactive },
+		{ NULL, NULL },
+	};
+	luaL_setfuncs(L, fns, 0);
 }

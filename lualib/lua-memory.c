@@ -1,7 +1,7 @@
 /* skynet.memory: skynet's memory module (same names and result shapes) over the
  * skynet-mem layer, plus what a user hunting memory needs: full records, top-N,
  * limits, orphans. Snapshots are in lua-memory-snapshot.c, the jemalloc controls
- * in lua-memory-jemalloc.c. */
+ * in lua-memory-jemalloc.c, the logger in lua-memory-log.c. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,10 +95,13 @@ struct lmem_list *lmem_collect(lua_State *L) {
 	return list;
 }
 
-/* --- skynet's functions --- */
+/* --- skynet's functions: C bytes only, as skynet counts them (its Lua heap is
+ * counted by snlua itself; here it is each record's lua_bytes) --- */
 
 static int ltotal(lua_State *L) {
-	lua_pushinteger(L, (lua_Integer)malloc_used_memory());
+	struct skynet_mem_totals t;
+	skynet_mem_totals(&t);
+	lua_pushinteger(L, (lua_Integer)t.bytes);
 	return 1;
 }
 
@@ -108,25 +111,38 @@ static int lblock(lua_State *L) {
 }
 
 static int lcurrent(lua_State *L) {
-	lua_pushinteger(L, (lua_Integer)malloc_current_memory());
+	struct skynet_mem_stat st;
+	size_t bytes = skynet_mem_stat(skynet_current_handle(), &st) == 0 ? st.bytes : 0;
+	lua_pushinteger(L, (lua_Integer)bytes);
 	return 1;
 }
 
+/* dump(): skynet's lines, through the host's logger. */
 static int ldump(lua_State *L) {
-	(void)L;
-	dump_c_mem();
+	struct lmem_list *list = lmem_collect(L);
+	size_t total = 0;
+	lmem_log("dump all service mem:");
+	for (size_t i = 0; i < list->n; i++) {
+		size_t b = list->v[i].bytes;
+		if (b == 0)
+			continue;
+		total += b;
+		lmem_log(":%08x -> %zukb %zub", list->v[i].handle, b >> 10, b);
+	}
+	lmem_log("+total: %zukb", total >> 10);
+	lmem_release(list);
 	return 0;
 }
 
-/* { [handle] = bytes }: every service still holding memory (C + Lua). */
-static int linfo(lua_State *L) {
+/* { [handle] = C bytes }: every service still holding C memory. skynet's C
+ * name for it is dump_mem_lua. */
+int dump_mem_lua(lua_State *L) {
 	struct lmem_list *list = lmem_collect(L);
 	lua_createtable(L, 0, (int)(list->n < 1u << 20 ? list->n : 1u << 20));
 	for (size_t i = 0; i < list->n; i++) {
-		size_t total = lmem_total(&list->v[i]);
-		if (total == 0)
+		if (list->v[i].bytes == 0)
 			continue;
-		lua_pushinteger(L, (lua_Integer)total);
+		lua_pushinteger(L, (lua_Integer)list->v[i].bytes);
 		lua_rawseti(L, -2, (lua_Integer)list->v[i].handle);
 	}
 	lmem_release(list);
@@ -266,7 +282,7 @@ int luaopen_skynet_memory(lua_State *L) {
 	static const luaL_Reg l[] = {
 		{ "total", ltotal },
 		{ "block", lblock },
-		{ "info", linfo },
+		{ "info", dump_mem_lua },
 		{ "current", lcurrent },
 		{ "dump", ldump },
 		{ "stat", lstat },

@@ -23,8 +23,11 @@ SKYNET_MEM_API void *skynet_malloc(size_t sz) __attribute__((malloc, alloc_size(
 SKYNET_MEM_API void *skynet_calloc(size_t nmemb, size_t size) __attribute__((malloc, alloc_size(1, 2)));
 SKYNET_MEM_API void *skynet_realloc(void *ptr, size_t size) __attribute__((alloc_size(2)));
 SKYNET_MEM_API void skynet_free(void *ptr);
-SKYNET_MEM_API char *skynet_strdup(const char *str);
-SKYNET_MEM_API void *skynet_lalloc(void *ptr, size_t osize, size_t nsize); /* skynet's: realloc or free */
+/* No skynet_strdup here: skynet HEAD defines it static inline in skynet_imp.h
+ * (a declaration here would clash); the layer's is skynet_mem_strdup. */
+/* skynet's Lua allocator (a lua_Alloc body): cookie-less, charged to the
+ * current service's lua_bytes, not to its C bytes. */
+SKYNET_MEM_API void *skynet_lalloc(void *ptr, size_t osize, size_t nsize);
 SKYNET_MEM_API void *skynet_memalign(size_t alignment, size_t size) __attribute__((malloc, alloc_size(2)));
 SKYNET_MEM_API void *skynet_aligned_alloc(size_t alignment, size_t size) __attribute__((malloc, alloc_size(2)));
 SKYNET_MEM_API int skynet_posix_memalign(void **memptr, size_t alignment, size_t size);

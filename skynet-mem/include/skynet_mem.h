@@ -34,6 +34,11 @@ struct skynet_mem_totals {
 SKYNET_MEM_API void     skynet_mem_set_current(uint32_t handle);
 /* Owner of new blocks; weak default returns the thread's value set above. */
 SKYNET_MEM_API uint32_t skynet_current_handle(void);
+/* For a host that defines skynet_current_handle but also calls
+ * skynet_mem_set_current on every thread at every switch (skynet's glue): the
+ * layer then reads the thread's value instead of calling the host's. Call it
+ * before any thread other than the caller allocates. */
+SKYNET_MEM_API void     skynet_mem_use_set_current(void);
 /* Publishes the calling thread's pending counter deltas now. */
 SKYNET_MEM_API void     skynet_mem_flush(void);
 
@@ -66,6 +71,14 @@ SKYNET_MEM_API size_t   skynet_mem_charge_size(size_t n);
  * No cookie; charges lua_bytes at size classes; growth past the service's limit
  * fails. Logs when the service's Lua heap passes 32 MiB and each doubling. */
 SKYNET_MEM_API void    *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+
+/* Moves bytes of Lua heap from one service's lua_bytes to another's: skynet
+ * builds a new service's Lua state on its creator's thread, before the new
+ * service has a handle (see integrations/skynet). */
+SKYNET_MEM_API void     skynet_mem_lua_transfer(uint32_t from, uint32_t to, size_t bytes);
+
+/* strdup charged to the current service (skynet's skynet_strdup). */
+SKYNET_MEM_API char    *skynet_mem_strdup(const char *str);
 
 /* MEMORY_CHECK builds: 1 = abort on a heap error (default), 0 = report and continue.
  * SKYNET_MEM_CHECK_CONTINUE=1 in the environment selects 0. No-op in release builds. */

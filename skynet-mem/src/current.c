@@ -34,7 +34,18 @@ uint32_t current_handle_host(void) {
 	return h;
 }
 
+/* Every change to a slot marks it dirty until published: with nothing dirty
+ * there is nothing to publish (a host that flushed at the end of the last
+ * dispatch, as skynet's glue does, pays no scan here). */
 void skynet_mem_set_current(uint32_t handle) {
 	current_tls = handle;
-	ledger_flush();
+	if (ledger_dirty)
+		ledger_flush();
+}
+
+/* skynet defines skynet_current_handle (a pthread key), and its glue also calls
+ * skynet_mem_set_current at every switch: the thread's value is then the
+ * answer, without a call into the host per allocation. */
+void skynet_mem_use_set_current(void) {
+	current_is_default = 1;
 }

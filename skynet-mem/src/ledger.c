@@ -104,13 +104,18 @@ struct ledger_slot *ledger_lookup_slow(uint32_t handle) {
 			return ledger_lookup_slow(handle);
 		}
 	}
-	struct ledger_slot *s = &l->slot[ledger_index(handle)];
+	unsigned i = ledger_index(handle);
+	struct ledger_slot *s = &l->slot[i];
 	if (s->rec && s->handle == handle)
 		return s;
 	slot_evict(s);
 	s->rec = record_acquire(handle);
 	s->handle = handle;
 	s->key = s->rec ? slot_key(handle) : 0;
+	if (s->rec)
+		l->claimed |= (uint64_t)1 << i;
+	else
+		l->claimed &= ~((uint64_t)1 << i);
 	return s->rec ? s : NULL;
 }
 
@@ -131,18 +136,23 @@ void ledger_done_slow(struct ledger_slot *s) {
 		ledger_flush();
 }
 
+/* Visits the claimed slots only: a flush runs at every dispatch of a host
+ * (skynet_mem_set_current), and a thread uses few of its 64 slots. */
 void ledger_flush(void) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL)
 		return;
-	for (int i = 0; i < LEDGER_SLOTS; i++) {
+	for (uint64_t todo = l->claimed; todo; todo &= todo - 1) {
+		int i = __builtin_ctzll(todo);
 		struct ledger_slot *s = &l->slot[i];
-		if (s->rec == NULL)
-			continue;
-		if (s->dirty || slot_pending(s))
+		/* Every change marks its slot dirty until published (ledger_done,
+		 * or malloc's fast path, which runs on dirty slots only). */
+		if (s->dirty)
 			ledger_publish(s);
 		/* Let exited services' records be reclaimed. */
-		if (atomic_load_explicit(&s->rec->retired, memory_order_relaxed))
+		if (atomic_load_explicit(&s->rec->retired, memory_order_relaxed)) {
 			slot_evict(s);
+			l->claimed &= ~((uint64_t)1 << i);
+		}
 	}
 }

@@ -32,6 +32,7 @@ struct ledger_slot {
 
 struct ledger {
 	struct ledger_slot slot[LEDGER_SLOTS];
+	uint64_t claimed;          /* bit i: slot[i] holds a record (flush visits only these) */
 };
 
 extern __thread struct ledger *ledger_tls TLS_IE HIDDEN;

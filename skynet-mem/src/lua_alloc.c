@@ -68,3 +68,19 @@ void *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 	ledger_done(s);
 	return q;
 }
+
+void skynet_mem_lua_transfer(uint32_t from, uint32_t to, size_t bytes) {
+	if (from == to || bytes == 0)
+		return;
+	/* One slot at a time: looking the second up may evict the first. */
+	struct ledger_slot *s = ledger_lookup(from);
+	if (s == NULL)
+		return;
+	s->lua -= (int64_t)bytes;
+	ledger_done(s);
+	struct ledger_slot *d = ledger_lookup(to);
+	if (d == NULL)
+		return;
+	d->lua += (int64_t)bytes;
+	ledger_done(d);
+}

@@ -171,10 +171,16 @@ static void lua_heap_watch(struct mem_record *r, int64_t signed_heap) {
 	pthread_setcancelstate(cancel, NULL);
 }
 
+/* A lock-prefixed add costs tens of cycles, more when another core holds the
+ * line: a counter that did not change is not touched (a dispatch publishes a
+ * message's free to its sender with no Lua bytes, say), and the peak only
+ * when the record grew. */
 void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua,
 	uint64_t allocs, uint64_t frees) {
-	int64_t now = atomic_fetch_add(&r->bytes, bytes) + bytes;
-	int64_t heap = atomic_fetch_add(&r->lua, lua) + lua;
+	int64_t now = bytes ? atomic_fetch_add(&r->bytes, bytes) + bytes
+		: atomic_load_explicit(&r->bytes, memory_order_relaxed);
+	int64_t heap = lua ? atomic_fetch_add(&r->lua, lua) + lua
+		: atomic_load_explicit(&r->lua, memory_order_relaxed);
 	now += heap;
 	if (lua)
 		lua_heap_watch(r, heap);
@@ -184,12 +190,16 @@ void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua
 		atomic_fetch_add(&r->allocs, allocs);
 	if (frees)
 		atomic_fetch_add(&r->frees, frees);
-	size_t peak = atomic_load_explicit(&r->peak, memory_order_relaxed);
-	while (now > 0 && (size_t)now > peak &&
-		!atomic_compare_exchange_weak(&r->peak, &peak, (size_t)now))
-		;
-	atomic_fetch_add(&total_bytes, bytes);
-	atomic_fetch_add(&total_lua, lua);
+	if (bytes + lua > 0) {
+		size_t peak = atomic_load_explicit(&r->peak, memory_order_relaxed);
+		while (now > 0 && (size_t)now > peak &&
+			!atomic_compare_exchange_weak(&r->peak, &peak, (size_t)now))
+			;
+	}
+	if (bytes)
+		atomic_fetch_add(&total_bytes, bytes);
+	if (lua)
+		atomic_fetch_add(&total_lua, lua);
 	if (blocks)
 		atomic_fetch_add(&total_blocks, blocks);
 	if (allocs)

@@ -1,9 +1,12 @@
 /* skynet's allocation names (skynet_malloc.h) over the accounted core. */
 
+#include <stdint.h>
 #include <string.h>
 
 #include "block.h"
+#include "current.h"
 #include "skynet_malloc.h"
+#include "skynet_mem.h"
 
 void *skynet_malloc(size_t sz) {
 	return mem_malloc(sz);
@@ -21,7 +24,7 @@ void skynet_free(void *ptr) {
 	mem_free(ptr);
 }
 
-char *skynet_strdup(const char *str) {
+char *skynet_mem_strdup(const char *str) {
 	size_t n = strlen(str) + 1;
 	char *p = mem_alloc(n, 0, 0);
 	if (p)
@@ -29,13 +32,17 @@ char *skynet_strdup(const char *str) {
 	return p;
 }
 
+/* skynet HEAD defines skynet_strdup static inline (skynet_imp.h), so no header
+ * declares it; older skynet modules still link against the exported name. */
+SKYNET_MEM_API char *skynet_strdup(const char *str);
+char *skynet_strdup(const char *str) {
+	return skynet_mem_strdup(str);
+}
+
+/* skynet's snlua heap: no cookie, as in skynet, but charged to the current
+ * service's lua_bytes through the sized Lua path (Lua passes the old size). */
 void *skynet_lalloc(void *ptr, size_t osize, size_t nsize) {
-	(void)osize;
-	if (nsize == 0) {
-		mem_free(ptr);
-		return NULL;
-	}
-	return mem_realloc(ptr, nsize);
+	return skynet_mem_lua_alloc((void *)(uintptr_t)current_handle(), ptr, osize, nsize);
 }
 
 void *skynet_memalign(size_t alignment, size_t size) {

@@ -201,7 +201,7 @@ static void realloc_keeps_contents(void **state) {
 
 static void strdup_and_lalloc(void **state) {
 	(void)state;
-	char *s = skynet_strdup("skynet");
+	char *s = skynet_mem_strdup("skynet");
 	assert_string_equal(s, "skynet");
 	skynet_free(s);
 	char *p = skynet_lalloc(NULL, 0, 32);

@@ -339,14 +339,15 @@ static void state_closed_on_another_thread(void **state) {
 	assert_int_equal(lua_bytes_of(j.handle), 0);
 }
 
-/* --- skynet_lalloc keeps skynet's behaviour: C blocks of the current service --- */
+/* --- skynet_lalloc: skynet's cookie-less Lua heap, charged as the current
+ * service's lua_bytes (its C bytes, skynet's cmem, stay C only) --- */
 
 static void *skynet_style_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 	(void)ud;
 	return skynet_lalloc(ptr, osize, nsize);
 }
 
-static void skynet_lalloc_is_a_drop_in(void **state) {
+static void skynet_lalloc_charges_lua_bytes(void **state) {
 	(void)state;
 	const uint32_t h = 0x0c000008u;
 	skynet_mem_set_current(h);
@@ -355,13 +356,36 @@ static void skynet_lalloc_is_a_drop_in(void **state) {
 	load_workload(L);
 	run(L, "keep = {} for i = 1, 1000 do keep[i] = {} end");
 	struct skynet_mem_stat st = stat_of(h);
-	assert_true(st.bytes >= lua_count(L));
-	assert_true(st.blocks > 1000);
-	assert_int_equal(st.lua_bytes, 0);
-	lua_close(L);
-	st = stat_of(h);
+	assert_true(st.lua_bytes >= lua_count(L));
+	assert_true(st.lua_bytes <= lua_count(L) * 3 / 2);
 	assert_int_equal(st.bytes, 0);
 	assert_int_equal(st.blocks, 0);
+	assert_true(st.allocs > 1000);
+	lua_close(L);
+	st = stat_of(h);
+	assert_int_equal(st.lua_bytes, 0);
+	assert_int_equal(st.allocs, st.frees);
+	skynet_mem_set_current(0);
+}
+
+/* skynet builds a state on its creator's thread: the bytes move to the new
+ * service, which then closes it under its own handle. */
+static void lua_transfer_moves_a_state(void **state) {
+	(void)state;
+	const uint32_t creator = 0x0c000009u, child = 0x0c00000au;
+	skynet_mem_set_current(creator);
+	struct skynet_mem_stat st;
+	size_t before = skynet_mem_stat(creator, &st) == 0 ? st.lua_bytes : 0;
+	lua_State *L = lua_newstate(skynet_style_alloc, NULL);
+	assert_non_null(L);
+	size_t made = stat_of(creator).lua_bytes - before;
+	assert_true(made >= lua_count(L));
+	skynet_mem_lua_transfer(creator, child, made);
+	assert_int_equal(stat_of(creator).lua_bytes, before);
+	assert_int_equal(stat_of(child).lua_bytes, made);
+	skynet_mem_set_current(child);
+	lua_close(L);
+	assert_int_equal(stat_of(child).lua_bytes, 0);
 	skynet_mem_set_current(0);
 }
 
@@ -374,7 +398,8 @@ int main(void) {
 		cmocka_unit_test(state_past_limit_gets_errmem_and_lives),
 		cmocka_unit_test(warnings_at_32mib_and_each_doubling),
 		cmocka_unit_test(state_closed_on_another_thread),
-		cmocka_unit_test(skynet_lalloc_is_a_drop_in),
+		cmocka_unit_test(skynet_lalloc_charges_lua_bytes),
+		cmocka_unit_test(lua_transfer_moves_a_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

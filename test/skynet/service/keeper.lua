@@ -1,0 +1,33 @@
+-- keeper: holds what memcheck asks it to, so its record can be checked.
+--   keep n  : n more C blocks from a C module (skynet.pack buffers), never freed
+--   grow n  : n more Lua strings of 100 bytes, kept in a table
+--   count   : its Lua heap as snlua counts it (collectgarbage "count", bytes)
+local skynet = require "skynet"
+
+local kept, grown = {}, {}
+
+local command = {}
+
+function command.keep(n)
+	for _ = 1, n do
+		kept[#kept + 1] = skynet.pack(#kept)   -- a lightuserdata: the buffer stays
+	end
+	return #kept
+end
+
+function command.grow(n)
+	for i = 1, n do
+		grown[#grown + 1] = string.rep("x", 99) .. string.char(i % 256)
+	end
+	return #grown
+end
+
+function command.count()
+	return math.floor(collectgarbage "count" * 1024)
+end
+
+skynet.start(function()
+	skynet.dispatch("lua", function(_, _, cmd, ...)
+		skynet.ret(skynet.pack(command[cmd](...)))
+	end)
+end)

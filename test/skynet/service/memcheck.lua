@@ -1,0 +1,268 @@
+-- memcheck: exact figures of skynet services through skynet.memory and
+-- through skynet's own debug console (on loopback, a port the system picks).
+-- Prints "memcheck: ok" when every check held, "memcheck: FAIL ..." otherwise.
+-- The config's harness_prof is "on" when the process runs with MALLOC_CONF=prof:true.
+local skynet = require "skynet"
+require "skynet.manager"   -- skynet.kill
+local socket = require "skynet.socket"
+local memory = require "skynet.memory"
+
+local LOG = assert(skynet.getenv "logger", "config: logger (a file) missing")
+local PROF = skynet.getenv "harness_prof" == "on"
+local K = 1000          -- C blocks kept
+local STRINGS = 20000   -- Lua strings grown
+
+local FAILED = {}   -- raised by fail(), already printed
+
+local function fail(msg)
+	print("memcheck: FAIL " .. msg .. "\n" .. debug.traceback())
+	error(FAILED)
+end
+local function check(cond, msg)
+	if not cond then fail(msg) end
+end
+local function eq(got, want, msg)
+	if got ~= want then
+		fail(string.format("%s: got %s, want %s", msg, tostring(got), tostring(want)))
+	end
+end
+
+local function log_text()
+	local f = assert(io.open(LOG, "r"))
+	local s = f:read "a"
+	f:close()
+	return s
+end
+
+-- Polls fn until it returns a value, for at most `seconds`.
+local function poll(what, fn, seconds)
+	local deadline = skynet.now() + (seconds or 10) * 100
+	while true do
+		local v = fn()
+		if v then return v end
+		if skynet.now() > deadline then fail("timed out waiting for " .. what) end
+		skynet.sleep(1)
+	end
+end
+
+local function count(text, plain)
+	local n, at = 0, 1
+	while true do
+		local i, j = text:find(plain, at, true)
+		if not i then return n end
+		n, at = n + 1, j + 1
+	end
+end
+
+-- A round trip with the keeper, then the end of this dispatch: every message
+-- between us is freed and, once the keeper's dispatch has ended, its counters
+-- published (skynet's glue flushes at the end of each dispatch).
+local function settle(h)
+	skynet.call(h, "lua", "count")
+	skynet.sleep(0)
+end
+
+-- The keeper's record once two reads a round trip apart agree on its C
+-- figures (a round trip leaves them unchanged): its worker may still be
+-- finishing the dispatch that answered us when we read.
+local function settled_stat(h)
+	local deadline = skynet.now() + 1000
+	local last
+	while true do
+		settle(h)
+		local st = memory.stat(h)
+		if last and st.blocks == last.blocks and st.bytes == last.bytes then
+			return st
+		end
+		if skynet.now() > deadline then fail("the record of " .. skynet.address(h) .. " never settled") end
+		last = st
+	end
+end
+
+-- The debug console: one command, its lines up to <CMD OK> / <CMD Error>.
+local console = {}
+function console.open()
+	skynet.newservice("debug_console", "127.0.0.1", 0)
+	local port = poll("the console's port", function()
+		return log_text():match("Start debug console at 127%.0%.0%.1:(%d+)")
+	end)
+	local fd = assert(socket.open("127.0.0.1", tonumber(port)), "connect to the console")
+	eq(socket.readline(fd, "\n"), "Welcome to skynet console", "console greeting")
+	console.fd = fd
+end
+function console.cmd(line)
+	socket.write(console.fd, line .. "\n")
+	local out = {}
+	while true do
+		local l = socket.readline(console.fd, "\n")
+		check(l, "console closed during " .. line)
+		if l == "<CMD OK>" then return out end
+		if l == "<CMD Error>" then fail("console " .. line .. ": " .. table.concat(out, " / ")) end
+		out[#out + 1] = l
+	end
+end
+-- cmem's lines ("key\tvalue") as a table.
+function console.cmem()
+	local t = {}
+	for _, l in ipairs(console.cmd "cmem") do
+		local k, v = l:match("^(%S+)\t(%d+)$")
+		check(k, "cmem line: " .. l)
+		t[k] = math.tointeger(tonumber(v))
+	end
+	return t
+end
+
+local function case_blocks(keeper, ctl)
+	local base, base_ctl = settled_stat(keeper), settled_stat(ctl)
+	eq(skynet.call(keeper, "lua", "keep", K), K, "keeper kept")
+	local st = settled_stat(keeper)
+	eq(st.blocks, base.blocks + K, "K more C blocks")
+	check(st.bytes >= base.bytes + K * 8, string.format("K more blocks' bytes: %d -> %d", base.bytes, st.bytes))
+	eq(memory.info()[keeper], st.bytes, "info() is the C bytes")
+	eq(settled_stat(ctl).blocks, base_ctl.blocks, "the control keeper did not change")
+	local cmem = console.cmem()
+	eq(cmem[skynet.address(keeper)], st.bytes, "console cmem shows the C bytes")
+	check(math.type(cmem.total) == "integer" and math.type(cmem.block) == "integer", "cmem total/block")
+	return st
+end
+
+local function case_lua_heap(keeper, before)
+	eq(skynet.call(keeper, "lua", "grow", STRINGS), STRINGS, "keeper grew")
+	local st = settled_stat(keeper)
+	local lua_count = skynet.call(keeper, "lua", "count")
+	skynet.sleep(0)
+	local lua_bytes = poll("the Lua heap published", function()
+		local b = memory.stat(keeper).lua_bytes
+		return b >= lua_count - 4096 and b <= lua_count * 1.25 + 4096 and b
+	end)
+	-- snlua's own count, within size-class rounding (at most 25% here): the
+	-- poll above; and it holds the strings.
+	check(lua_bytes >= STRINGS * 100, "the Lua heap shows in lua_bytes: " .. lua_bytes)
+	eq(st.blocks, before.blocks, "the Lua heap is not C blocks")
+	eq(st.bytes, before.bytes, "the Lua heap is not C bytes")
+	eq(console.cmem()[skynet.address(keeper)], before.bytes, "cmem is C only")
+	return st
+end
+
+local function report_of(h)
+	return string.format("skynet-mem: service %s exited holding", skynet.address(h))
+end
+
+-- Each report names exactly what the record held when the service died (for
+-- the keeper, its K blocks and what it had before: code it was first to load
+-- into skynet's code cache), and no Lua heap.
+local function case_kill(keeper, ctl, kept)
+	local ctl_st = settled_stat(ctl)
+	console.cmd("kill " .. skynet.address(keeper))
+	console.cmd("kill " .. skynet.address(ctl))
+	local function left(h)
+		local text = poll("the leftover report of " .. skynet.address(h), function()
+			local t = log_text()
+			return t:find(report_of(h), 1, true) and t
+		end)
+		local bytes, blocks = text:match(report_of(h):gsub("%p", "%%%0") .. " (%d+) bytes in (%d+) blocks, lua 0 bytes")
+		check(blocks, "the report of " .. skynet.address(h) .. " says lua 0 bytes")
+		return math.tointeger(tonumber(bytes)), math.tointeger(tonumber(blocks))
+	end
+	local bytes, blocks = left(keeper)
+	eq(blocks, kept.blocks, "the report names the blocks left")
+	eq(bytes, kept.bytes, "the report names the bytes left")
+	local ctl_bytes, ctl_blocks = left(ctl)
+	eq(ctl_blocks, ctl_st.blocks, "the control's report")
+	eq(ctl_bytes, ctl_st.bytes, "the control's report bytes")
+	local st = memory.stat(keeper)
+	check(st, "an exited service holding blocks keeps its record")
+	eq(st.retired, true, "retired")
+	eq(st.blocks, kept.blocks, "leftover blocks")
+	eq(st.lua_bytes, 0, "its Lua heap is gone")
+end
+
+local function case_console_prof()
+	local state = PROF and "active" or "deactive"
+	eq(memory.mallctl("opt.prof"), PROF and 1 or 0, "mallctl opt.prof is an integer")
+	eq(memory.mallctl("no.such.control"), 0, "mallctl of an unknown name")
+	check(memory.mallctl("stats.allocated") > 0, "mallctl stats.allocated")
+	eq(console.cmd("profactive")[1], "heap profilling is " .. state, "profactive")
+	eq(console.cmd("profactive off")[1], "heap profilling is deactive", "profactive off")
+	eq(console.cmd("profactive on")[1], "heap profilling is " .. state, "profactive on")
+	eq(#console.cmd("dumpheap"), 0, "dumpheap prints nothing")
+	local ls = io.popen("ls jeprof.*.heap 2>/dev/null")
+	local files = ls:read "a"
+	ls:close()
+	if PROF then
+		check(files:find("heap"), "dumpheap wrote a heap profile")
+	else
+		eq(files, "", "no heap profile without profiling")
+	end
+	local jmem = console.cmd "jmem"
+	eq(#jmem, 5, "jmem: skynet's five jemalloc figures")
+end
+
+-- snlua's skynet.memlimit, the layer's limit, snlua's heap warning.
+local function case_limits()
+	local snlua = skynet.newservice("hog", "snlua")
+	local ok, err = skynet.call(snlua, "lua", "fill", 8192)
+	eq(ok, false, "past skynet.memlimit the allocation fails")
+	check(tostring(err):find("not enough memory", 1, true), "snlua's limit: " .. tostring(err))
+	eq(skynet.call(snlua, "lua", "drop"), true, "and the service lives on")
+
+	local hog = skynet.newservice "hog"
+	skynet.sleep(0)
+	local limit = memory.stat(hog).total + (4 << 20)
+	memory.setlimit(hog, limit)
+	ok, err = skynet.call(hog, "lua", "fill", 8192)
+	eq(ok, false, "past the layer's limit the allocation fails")
+	check(tostring(err):find("not enough memory", 1, true), "the layer's limit: " .. tostring(err))
+	check(memory.stat(hog).total <= limit, "usage stays under the layer's limit")
+	-- After the refusals Lua's own count and the layer's charge still agree,
+	-- within size-class rounding.
+	local snlua_count = skynet.call(hog, "lua", "count")
+	skynet.sleep(0)
+	local heap = poll("the hog's heap published", function()
+		local b = memory.stat(hog).lua_bytes
+		return b >= snlua_count - 4096 and b <= snlua_count * 1.25 + 4096 and b
+	end, 5)
+	check(heap > 0, "the hog's heap")
+	eq(skynet.call(hog, "lua", "drop"), true, "and the service lives on")
+	memory.setlimit(hog, 0)
+
+	ok = skynet.call(hog, "lua", "fill", 34 << 10)   -- 34 MiB: past snlua's 32 MiB warning
+	eq(ok, true, "no limit: the heap grows")
+	check(memory.stat(hog).lua_bytes >= 34 << 20, "34 MiB of Lua heap in lua_bytes")
+	poll("snlua's memory warning", function()
+		return log_text():find(string.format("[%s] Memory warning 32", skynet.address(hog)), 1, true)
+	end)
+	skynet.call(hog, "lua", "drop")
+	skynet.kill(snlua)
+	skynet.kill(hog)
+end
+
+local function case_dump()
+	memory.dump()
+	poll("dump in the log", function()
+		local t = log_text()
+		return t:find("] dump all service mem:", 1, true) and t:find("%] %+total: %d+kb")
+	end)
+end
+
+skynet.start(function()
+	local ok, err = pcall(function()
+		console.open()
+		-- The first to load keeper.lua owns its cached code: not the two compared.
+		skynet.newservice "keeper"
+		local keeper, ctl = skynet.newservice "keeper", skynet.newservice "keeper"
+		local kept = case_blocks(keeper, ctl)
+		kept = case_lua_heap(keeper, kept)
+		case_kill(keeper, ctl, kept)
+		case_console_prof()
+		case_limits()
+		case_dump()
+		eq(count(log_text(), report_of(keeper)), 1, "the leftover is reported once")
+		eq(count(log_text(), report_of(ctl)), 1, "the control's leftover is reported once")
+	end)
+	if ok then
+		print("memcheck: ok")
+	elseif err ~= FAILED then
+		print("memcheck: FAIL " .. tostring(err))
+	end
+end)

@@ -1,0 +1,233 @@
+#!/bin/sh
+# The skynet drop-in, end to end (ctest, test/skynet/CMakeLists.txt).
+#   skynet_test.sh build WORK BUILD_DIR VARIANT   unpack, apply.sh, make linux
+#   skynet_test.sh run WORK TEST [prof]           one run of skynet with TEST started
+#   skynet_test.sh refuse WORK BUILD_DIR VARIANT  apply.sh refuses trees it does not know
+# skynet comes from SKYNET_SRC (a checkout, copied) or SKYNET_FIXTURE (a
+# tarball unpacking to skynet/). Without either the test says loudly that it
+# was skipped and exits 77 (ctest's SKIP_RETURN_CODE).
+set -eu
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+SKIP=77
+
+skip() {
+	echo "******** SKIPPED: $* ********" >&2
+	exit $SKIP
+}
+die() {
+	echo "skynet_test: FAIL: $*" >&2
+	exit 1
+}
+
+have_source() {
+	if [ -n "${SKYNET_SRC:-}" ]; then
+		[ -f "$SKYNET_SRC/skynet-src/skynet_server.c" ] || die "SKYNET_SRC=$SKYNET_SRC is not a skynet checkout"
+		return 0
+	fi
+	[ -n "${SKYNET_FIXTURE:-}" ] && [ -f "$SKYNET_FIXTURE" ]
+}
+
+# --- build: the skynet tree under WORK, reused by every run of this variant ---
+build() {
+	WORK=$1 BUILD_DIR=$2 VARIANT=$3
+	have_source || skip "no skynet source: set SKYNET_SRC=<checkout> or SKYNET_FIXTURE=<skynet.tar.gz>"
+	mkdir -p "$WORK"
+	if [ -n "${SKYNET_SRC:-}" ]; then
+		origin="src $(cd "$SKYNET_SRC" && pwd)"
+	else
+		origin="tar $SKYNET_FIXTURE $(stat -c '%s %Y' "$SKYNET_FIXTURE")"
+	fi
+	if [ "$(cat "$WORK/origin" 2>/dev/null)" != "$origin" ]; then
+		rm -rf "$WORK/skynet" "$WORK/origin"
+		if [ -n "${SKYNET_SRC:-}" ]; then
+			mkdir "$WORK/skynet"
+			(cd "$SKYNET_SRC" && tar cf - --exclude=.git --exclude=.skynet-mem .) | (cd "$WORK/skynet" && tar xf -)
+		else
+			tar xzf "$SKYNET_FIXTURE" -C "$WORK"
+		fi
+		[ -d "$WORK/skynet" ] || die "the source did not give a skynet/ folder"
+		echo "$origin" >"$WORK/origin"
+	fi
+	flag=
+	[ "$VARIANT" = check ] && flag=--check
+	SKYNET_MEM_BUILD=$BUILD_DIR "$REPO/integrations/skynet/apply.sh" "$WORK/skynet" $flag
+	# Idempotent: a second run changes nothing.
+	SKYNET_MEM_BUILD=$BUILD_DIR "$REPO/integrations/skynet/apply.sh" "$WORK/skynet" $flag | grep -q "nothing changed" ||
+		die "apply.sh is not idempotent"
+	make -C "$WORK/skynet" linux -j2 >"$WORK/make.log" 2>&1 || { tail -n 30 "$WORK/make.log"; die "make linux failed"; }
+	# A C module of our own that writes one byte past a block (the check build's test).
+	cc -O1 -g -fPIC -shared -I"$WORK/skynet/3rd/lua" -o "$WORK/skynet_mem_overflow.so" "$HERE/overflow.c"
+	echo "skynet ($VARIANT) built in $WORK/skynet"
+}
+
+# --- run: one skynet process; wait for the test's marks, then stop it ---
+wait_for() {   # wait_for SECONDS: until every mark is in the output, or skynet ended
+	deadline=$(($(date +%s) + $1))
+	while :; do
+		all=1
+		for m in $MARKS; do
+			need=${m%%:*} pat=${m#*:}
+			pat=$(printf '%s' "$pat" | tr '~' ' ')
+			have=$(cat "$DIR/out.log" "$DIR/skynet.log" 2>/dev/null | grep -c -- "$pat" || true)
+			[ "$have" -ge "$need" ] || { all=0; break; }
+		done
+		[ $all = 1 ] && return 0
+		cat "$DIR/out.log" | grep -q '^memcheck: FAIL\|^harness: .* returned error' && return 1
+		kill -0 "$PID" 2>/dev/null || return 1
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+run() {
+	WORK=$1 TEST=$2 PROF=${3:-off}
+	have_source || skip "no skynet source: set SKYNET_SRC=<checkout> or SKYNET_FIXTURE=<skynet.tar.gz>"
+	SK=$WORK/skynet
+	[ -x "$SK/skynet" ] || die "$SK/skynet was not built (the setup test failed?)"
+	DIR=$WORK/run-$TEST-$PROF
+	rm -rf "$DIR"
+	mkdir -p "$DIR/service"
+	ARGS=
+	SECONDS_MAX=60
+	ALLOW_LEFT=   # services allowed to exit holding blocks (a regex of handles)
+	# MARKS: count:text (grep pattern, ~ for a space) that must all appear.
+	case $TEST in
+	testecho) MARKS="2:^qps~=" ;;
+	testping) MARKS="1:ping~server~exit:" ;;
+	testtimer) MARKS="1:^10[[:blank:]]" ;;   # its last line: skynet.exit() never returns
+	testmulticast) MARKS="10:<===" ;;
+	testsharetable) MARKS="1:test~queryall~default" ;;
+	testdeadcall) MARKS="1:^return" ;;
+	testmemlimit) MARKS="1:Set~memory~limit~to~1.00~M 1:\]~[0-9][0-9]*~" ;;
+	testhandle)
+		# skynet's testhandle with two numbers changed: its console on a port
+		# the system picks (it hard-codes 8000), and 8192 launch+kill cycles
+		# instead of 16 million.
+		sed -e 's/newservice("debug_console",8000)/newservice("debug_console","127.0.0.1",0)/' \
+			-e 's/if addr > 0xfffff0 then/if addr > 0x2000 then/' "$SK/test/testhandle.lua" >"$DIR/service/testhandle.lua"
+		grep -q '"127.0.0.1",0' "$DIR/service/testhandle.lua" && grep -q '0x2000' "$DIR/service/testhandle.lua" ||
+			die "testhandle.lua is not the one this test knows"
+		MARKS="1:Start~debug~console" ;;
+	memcheck) MARKS="1:^memcheck:~ok" ;;
+	overflow) MARKS="1:overflow:~injected" ;;
+	*) die "unknown test $TEST" ;;
+	esac
+	MARKS="1:^harness:~$TEST~returned~ok $MARKS"
+	[ "$TEST" = overflow ] && MARKS="1:overflow:~injected 1:MEMORY_CHECK"
+	cat >"$DIR/config" <<EOF
+root = "$SK/"
+thread = 2
+logger = "$DIR/skynet.log"
+harbor = 0
+start = "harness"
+harness_test = "$TEST"
+harness_prof = "$PROF"
+bootstrap = "snlua bootstrap"
+cpath = root.."cservice/?.so"
+lualoader = root.."lualib/loader.lua"
+luaservice = "$DIR/service/?.lua;$HERE/service/?.lua;"..root.."service/?.lua;"..root.."test/?.lua"
+lua_path = root.."lualib/?.lua;"..root.."lualib/?/init.lua"
+lua_cpath = root.."luaclib/?.so;$WORK/?.so"
+snax = root.."test/?.lua"
+EOF
+	export SKYNET_MEM_CHECK_CONTINUE=1
+	if [ "$PROF" = on ]; then export MALLOC_CONF=prof:true; else unset MALLOC_CONF; fi
+	# print() is buffered when stdout is a file: line-buffer it, so the marks
+	# show up as they are printed.
+	(cd "$DIR" && exec stdbuf -oL "$SK/skynet" config) >"$DIR/out.log" 2>&1 &
+	PID=$!
+	ok=0
+	wait_for $SECONDS_MAX && ok=1
+	kill "$PID" 2>/dev/null || true
+	wait "$PID" 2>/dev/null || true
+	echo "--- output ($DIR/out.log, $(wc -l <"$DIR/out.log") lines; MEMORY_CHECK exit listings left out):"
+	grep -v '^  \|^/\|exits owning' "$DIR/out.log" | tail -n 60 || true
+	echo "--- logger ($DIR/skynet.log):"
+	grep -v ' LAUNCH \|exited holding' "$DIR/skynet.log" 2>/dev/null | tail -n 30 || true
+	echo "--- $(grep -c 'exited holding' "$DIR/skynet.log" || true) services exited holding blocks (in flight, cached code, kept)"
+	[ $ok = 1 ] || die "$TEST: not every mark appeared in ${SECONDS_MAX}s ($MARKS)"
+	grep -q '^memcheck: FAIL' "$DIR/out.log" && die "memcheck failed"
+	# Every service's Lua heap is gone when it exits.
+	if grep 'exited holding' "$DIR/skynet.log" | grep -v ', lua 0 bytes$'; then
+		die "a service exited with Lua heap still charged"
+	fi
+	if [ "$TEST" = overflow ]; then
+		h=$(sed -n 's/^overflow: injected by \(:[0-9a-f]*\)$/\1/p' "$DIR/out.log")
+		[ -n "$h" ] || die "the overflow service did not say who it is"
+		grep -q "MEMORY_CHECK.*overflow" "$DIR/out.log" || die "no overflow report"
+		sed -n '/MEMORY_CHECK: overflow/,/MEMORY_CHECK: continuing/p' "$DIR/out.log" | grep -q "owner service $h, freeing service $h" ||
+			die "the overflow report does not name $h"
+		echo "skynet_test: overflow by $h reported, naming the service"
+		return 0
+	fi
+	# The check build: no heap-error report (leak reports of services that
+	# exit holding blocks are counted by the layer, not errors).
+	if grep 'MEMORY_CHECK' "$DIR/out.log" | grep -v 'exits owning'; then
+		die "MEMORY_CHECK reported a heap error"
+	fi
+	echo "skynet_test: $TEST passed"
+}
+
+# --- refuse: apply.sh says no, clearly, to what is not a skynet tree it knows ---
+expect_refusal() {   # expect_refusal DIR MESSAGE
+	if out=$("$REPO/integrations/skynet/apply.sh" "$1" 2>&1); then
+		die "apply.sh accepted $1"
+	fi
+	printf '%s\n' "$out" | grep -q -- "$2" || die "apply.sh on $1 said '$out', expected '$2'"
+	echo "refused as expected: $out"
+}
+
+refuse() {
+	WORK=$1 BUILD_DIR=$2 VARIANT=$3
+	have_source || skip "no skynet source: set SKYNET_SRC=<checkout> or SKYNET_FIXTURE=<skynet.tar.gz>"
+	[ -d "$WORK/skynet" ] || die "$WORK/skynet missing (the setup test failed?)"
+	R=$WORK/refuse
+	rm -rf "$R"
+	mkdir -p "$R/empty"
+	expect_refusal "$R/empty" "is not a skynet checkout: Makefile is missing"
+	expect_refusal "$R/none" "no such folder"
+	# A pristine tree whose delete_context was edited by hand.
+	mkdir "$R/edited"
+	cp -r "$WORK/skynet/.skynet-mem/orig/." "$R/edited/"
+	for f in skynet-src/skynet_imp.h service-src/service_snlua.c platform.mk; do
+		mkdir -p "$R/edited/$(dirname "$f")"
+		cp "$WORK/skynet/$f" "$R/edited/$f"
+	done
+	sed -i 's/^	skynet_module_instance_release(ctx->mod, ctx->instance);$/	release_it(ctx);/' "$R/edited/skynet-src/skynet_server.c"
+	expect_refusal "$R/edited" "skynet_server.c has 0 lines for the instance release"
+	# skynet-mem's own files without the backup apply.sh keeps.
+	mkdir "$R/stray"
+	cp -r "$R/edited/." "$R/stray/"
+	cp "$WORK/skynet/skynet-src/skynet_server.c" "$R/stray/skynet-src/skynet_server.c"
+	expect_refusal "$R/stray" "mentions skynet-mem but has no"
+	# An applied tree whose patched file then changed (an edit, a git pull).
+	mkdir "$R/pulled"
+	cp -r "$WORK/skynet/.skynet-mem/orig/." "$R/pulled/"
+	for f in skynet-src/skynet_imp.h service-src/service_snlua.c platform.mk; do
+		mkdir -p "$R/pulled/$(dirname "$f")"
+		cp "$WORK/skynet/$f" "$R/pulled/$f"
+	done
+	flag=
+	[ "$VARIANT" = check ] && flag=--check
+	SKYNET_MEM_BUILD=$BUILD_DIR "$REPO/integrations/skynet/apply.sh" "$R/pulled" $flag >/dev/null
+	echo "/* upstream change */" >>"$R/pulled/skynet-src/skynet_server.c"
+	if out=$(SKYNET_MEM_BUILD=$BUILD_DIR "$REPO/integrations/skynet/apply.sh" "$R/pulled" $flag 2>&1); then
+		die "apply.sh rewrote a file changed since it wrote it"
+	fi
+	printf '%s\n' "$out" | grep -q "skynet-src/skynet_server.c changed since apply.sh wrote them" ||
+		die "apply.sh on a changed tree said '$out'"
+	tail -n 1 "$R/pulled/skynet-src/skynet_server.c" | grep -q "upstream change" || die "the change was lost"
+	echo "refused as expected: $out"
+	echo "skynet_test: apply.sh refuses what it does not know"
+}
+
+cmd=${1:-}
+shift || true
+case $cmd in
+build) build "$@" ;;
+run) run "$@" ;;
+refuse) refuse "$@" ;;
+*) echo "usage: $0 build WORK BUILD_DIR VARIANT | run WORK TEST [prof] | refuse WORK BUILD_DIR VARIANT" >&2; exit 2 ;;
+esac
