@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps release nojemalloc check-build demo test bench install clean
+.PHONY: all deps release nojemalloc check-build demo test bench bench-hotpath install clean
 
 all: release
 
@@ -38,6 +38,14 @@ test: release nojemalloc check-build
 
 bench: release
 	$(BUILD)/release/bench/bench_malloc
+
+# The hot path against bare jemalloc: instructions per operation (callgrind),
+# many services per worker, real-program shapes, power-of-two memory.
+bench-hotpath: release
+	bench/callgrind.sh $(BUILD)/release
+	$(BUILD)/release/bench/bench_services
+	$(BUILD)/release/bench/bench_programs
+	$(BUILD)/release/bench/bench_pow2
 
 install: release
 	cmake --install $(BUILD)/release

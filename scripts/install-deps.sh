@@ -2,7 +2,7 @@
 # Installs the Debian packages skynet-mem needs, only those missing.
 # Usage: scripts/install-deps.sh [extra package ...]
 set -e
-PKGS="build-essential cmake pkg-config libjemalloc-dev liblua5.4-dev lua5.4 libcmocka-dev libmicrohttpd-dev libjansson-dev prometheus curl clang libclang-rt-14-dev"
+PKGS="build-essential cmake pkg-config libjemalloc-dev liblua5.4-dev lua5.4 libcmocka-dev libmicrohttpd-dev libjansson-dev prometheus curl clang libclang-rt-14-dev valgrind"
 PKGS="$PKGS $*"
 missing=""
 for p in $PKGS; do
