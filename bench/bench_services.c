@@ -87,8 +87,10 @@ __attribute__((noipa)) static void worker_loop(struct worker *w) {
 	for (size_t d = 0; d < w->dispatches; d++) {
 		uint32_t h = w->handles[i];
 		size_t next = i + 1 == n ? 0 : i + 1;
+		void *msg = w->inbox[i];   /* the reply the previous service handed here */
+		w->inbox[i] = NULL;
 		if (bare) {
-			je_free(w->inbox[i]);
+			je_free(msg);
 			char *a = je_malloc(48 + (d & 63)), *b = je_malloc(200), *m = je_malloc(96);
 			a[0] = b[0] = m[0] = (char)d;
 			w->inbox[next] = m;
@@ -96,7 +98,7 @@ __attribute__((noipa)) static void worker_loop(struct worker *w) {
 			je_free(b);
 		} else {
 			skynet_mem_set_current(h);
-			skynet_free(w->inbox[i]);
+			skynet_free(msg);
 			char *a = skynet_malloc(48 + (d & 63)), *b = skynet_malloc(200), *m = skynet_malloc(96);
 			a[0] = b[0] = m[0] = (char)d;
 			skynet_mem_transfer(m, w->handles[next]);
@@ -104,7 +106,6 @@ __attribute__((noipa)) static void worker_loop(struct worker *w) {
 			skynet_free(a);
 			skynet_free(b);
 		}
-		w->inbox[i] = NULL;
 		i = next;
 	}
 	if (!bare)
