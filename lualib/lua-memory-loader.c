@@ -34,6 +34,8 @@ static void locate_me(void) {
  * when that is not possible: already tried, turned off, or a command that read
  * its script from standard input (it cannot be read twice). */
 static void restart_with_static_tls(void) {
+	/* Both are listed in the layer's options table (skynet-mem/src/options.c);
+	 * read here because the layer is not loaded yet. */
 	if (getenv("SKYNET_MEM_REEXEC") || getenv("SKYNET_MEM_NO_REEXEC"))
 		return;
 	static char cmdline[65536];

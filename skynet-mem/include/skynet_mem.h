@@ -79,9 +79,11 @@ enum skynet_mem_check_kind {
 	SKYNET_MEM_CHECK_WRITE_AFTER_FREE,
 };
 SKYNET_MEM_API uint64_t skynet_mem_check_count(int kind);
-/* MEMORY_CHECK builds: bound in bytes of the quarantine of freed blocks (default
- * 8 MiB, or SKYNET_MEM_QUARANTINE=bytes[K|M|G]); 0 frees at once. Shrinking it
- * releases (and verifies) the oldest blocks now. Returns the previous bound. */
+/* MEMORY_CHECK builds: bound in bytes of each thread's quarantine of freed blocks
+ * (default 1 MiB per thread, or SKYNET_MEM_QUARANTINE=bytes[K|M|G]); 0 frees at
+ * once. The calling thread's quarantine shrinks now (its oldest blocks verified
+ * and released), other threads' at their next free. Returns the previous bound
+ * (0 in release builds). */
 SKYNET_MEM_API size_t   skynet_mem_check_quarantine(size_t bytes);
 
 /* 1 when built over jemalloc, 0 over the system allocator. */

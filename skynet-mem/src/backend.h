@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "internal.h"
+
 #define BACKEND_MIN_ALIGN 16
 
 #ifdef SKYNET_MEM_USE_JEMALLOC
@@ -16,11 +18,11 @@
 #define BACKEND_CLASS_TABLE_MAX 4096
 /* Size classes up to 4 KiB by 8-byte step, filled from nallocx at load time
  * (0 until then); a table read is cheaper than nallocx on the hot path. */
-extern uint16_t backend_class_table[BACKEND_CLASS_TABLE_MAX / 8 + 1] __attribute__((visibility("hidden")));
+extern uint16_t backend_class_table[BACKEND_CLASS_TABLE_MAX / 8 + 1] HIDDEN;
 /* jemalloc's own malloc, whose fast path beats mallocx(u, 0); found with dlsym
  * at load time because a plain malloc call may bind to glibc or to the
  * interposer itself. */
-extern void *(*backend_je_malloc)(size_t) __attribute__((visibility("hidden")));
+extern void *(*backend_je_malloc)(size_t) HIDDEN;
 
 /* Usable size of a request; 0 when it can never be satisfied. */
 static inline size_t backend_class(size_t n, size_t align) {

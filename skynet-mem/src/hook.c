@@ -5,27 +5,25 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <unistd.h>
 
-#include "mem_alloc.h"
+#include "block.h"
+#include "options.h"
 #include "skynet_mem.h"
 
-#define EXPORT __attribute__((visibility("default")))
-
-EXPORT void *malloc(size_t n) {
+SKYNET_MEM_API void *malloc(size_t n) {
 	return mem_malloc(n);
 }
 
-EXPORT void *calloc(size_t nmemb, size_t size) {
+SKYNET_MEM_API void *calloc(size_t nmemb, size_t size) {
 	return mem_calloc(nmemb, size);
 }
 
-EXPORT void *realloc(void *p, size_t n) {
+SKYNET_MEM_API void *realloc(void *p, size_t n) {
 	return mem_realloc(p, n);
 }
 
-EXPORT void free(void *p) {
+SKYNET_MEM_API void free(void *p) {
 	mem_free(p);
 }
 
@@ -42,23 +40,23 @@ static size_t glibc_alignment(size_t align) {
 	return a;
 }
 
-EXPORT void *memalign(size_t align, size_t n) {
+SKYNET_MEM_API void *memalign(size_t align, size_t n) {
 	return mem_memalign(glibc_alignment(align), n);
 }
 
-EXPORT void *aligned_alloc(size_t align, size_t n) {
+SKYNET_MEM_API void *aligned_alloc(size_t align, size_t n) {
 	return mem_memalign(glibc_alignment(align), n);
 }
 
-EXPORT int posix_memalign(void **out, size_t align, size_t n) {
+SKYNET_MEM_API int posix_memalign(void **out, size_t align, size_t n) {
 	return mem_posix_memalign(out, align, n);
 }
 
-EXPORT void *valloc(size_t n) {
+SKYNET_MEM_API void *valloc(size_t n) {
 	return mem_memalign((size_t)sysconf(_SC_PAGESIZE), n);
 }
 
-EXPORT void *pvalloc(size_t n) {
+SKYNET_MEM_API void *pvalloc(size_t n) {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	if (n > SIZE_MAX - page) {
 		errno = ENOMEM;
@@ -68,7 +66,7 @@ EXPORT void *pvalloc(size_t n) {
 	return mem_memalign(page, n);
 }
 
-EXPORT void *reallocarray(void *p, size_t nmemb, size_t size) {
+SKYNET_MEM_API void *reallocarray(void *p, size_t nmemb, size_t size) {
 	size_t n;
 	if (__builtin_mul_overflow(nmemb, size, &n)) {
 		errno = ENOMEM;
@@ -77,7 +75,7 @@ EXPORT void *reallocarray(void *p, size_t nmemb, size_t size) {
 	return mem_realloc(p, n);
 }
 
-EXPORT size_t malloc_usable_size(void *p) {
+SKYNET_MEM_API size_t malloc_usable_size(void *p) {
 	return mem_usable(p);
 }
 
@@ -96,8 +94,7 @@ static int add_record(const struct skynet_mem_stat *st, void *ud) {
  * with the records and with the count of allocations, so a run of any program
  * can be checked. */
 __attribute__((destructor)) static void hook_report(void) {
-	const char *e = getenv("SKYNET_MEM_REPORT");
-	if (e == NULL || e[0] != '1')
+	if (!option_get(OPTION_REPORT))
 		return;
 	struct skynet_mem_totals t;
 	struct sum s = { 0, 0 };

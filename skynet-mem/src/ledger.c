@@ -1,19 +1,19 @@
 /* Thread-local pending deltas (see ledger.h) and their publication. */
 
 #include <errno.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "backend.h"
 #include "ledger.h"
+#include "thread_key.h"
 
 __thread struct ledger *ledger_tls TLS_IE;
 __thread int ledger_dirty TLS_IE;
-static __thread int ledger_dead TLS_IE;             /* thread's ledger destroyed */
+/* The thread keeps no ledger: it was destroyed at thread exit, or no thread
+ * key could hold it. Every change then goes through ledger_direct and is
+ * published at once. */
+static __thread int ledger_dead TLS_IE;
 static __thread struct ledger_slot ledger_direct TLS_IE;
-
-static pthread_key_t ledger_key;
-static pthread_once_t ledger_once = PTHREAD_ONCE_INIT;
 
 static int slot_pending(const struct ledger_slot *s) {
 	return (s->allocs | s->frees | (uint64_t)s->bytes | (uint64_t)s->blocks | (uint64_t)s->lua) != 0;
@@ -59,15 +59,13 @@ static void ledger_destroy(void *p) {
 	backend_raw_free(l);
 }
 
-static void ledger_key_create(void) {
-	pthread_key_create(&ledger_key, ledger_destroy);
-}
+static struct thread_key ledger_key = THREAD_KEY_INIT(ledger_destroy);
 
-struct ledger_slot *ledger_slot_slow(uint32_t handle) {
+struct ledger_slot *ledger_lookup_slow(uint32_t handle) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL) {
 		if (ledger_dead) {
-			/* Thread exit already flushed us: publish every change at once.
+			/* No ledger (thread exit flushed it, or no key): publish every change at once.
 			 * A path that looked the slot up without changing it (a refused
 			 * allocation) may have left a reference here. */
 			struct ledger_slot *s = &ledger_direct;
@@ -86,8 +84,12 @@ struct ledger_slot *ledger_slot_slow(uint32_t handle) {
 			return NULL;
 		/* Set first: pthread_setspecific may allocate, and must then find it. */
 		ledger_tls = l;
-		pthread_once(&ledger_once, ledger_key_create);
-		pthread_setspecific(ledger_key, l);
+		if (thread_key_set(&ledger_key, l) != 0) {
+			/* Nothing would publish it at thread exit: give it up (publishing
+			 * what the key's own allocation charged) and go direct. */
+			ledger_destroy(l);
+			return ledger_lookup_slow(handle);
+		}
 	}
 	struct ledger_slot *s = &l->slot[ledger_index(handle)];
 	if (s->rec && s->handle == handle)

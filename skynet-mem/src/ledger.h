@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "internal.h"
 #include "record.h"
 
 #define LEDGER_SLOTS 64
@@ -33,33 +34,19 @@ struct ledger {
 	struct ledger_slot slot[LEDGER_SLOTS];
 };
 
-#define TLS_IE __attribute__((tls_model("initial-exec")))
-extern __thread struct ledger *ledger_tls TLS_IE __attribute__((visibility("hidden")));
+extern __thread struct ledger *ledger_tls TLS_IE HIDDEN;
 /* How many of the thread's slots hold unpublished changes. */
-extern __thread int ledger_dirty TLS_IE __attribute__((visibility("hidden")));
-/* The thread's service as set by skynet_mem_set_current. */
-extern __thread uint32_t current_tls TLS_IE __attribute__((visibility("hidden")));
-/* 1 while skynet_current_handle is the library's own default (not the host's). */
-extern int current_is_default __attribute__((visibility("hidden")));
+extern __thread int ledger_dirty TLS_IE HIDDEN;
 
-uint32_t current_handle_host(void);
-
-/* The owner of new blocks, without a PLT call when the host kept the default. */
-static inline uint32_t current_handle(void) {
-	if (__builtin_expect(current_is_default, 1))
-		return current_tls;
-	return current_handle_host();
-}
-
-struct ledger_slot *ledger_slot_slow(uint32_t handle);
-void ledger_publish(struct ledger_slot *s);
+HIDDEN struct ledger_slot *ledger_lookup_slow(uint32_t handle);
+HIDDEN void ledger_publish(struct ledger_slot *s);
 /* s passed its bound, changed for the first time since it was published, or
  * belongs to an exiting thread (such a slot is never dirty: every change
  * comes here and is published at once). */
-void ledger_done_slow(struct ledger_slot *s);
-int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit);
+HIDDEN void ledger_done_slow(struct ledger_slot *s);
+HIDDEN int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit);
 /* Publishes every pending slot of the calling thread. */
-void ledger_flush(void);
+HIDDEN void ledger_flush(void);
 
 /* One compare tells both "claimed" and "this handle". */
 static inline uint64_t slot_key(uint32_t handle) {
@@ -71,14 +58,14 @@ static inline unsigned ledger_index(uint32_t handle) {
 }
 
 /* The calling thread's slot for handle; NULL only when out of memory. */
-static inline struct ledger_slot *ledger_slot(uint32_t handle) {
+static inline struct ledger_slot *ledger_lookup(uint32_t handle) {
 	struct ledger *l = ledger_tls;
 	if (__builtin_expect(l != NULL, 1)) {
 		struct ledger_slot *s = &l->slot[ledger_index(handle)];
 		if (__builtin_expect(s->key == slot_key(handle), 1))
 			return s;
 	}
-	return ledger_slot_slow(handle);
+	return ledger_lookup_slow(handle);
 }
 
 /* 1 when the service may grow by more bytes (C or Lua) under its limit. */
@@ -103,7 +90,7 @@ static inline void ledger_done(struct ledger_slot *s) {
 
 /* Adds one change of C memory to a service's pending slot. */
 static inline void ledger_charge(uint32_t handle, int64_t bytes, int64_t blocks, int allocs, int frees) {
-	struct ledger_slot *s = ledger_slot(handle);
+	struct ledger_slot *s = ledger_lookup(handle);
 	if (s == NULL)
 		return;   /* no memory for a record: nothing sane left to charge */
 	s->bytes += bytes;

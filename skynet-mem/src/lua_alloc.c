@@ -30,7 +30,7 @@ void *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 	if (nsize == 0) {
 		if (ptr) {
 			backend_free(ptr, ou);
-			struct ledger_slot *s = ledger_slot(handle);
+			struct ledger_slot *s = ledger_lookup(handle);
 			if (s) {
 				s->lua -= (int64_t)ou;
 				s->frees++;
@@ -40,7 +40,7 @@ void *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 		return NULL;
 	}
 	size_t nu = backend_class(nsize, 0);
-	struct ledger_slot *s = nu ? ledger_slot(handle) : NULL;
+	struct ledger_slot *s = nu ? ledger_lookup(handle) : NULL;
 	if (s == NULL)
 		return NULL;
 	/* Only growth is refused at the limit: frees and shrinks always proceed.

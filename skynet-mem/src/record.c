@@ -9,7 +9,6 @@
 
 #include "backend.h"
 #include "record.h"
-#include "table.h"
 
 #define SHARDS 64
 

@@ -1,13 +1,15 @@
 #ifndef SKYNET_MEM_RECORD_H
 #define SKYNET_MEM_RECORD_H
 
-/* One exact record per 32-bit service handle, kept in a sharded hash table.
- * Counters are written only when a thread publishes its pending deltas. */
+/* The service table: one exact record per 32-bit service handle, kept in a
+ * sharded hash table. Counters are written only when a thread publishes its
+ * pending deltas (ledger.c); readers and the lifecycle go through table_*. */
 
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "internal.h"
 #include "skynet_mem.h"
 
 struct mem_record {
@@ -22,12 +24,21 @@ struct mem_record {
 };
 
 /* Finds or creates the record and takes a reference; NULL when out of memory. */
-struct mem_record *record_acquire(uint32_t handle);
+HIDDEN struct mem_record *record_acquire(uint32_t handle);
 /* Drops a reference; a retired record with nothing left is then freed. */
-void record_release(struct mem_record *r);
+HIDDEN void record_release(struct mem_record *r);
 /* Adds deltas to the record and the global totals. */
-void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua,
+HIDDEN void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua,
 	uint64_t allocs, uint64_t frees);
-void record_fill(struct mem_record *r, struct skynet_mem_stat *out);
+HIDDEN void record_fill(struct mem_record *r, struct skynet_mem_stat *out);
+
+/* Reads and lifecycle, for the API of skynet_mem.h (api.c). */
+HIDDEN int table_stat(uint32_t handle, struct skynet_mem_stat *out);
+HIDDEN size_t table_foreach(int (*fn)(const struct skynet_mem_stat *, void *), void *ud);
+HIDDEN void table_totals(struct skynet_mem_totals *out);
+HIDDEN void table_orphans(size_t *bytes, size_t *blocks);
+HIDDEN int table_set_limit(uint32_t handle, size_t limit);
+HIDDEN size_t table_get_limit(uint32_t handle);
+HIDDEN void table_exit(uint32_t handle, struct skynet_mem_stat *leftover);
 
 #endif

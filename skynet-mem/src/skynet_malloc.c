@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "mem_alloc.h"
+#include "block.h"
 #include "skynet_malloc.h"
 
 void *skynet_malloc(size_t sz) {

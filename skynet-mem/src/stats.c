@@ -58,26 +58,29 @@ void memory_info_dump(const char *opts) {
 
 /* The mallctl helpers read the value, optionally writing newval first, and
  * report an unknown name on stderr, as skynet's do. */
-#define MALLCTL_RW(type, name, newval) do { \
-	type v = 0; \
-	size_t len = sizeof(v); \
-	int err = newval ? mallctl(name, &v, &len, newval, sizeof(type)) \
-		: mallctl(name, &v, &len, NULL, 0); \
-	if (err) \
-		fprintf(stderr, "skynet-mem: mallctl %s failed: %d\n", name, err); \
-	return v; \
-} while (0)
+static void mallctl_rw(const char *name, void *v, size_t len, void *newval) {
+	size_t oldlen = len;
+	int err = mallctl(name, v, &oldlen, newval, newval ? len : 0);
+	if (err)
+		fprintf(stderr, "skynet-mem: mallctl %s failed: %d\n", name, err);
+}
 
 bool mallctl_bool(const char *name, bool *newval) {
-	MALLCTL_RW(bool, name, newval);
+	bool v = 0;
+	mallctl_rw(name, &v, sizeof(v), newval);
+	return v;
 }
 
 size_t mallctl_int64(const char *name, size_t *newval) {
-	MALLCTL_RW(size_t, name, newval);
+	size_t v = 0;
+	mallctl_rw(name, &v, sizeof(v), newval);
+	return v;
 }
 
 int mallctl_opt(const char *name, int *newval) {
-	MALLCTL_RW(int, name, newval);
+	int v = 0;
+	mallctl_rw(name, &v, sizeof(v), newval);
+	return v;
 }
 
 int mallctl_cmd(const char *name) {

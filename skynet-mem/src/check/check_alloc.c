@@ -1,20 +1,21 @@
-/* The accounted core in MEMORY_CHECK builds: the same entry points and the same
- * accounting as mem_alloc.c and api.c, over checked blocks (see check.h for the
- * layout). Every pointer is identified by its sealed header before anything
+/* The block operations of the MEMORY_CHECK build (block.h): the same entry
+ * points and the same accounting as block.c, over checked blocks (see
+ * check_block.h for the layout). Every pointer is identified by its sealed header before anything
  * touches it or the backend; a freed block is verified, poisoned and kept in
  * the freeing thread's quarantine; realloc always moves (alloc + copy + free)
  * so the old block is quarantined too. */
-
-#ifdef SKYNET_MEM_CHECK
 
 #include <errno.h>
 #include <string.h>
 
 #include "backend.h"
-#include "check.h"
+#include "block.h"
+#include "check_block.h"
+#include "check_quarantine.h"
+#include "check_registry.h"
+#include "check_report.h"
+#include "current.h"
 #include "ledger.h"
-#include "mem_alloc.h"
-#include "skynet_mem.h"
 
 #define ALIGN_MAX ((size_t)1 << 30)   /* head sizes fit a uint32_t */
 
@@ -32,7 +33,7 @@ static void *alloc_checked(size_t n, size_t align, int zero, uint32_t handle,
 	size_t u = n <= CHECK_USABLE_MAX - extra && align <= ALIGN_MAX ? backend_class(n + extra, align) : 0;
 	if (u >= CHECK_USABLE_MAX)
 		u = 0;
-	struct ledger_slot *s = u ? ledger_slot(handle) : NULL;
+	struct ledger_slot *s = u ? ledger_lookup(handle) : NULL;
 	size_t growth = credit && handle == credit_owner ? (u > credit ? u - credit : 0) : u;
 	if (s == NULL || !ledger_admit(s, growth)) {
 		errno = ENOMEM;
@@ -107,7 +108,6 @@ void mem_free(void *p) {
 		free_checked(p, "free");
 }
 
-/* realloc moves the block to the calling service, as skynet does. */
 void *mem_realloc(void *p, size_t n) {
 	uintptr_t site = (uintptr_t)__builtin_return_address(0);
 	uint32_t me = current_handle();
@@ -142,7 +142,7 @@ size_t mem_usable(const void *p) {
 	return p && block_identify(p, &m) == REG_LIVE ? m.n : 0;
 }
 
-int skynet_mem_transfer(void *ptr, uint32_t to_handle) {
+int block_transfer(void *ptr, uint32_t to_handle) {
 	if (ptr == NULL)
 		return -1;
 	struct check_meta m;
@@ -163,23 +163,21 @@ int skynet_mem_transfer(void *ptr, uint32_t to_handle) {
 	return 0;
 }
 
-uint32_t skynet_mem_owner(const void *ptr) {
+uint32_t block_owner(const void *ptr) {
 	struct check_meta m;
 	return ptr && block_identify(ptr, &m) == REG_LIVE ? m.owner : 0;
 }
 
-size_t skynet_mem_usable_size(const void *ptr) {
-	return mem_usable(ptr);
-}
-
-size_t skynet_mem_block_charge(const void *ptr) {
+size_t block_charge(const void *ptr) {
 	struct check_meta m;
 	return ptr && block_identify(ptr, &m) == REG_LIVE ? m.usable : 0;
 }
 
-size_t skynet_mem_charge_size(size_t n) {
+size_t block_charge_size(size_t n) {
 	size_t extra = CHECK_HEAD_MIN + CHECK_TRAIL_MIN;
 	return n <= CHECK_USABLE_MAX - extra ? backend_class(n + extra, 0) : 0;
 }
 
-#endif
+void block_service_exit(uint32_t handle, size_t blocks) {
+	check_leak_report(handle, blocks);
+}

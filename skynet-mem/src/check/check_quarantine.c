@@ -6,19 +6,19 @@
  * a sound one goes back to the backend, a written one is reported and leaked.
  * A thread's quarantine is emptied when the thread exits. */
 
-#ifdef SKYNET_MEM_CHECK
-
-#include <pthread.h>
 #include <stdatomic.h>
-#include <stdlib.h>
+#include <stdint.h>
 
 #include "backend.h"
-#include "check.h"
+#include "check_quarantine.h"
+#include "check_report.h"
+#include "options.h"
 #include "skynet_mem.h"
+#include "thread_key.h"
 
-/* 1 MiB per thread: over a thousand recent frees stay caught, and a server
- * with a worker thread per core keeps several MiB in quarantine in all. */
-#define QUARANTINE_DEFAULT ((size_t)1 << 20)
+/* The default bound, SKYNET_MEM_QUARANTINE's (options.c), is 1 MiB per thread:
+ * over a thousand recent frees stay caught, and a server with a worker thread
+ * per core keeps several MiB in quarantine in all. */
 #define BOUND_UNSET SIZE_MAX
 
 struct qitem {
@@ -33,36 +33,14 @@ struct ring {
 };
 
 /* A pointer (initial-exec TLS stays small: the module may be loaded by dlopen). */
-static __thread struct ring *my_ring __attribute__((tls_model("initial-exec")));
+static __thread struct ring *my_ring TLS_IE;
 static atomic_size_t bound = BOUND_UNSET;
-static pthread_key_t exit_key;
-static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
-
-/* SKYNET_MEM_QUARANTINE=bytes, with an optional K, M or G suffix. */
-static size_t bound_from_env(void) {
-	const char *e = getenv("SKYNET_MEM_QUARANTINE");
-	if (e == NULL || *e == 0)
-		return QUARANTINE_DEFAULT;
-	char *end;
-	unsigned long long v = strtoull(e, &end, 10);
-	int shift = 0;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
-	case 0: break;
-	default: return QUARANTINE_DEFAULT;
-	}
-	if (end == e || v > (SIZE_MAX >> 1) >> shift)
-		return QUARANTINE_DEFAULT;
-	return (size_t)v << shift;
-}
 
 size_t quarantine_bound(void) {
 	size_t b = atomic_load_explicit(&bound, memory_order_relaxed);
 	if (__builtin_expect(b == BOUND_UNSET, 0)) {
 		size_t unset = BOUND_UNSET;
-		atomic_compare_exchange_strong(&bound, &unset, bound_from_env());
+		atomic_compare_exchange_strong(&bound, &unset, option_get(OPTION_QUARANTINE));
 		b = atomic_load(&bound);
 	}
 	return b;
@@ -71,14 +49,13 @@ size_t quarantine_bound(void) {
 /* Blocks written after their free are leaked, but kept reachable (leak
  * checkers then stay quiet about what the checker itself chose to keep). */
 static struct {
-	atomic_int lock;
+	struct spin_lock lock;
 	void **p;
 	size_t count, cap;
 } kept;
 
 static void keep(void *b) {
-	while (atomic_exchange_explicit(&kept.lock, 1, memory_order_acquire))
-		;
+	spin_lock(&kept.lock);
 	if (kept.count == kept.cap) {
 		size_t cap = kept.cap ? kept.cap * 2 : 64;
 		void **q = backend_raw_alloc(cap * sizeof(*q));
@@ -92,10 +69,11 @@ static void keep(void *b) {
 	}
 	if (kept.count < kept.cap)
 		kept.p[kept.count++] = b;
-	atomic_store_explicit(&kept.lock, 0, memory_order_release);
+	spin_unlock(&kept.lock);
 }
 
-void quarantine_release(void *p, const struct check_meta *m) {
+/* Verifies a block leaving quarantine: frees it, or reports and leaks it. */
+static void quarantine_release(void *p, const struct check_meta *m) {
 	if (block_verify_poison(p, m) != 0) {
 		keep(check_base(p, m));   /* written after its free: reported, leaked */
 		return;
@@ -148,9 +126,7 @@ static void on_thread_exit(void *arg) {
 	backend_raw_free(r);
 }
 
-static void make_key(void) {
-	pthread_key_create(&exit_key, on_thread_exit);
-}
+static struct thread_key ring_key = THREAD_KEY_INIT(on_thread_exit);
 
 static struct ring *ring_of_thread(void) {
 	struct ring *r = my_ring;
@@ -158,8 +134,11 @@ static struct ring *ring_of_thread(void) {
 		r = backend_raw_alloc(sizeof(*r));   /* zeroed */
 		if (r == NULL)
 			return NULL;
-		pthread_once(&exit_once, make_key);
-		pthread_setspecific(exit_key, r);
+		if (thread_key_set(&ring_key, r) != 0) {
+			/* Nothing would empty it at thread exit: this thread frees at once. */
+			backend_raw_free(r);
+			r = &gone_ring;
+		}
 		my_ring = r;
 	}
 	return r;
@@ -207,14 +186,3 @@ size_t skynet_mem_check_quarantine(size_t bytes) {
 		shrink(my_ring, bytes, 0);
 	return old;
 }
-
-#else
-
-#include "skynet_mem.h"
-
-size_t skynet_mem_check_quarantine(size_t bytes) {
-	(void)bytes;
-	return 0;
-}
-
-#endif

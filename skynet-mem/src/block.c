@@ -1,28 +1,27 @@
-/* Accounted allocation: every block is allocated at its full size class with a
- * trailing cookie naming its owner; its usable size is charged to that owner. */
+/* The block operations of the release build (block.h): every block is
+ * allocated at its full size class with a trailing cookie naming its owner;
+ * its usable size is charged to that owner. */
 
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "backend.h"
-#include "check.h"
+#include "block.h"
 #include "cookie.h"
+#include "current.h"
 #include "ledger.h"
-#include "mem_alloc.h"
-#include "skynet_mem.h"
 
-static int is_pow2(size_t a) {
-	return a != 0 && (a & (a - 1)) == 0;
+/* The usable size a block of n bytes plus its cookie is allocated at (and
+ * charged); 0 when no allocation can have that size. */
+static inline size_t block_class(size_t n, size_t align) {
+	return n <= PTRDIFF_MAX - COOKIE_SIZE ? backend_class(n + COOKIE_SIZE, align) : 0;
 }
 
-/* MEMORY_CHECK builds have their own mem_alloc, mem_free, mem_realloc and
- * mem_usable (check_alloc.c): the release layout and hot path stay as they are. */
-#ifndef SKYNET_MEM_CHECK
 void *mem_alloc(size_t n, size_t align, int zero) {
 	uint32_t handle = current_handle();
 	size_t u = block_class(n, align);
-	struct ledger_slot *s = u ? ledger_slot(handle) : NULL;
+	struct ledger_slot *s = u ? ledger_lookup(handle) : NULL;
 	if (s == NULL || !ledger_admit(s, u)) {
 		errno = ENOMEM;
 		return NULL;
@@ -36,7 +35,6 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 	u = backend_usable(p);
 #endif
 	struct cookie c = { .handle = handle };
-	check_on_alloc(&c);
 	cookie_write(p, u, &c);
 	s->bytes += u;
 	s->blocks++;
@@ -44,8 +42,6 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 	ledger_done(s);
 	return p;
 }
-
-#endif
 
 #ifdef MEM_MALLOC_FAST
 /* Out of line: the fast path keeps nothing alive for it. Nothing was
@@ -66,7 +62,7 @@ void *mem_malloc(size_t n) {
 		return mem_alloc(n, 0, 0);
 	uint32_t handle = current_tls;
 	size_t u = block_class(n, 0);
-	struct ledger_slot *s = u ? ledger_slot(handle) : NULL;
+	struct ledger_slot *s = u ? ledger_lookup(handle) : NULL;
 	if (__builtin_expect(s == NULL || !s->dirty || slot_past_batch(s, (int64_t)u) ||
 		atomic_load_explicit(&s->rec->limit, memory_order_relaxed) != 0, 0))
 		return mem_alloc(n, 0, 0);
@@ -82,51 +78,18 @@ void *mem_malloc(size_t n) {
 }
 #endif
 
-void *mem_calloc(size_t nmemb, size_t size) {
-	size_t n;
-	if (__builtin_mul_overflow(nmemb, size, &n)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	return mem_alloc(n, 0, 1);
-}
-
-void *mem_memalign(size_t align, size_t n) {
-	if (!is_pow2(align)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	return mem_alloc(n, align, 0);
-}
-
-int mem_posix_memalign(void **out, size_t align, size_t n) {
-	if (!is_pow2(align) || align % sizeof(void *) != 0)
-		return EINVAL;
-	int saved = errno;
-	void *p = mem_alloc(n, align, 0);
-	errno = saved;
-	if (p == NULL)
-		return ENOMEM;
-	*out = p;
-	return 0;
-}
-
-#ifndef SKYNET_MEM_CHECK
 void mem_free(void *p) {
 	if (p == NULL)
 		return;
 	size_t u = backend_usable(p);
 	struct cookie c;
 	cookie_read(p, u, &c);
-	if (check_on_free(p, u, &c, "free") != 0)
-		return;   /* reported and told to continue: leak the block, touch nothing */
 	/* Free before charging: the cookie load (often a cache miss) then overlaps
 	 * jemalloc's own work instead of stalling the ledger lookup. */
 	backend_free(p, u);
 	ledger_charge(c.handle, -(int64_t)u, -1, 0, 1);
 }
 
-/* realloc moves the block to the calling service, as skynet does. */
 void *mem_realloc(void *p, size_t n) {
 	if (p == NULL)
 		return mem_alloc(n, 0, 0);
@@ -137,13 +100,9 @@ void *mem_realloc(void *p, size_t n) {
 	size_t u = backend_usable(p);
 	struct cookie c;
 	cookie_read(p, u, &c);
-	if (check_verify(p, u, &c, "realloc") != 0) {
-		errno = EINVAL;
-		return NULL;
-	}
 	uint32_t handle = current_handle();
 	size_t nu = block_class(n, 0);
-	struct ledger_slot *s = nu ? ledger_slot(handle) : NULL;
+	struct ledger_slot *s = nu ? ledger_lookup(handle) : NULL;
 	size_t growth = handle != c.handle ? nu : (nu > u ? nu - u : 0);
 	if (s == NULL || !ledger_admit(s, growth)) {
 		errno = ENOMEM;
@@ -159,7 +118,6 @@ void *mem_realloc(void *p, size_t n) {
 #endif
 	ledger_charge(c.handle, -(int64_t)u, -1, 0, 1);
 	struct cookie nc = { .handle = handle };
-	check_on_alloc(&nc);
 	cookie_write(q, nu, &nc);
 	ledger_charge(handle, (int64_t)nu, 1, 1, 0);
 	return q;
@@ -168,4 +126,41 @@ void *mem_realloc(void *p, size_t n) {
 size_t mem_usable(const void *p) {
 	return p ? backend_usable(p) - COOKIE_SIZE : 0;
 }
-#endif
+
+/* Not a free and an alloc: only the owner changes. No limit applies, since a
+ * delivered message cannot be refused. */
+int block_transfer(void *p, uint32_t to_handle) {
+	if (p == NULL)
+		return -1;
+	size_t u = backend_usable(p);
+	struct cookie c;
+	cookie_read(p, u, &c);
+	uint32_t from = c.handle;
+	if (from == to_handle)
+		return 0;
+	ledger_charge(from, -(int64_t)u, -1, 0, 0);
+	c.handle = to_handle;
+	cookie_write(p, u, &c);
+	ledger_charge(to_handle, (int64_t)u, 1, 0, 0);
+	return 0;
+}
+
+uint32_t block_owner(const void *p) {
+	if (p == NULL)
+		return 0;
+	struct cookie c;
+	cookie_read(p, backend_usable(p), &c);
+	return c.handle;
+}
+
+size_t block_charge(const void *p) {
+	return p ? backend_usable(p) : 0;
+}
+
+size_t block_charge_size(size_t n) {
+	return block_class(n, 0);
+}
+
+void block_service_exit(uint32_t handle, size_t blocks) {
+	(void)handle, (void)blocks;
+}

@@ -5,8 +5,6 @@
 
 #define _GNU_SOURCE   /* process_vm_readv */
 
-#ifdef SKYNET_MEM_CHECK
-
 #include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -19,10 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "check_block.h"
+#include "options.h"
 
 #define PATTERN 4096
-#define POISON_DEFAULT 256
 
 /* Each fill byte repeated, so a range is verified by memcmp (vectorised), and
  * only a mismatching chunk is walked byte by byte. */
@@ -222,16 +220,9 @@ static inline unsigned char *at(const void *p, ptrdiff_t off) {
 	return (unsigned char *)((uintptr_t)p + (uintptr_t)off);
 }
 
-/* The canary: a fixed run right after the user's bytes (the rest of the size
- * class is left untouched, as cache lines not written cost nothing). */
-static inline size_t slack_of(const struct check_meta *m) {
-	(void)m;
-	return CHECK_CANARY_SIZE;
-}
-
-int guard_damaged(const void *p) {
-	return !range_is(at(p, -CHECK_GUARD_SIZE), CHECK_GUARD_SIZE, CHECK_GUARD);
-}
+/* The canary is a fixed run right after the user's bytes, CHECK_CANARY_SIZE
+ * long: the rest of the size class is left untouched, as cache lines not
+ * written cost nothing. */
 
 void block_arm(void *p, const struct check_meta *m) {
 	uint64_t g = pat8(CHECK_GUARD);
@@ -246,10 +237,9 @@ void block_arm(void *p, const struct check_meta *m) {
 int block_faults(const void *p, const struct check_meta *m, struct block_fault f[2]) {
 	int n = 0;
 	const unsigned char *canary = at(p, (ptrdiff_t)m->n);
-	size_t slack = slack_of(m);
-	if (__builtin_expect(!range_is(canary, slack, CHECK_CANARY), 0)) {
-		size_t first = first_diff(canary, slack, CHECK_CANARY);
-		size_t last = last_diff(canary, slack, CHECK_CANARY);
+	if (__builtin_expect(!range_is(canary, CHECK_CANARY_SIZE, CHECK_CANARY), 0)) {
+		size_t first = first_diff(canary, CHECK_CANARY_SIZE, CHECK_CANARY);
+		size_t last = last_diff(canary, CHECK_CANARY_SIZE, CHECK_CANARY);
 		f[n++] = (struct block_fault){ CHECK_OVERFLOW, (ptrdiff_t)(m->n + first), last + 1 };
 	}
 	const unsigned char *guard = at(p, -CHECK_GUARD_SIZE);
@@ -262,44 +252,11 @@ int block_faults(const void *p, const struct check_meta *m, struct block_fault f
 	return n;
 }
 
-void block_report(const void *p, const struct check_meta *m, const char *op, const struct block_fault *f, int n) {
-	for (int i = 0; i < n; i++) {
-		struct check_report r = { f[i].kind, op, p, m, f[i].offset, f[i].span };
-		check_report(&r);
-	}
-}
-
-int block_verify(const void *p, const struct check_meta *m, const char *op) {
-	struct block_fault f[2];
-	int n = block_faults(p, m, f);
-	block_report(p, m, op, f, n);
-	return n ? -1 : 0;
-}
-
-/* SKYNET_MEM_POISON: "full" (every user byte, and the header, guard and
- * canary, checked when the block leaves quarantine) or a byte count (the
- * first bytes poisoned, those and the guard checked); read once. */
-static atomic_size_t poison_len;   /* 0: not read yet; SIZE_MAX: full */
-
-static size_t poison_slow(void) {
-	const char *e = getenv("SKYNET_MEM_POISON");
-	size_t v = POISON_DEFAULT;
-	if (e && strcmp(e, "full") == 0)
-		v = SIZE_MAX;
-	else if (e && *e >= '0' && *e <= '9') {
-		char *end;
-		unsigned long long x = strtoull(e, &end, 10);
-		if (*end == 0)
-			v = x == 0 ? 1 : x >= SIZE_MAX ? SIZE_MAX - 1 : (size_t)x;
-	}
-	size_t zero = 0;
-	atomic_compare_exchange_strong(&poison_len, &zero, v);
-	return atomic_load(&poison_len);
-}
-
+/* SKYNET_MEM_POISON (options.c): SIZE_MAX is "full" (every user byte, and the
+ * header, guard and canary, checked when the block leaves quarantine), else
+ * the first bytes poisoned, those and the guard checked. */
 static inline size_t poison_prefix(void) {
-	size_t v = atomic_load_explicit(&poison_len, memory_order_relaxed);
-	return __builtin_expect(v != 0, 1) ? v : poison_slow();
+	return option_get(OPTION_POISON);
 }
 
 static inline size_t poisoned(const struct check_meta *m) {
@@ -333,7 +290,7 @@ int block_poison_fault(const void *p, const struct check_meta *m, struct block_f
 	struct check_head want;
 	expected_head(m, &want);
 	const unsigned char *hb = (const unsigned char *)check_hdr(p);
-	size_t slack = full ? slack_of(m) : 0;
+	size_t slack = full ? CHECK_CANARY_SIZE : 0;
 	int hbad = 0;
 	if (full) {
 		const uint64_t *hw = (const uint64_t *)check_hdr(p), *ww = (const uint64_t *)&want;
@@ -370,13 +327,3 @@ int block_poison_fault(const void *p, const struct check_meta *m, struct block_f
 	*f = (struct block_fault){ CHECK_WRITE_AFTER_FREE, first, (size_t)(last - first + 1) };
 	return 1;
 }
-
-int block_verify_poison(const void *p, const struct check_meta *m) {
-	struct block_fault f;
-	if (!block_poison_fault(p, m, &f))
-		return 0;
-	block_report(p, m, "quarantine exit", &f, 1);
-	return -1;
-}
-
-#endif

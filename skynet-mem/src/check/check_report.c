@@ -3,11 +3,8 @@
  * then abort (default) or continue. Written with snprintf + write(2), without
  * holding any lock of the layer, since printing a backtrace may allocate. */
 
-#ifdef SKYNET_MEM_CHECK
-
 #include <execinfo.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -15,14 +12,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "ledger.h"
+#include "check_registry.h"
+#include "check_report.h"
+#include "current.h"
+#include "options.h"
 #include "skynet_mem.h"
 
-static atomic_int abort_on_error = -1;   /* -1: not yet read from the environment */
-static atomic_int leak_report = -1;
+static atomic_int abort_on_error = -1;   /* -1: as SKYNET_MEM_CHECK_CONTINUE says */
 static atomic_uint_fast64_t counts[CHECK_KINDS];
-static atomic_int report_lock;
+static struct spin_lock report_lock = SPIN_LOCK_INIT;
 static __thread int reporting;
 
 static const char *const kind_names[CHECK_KINDS] = {
@@ -48,24 +46,9 @@ uint64_t skynet_mem_check_count(int kind) {
 	return kind >= 0 && kind < CHECK_KINDS ? atomic_load(&counts[kind]) : 0;
 }
 
-static int env_flag(atomic_int *cached, const char *name, int unset) {
-	int v = atomic_load(cached);
-	if (v < 0) {
-		const char *e = getenv(name);
-		v = e && e[0] ? e[0] == '1' : unset;
-		atomic_store(cached, v);
-	}
-	return v;
-}
-
 static int should_abort(void) {
 	int v = atomic_load(&abort_on_error);
-	if (v < 0) {
-		const char *e = getenv("SKYNET_MEM_CHECK_CONTINUE");
-		v = (e && e[0] == '1') ? 0 : 1;
-		atomic_store(&abort_on_error, v);
-	}
-	return v;
+	return v < 0 ? !option_get(OPTION_CHECK_CONTINUE) : v;
 }
 
 struct out {
@@ -123,12 +106,11 @@ static void print_site(struct out *o, uintptr_t site) {
 /* One report at a time, so blocks from several threads do not interleave. */
 static void report_begin(void) {
 	reporting = 1;
-	while (atomic_exchange_explicit(&report_lock, 1, memory_order_acquire))
-		sched_yield();
+	spin_lock(&report_lock);
 }
 
 static void report_end(void) {
-	atomic_store_explicit(&report_lock, 0, memory_order_release);
+	spin_unlock(&report_lock);
 	reporting = 0;
 }
 
@@ -172,9 +154,32 @@ void check_report(const struct check_report *r) {
 		abort();
 }
 
-void check_on_service_exit(uint32_t handle, size_t blocks) {
+void block_report(const void *p, const struct check_meta *m, const char *op, const struct block_fault *f, int n) {
+	for (int i = 0; i < n; i++) {
+		struct check_report r = { f[i].kind, op, p, m, f[i].offset, f[i].span };
+		check_report(&r);
+	}
+}
+
+int block_verify(const void *p, const struct check_meta *m, const char *op) {
+	struct block_fault f[2];
+	int n = block_faults(p, m, f);
+	block_report(p, m, op, f, n);
+	return n ? -1 : 0;
+}
+
+int block_verify_poison(const void *p, const struct check_meta *m) {
+	struct block_fault f;
+	if (!block_poison_fault(p, m, &f))
+		return 0;
+	block_report(p, m, "quarantine exit", &f, 1);
+	return -1;
+}
+
+
+void check_leak_report(uint32_t handle, size_t blocks) {
 	enum { SHOWN = 16 };
-	if (blocks == 0 || !env_flag(&leak_report, "SKYNET_MEM_CHECK_LEAKS", 1) || reporting)
+	if (blocks == 0 || !option_get(OPTION_CHECK_LEAKS) || reporting)
 		return;
 	void *p[SHOWN];
 	struct check_meta m[SHOWN];
@@ -195,14 +200,13 @@ void check_on_service_exit(uint32_t handle, size_t blocks) {
 /* Locks are taken in the order the code nests them (a report may allocate),
  * so a fork never leaves the child with a lock another thread held. */
 static void before_fork(void) {
-	while (atomic_exchange_explicit(&report_lock, 1, memory_order_acquire))
-		sched_yield();
+	spin_lock(&report_lock);
 	live_lock_all();
 }
 
 static void after_fork(void) {
 	live_unlock_all();
-	atomic_store_explicit(&report_lock, 0, memory_order_release);
+	spin_unlock(&report_lock);
 }
 
 /* backtrace() loads its unwinder on first use, which allocates: do it before
@@ -212,22 +216,3 @@ __attribute__((constructor)) static void check_init(void) {
 	backtrace(frame, 1);
 	pthread_atfork(before_fork, after_fork, after_fork);
 }
-
-#else
-
-#include "skynet_mem.h"
-
-void skynet_mem_check_abort(int on) {
-	(void)on;
-}
-
-uint64_t skynet_mem_check_errors(void) {
-	return 0;
-}
-
-uint64_t skynet_mem_check_count(int kind) {
-	(void)kind;
-	return 0;
-}
-
-#endif

@@ -4,46 +4,28 @@
  * under its list's lock, which also makes two racing frees of one block see
  * each other. Lists are never freed: threads past LISTS share them. */
 
-#ifdef SKYNET_MEM_CHECK
-
-#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 
-#include "check.h"
+#include "check_registry.h"
 
 #define LISTS 1024
 
 struct live_list {
-	atomic_int lock;
+	struct spin_lock lock;
 	struct check_head *first;
 } __attribute__((aligned(64)));
 
 static struct live_list lists[LISTS];
 static atomic_uint next_list;
-static __thread uint32_t my_list __attribute__((tls_model("initial-exec")));   /* index + 1; 0 before the thread's first block */
-
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
+static __thread uint32_t my_list TLS_IE;   /* index + 1; 0 before the thread's first block */
 
 static void lock(struct live_list *l) {
-	for (;;) {
-		if (!atomic_exchange_explicit(&l->lock, 1, memory_order_acquire))
-			return;
-		for (int spin = 0; atomic_load_explicit(&l->lock, memory_order_relaxed); spin++) {
-			if (spin > 64)
-				sched_yield();
-			else
-				cpu_relax();
-		}
-	}
+	spin_lock(&l->lock);
 }
 
 static void unlock(struct live_list *l) {
-	atomic_store_explicit(&l->lock, 0, memory_order_release);
+	spin_unlock(&l->lock);
 }
 
 static uint32_t thread_list(void) {
@@ -107,7 +89,7 @@ int live_set_owner(void *p, uint32_t owner, struct check_meta *m) {
 }
 
 /* fork() while another thread holds a list would leave it locked forever in
- * the child: check.c takes every lock around fork (pthread_atfork). */
+ * the child: check_report.c takes every lock around fork (pthread_atfork). */
 void live_lock_all(void) {
 	for (unsigned i = 0; i < LISTS; i++)
 		lock(&lists[i]);
@@ -141,5 +123,3 @@ size_t live_owned(uint32_t owner, void **p, struct check_meta *m, size_t max) {
 	}
 	return total;
 }
-
-#endif

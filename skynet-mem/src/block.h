@@ -1,0 +1,81 @@
+#ifndef SKYNET_MEM_BLOCK_H
+#define SKYNET_MEM_BLOCK_H
+
+/* The block operations: the accounted core under skynet_malloc.h, the
+ * interposer and the block queries of skynet_mem.h. Each build implements
+ * them once, over its own block layout:
+ *   - release: block.c, a trailing cookie naming the owner (cookie.h);
+ *   - MEMORY_CHECK: check/check_alloc.c, a sealed header, guard, canary and
+ *     quarantine (check/check_block.h).
+ * align 0 means the allocator's natural alignment. All set errno on failure. */
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+HIDDEN void *mem_alloc(size_t n, size_t align, int zero);
+/* malloc: a short path for the common case (release build over jemalloc),
+ * mem_alloc(n, 0, 0) otherwise; inline there, so the check build's
+ * allocation site stays the caller's. */
+#if defined(SKYNET_MEM_USE_JEMALLOC) && !defined(SKYNET_MEM_CHECK)
+#define MEM_MALLOC_FAST 1
+HIDDEN void *mem_malloc(size_t n);
+#else
+static inline void *mem_malloc(size_t n) {
+	return mem_alloc(n, 0, 0);
+}
+#endif
+/* realloc moves the block to the calling service, as skynet does. */
+HIDDEN void *mem_realloc(void *p, size_t n);
+HIDDEN void mem_free(void *p);
+/* Bytes the caller may use (malloc_usable_size, skynet_mem_usable_size). */
+HIDDEN size_t mem_usable(const void *p);
+
+/* The block queries of skynet_mem.h (see there). */
+HIDDEN int block_transfer(void *p, uint32_t to_handle);
+HIDDEN uint32_t block_owner(const void *p);
+HIDDEN size_t block_charge(const void *p);
+HIDDEN size_t block_charge_size(size_t n);
+/* A service exits owning blocks: the check build lists them; release: nothing. */
+HIDDEN void block_service_exit(uint32_t handle, size_t blocks);
+
+/* --- the same in every build, over mem_alloc --- */
+
+static inline void *mem_calloc(size_t nmemb, size_t size) {
+	size_t n;
+	if (__builtin_mul_overflow(nmemb, size, &n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return mem_alloc(n, 0, 1);
+}
+
+static inline int mem_is_pow2(size_t a) {
+	return a != 0 && (a & (a - 1)) == 0;
+}
+
+/* A power-of-two alignment, or EINVAL (the interposer rounds glibc's way first). */
+static inline void *mem_memalign(size_t align, size_t n) {
+	if (!mem_is_pow2(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return mem_alloc(n, align, 0);
+}
+
+/* posix_memalign's contract: 0, EINVAL or ENOMEM; never touches *out on error. */
+static inline int mem_posix_memalign(void **out, size_t align, size_t n) {
+	if (!mem_is_pow2(align) || align % sizeof(void *) != 0)
+		return EINVAL;
+	int saved = errno;
+	void *p = mem_alloc(n, align, 0);
+	errno = saved;
+	if (p == NULL)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+#endif

@@ -1,0 +1,40 @@
+/* The current service (see current.h) and skynet_mem_set_current. */
+
+#include "current.h"
+#include "ledger.h"
+#include "skynet_mem.h"
+
+__thread uint32_t current_tls TLS_IE;
+int current_is_default;
+
+__attribute__((weak)) uint32_t skynet_current_handle(void) {
+	return current_tls;
+}
+
+/* The weak default under a name the host cannot replace. */
+extern uint32_t own_current_handle(void) __attribute__((alias("skynet_current_handle"))) HIDDEN;
+
+/* A host that defines skynet_current_handle wins the symbol lookup; the address
+ * the dynamic linker resolved tells which one is in force. */
+__attribute__((constructor)) static void current_init(void) {
+	uint32_t (*volatile resolved)(void) = skynet_current_handle;
+	current_is_default = resolved == own_current_handle;
+}
+
+/* A host with its own skynet_current_handle never calls set_current: publish
+ * when the answer changes, which is a dispatch boundary. */
+static __thread uint32_t host_last TLS_IE;
+
+uint32_t current_handle_host(void) {
+	uint32_t h = skynet_current_handle();
+	if (__builtin_expect(h != host_last, 0)) {
+		host_last = h;
+		ledger_flush();
+	}
+	return h;
+}
+
+void skynet_mem_set_current(uint32_t handle) {
+	current_tls = handle;
+	ledger_flush();
+}
