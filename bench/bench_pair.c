@@ -5,7 +5,8 @@
  *   bare      jemalloc's own malloc/free
  *   floor     the trailing cookie alone: nallocx(n + 4), the cookie, sallocx, sdallocx
  *   layer     skynet_malloc/skynet_free (the interposer's path)
- *   lua-bare  a bare jemalloc lua_Alloc (mallocx/rallocx/sdallocx)
+ *   lua-bare  a bare jemalloc lua_Alloc (mallocx/rallocx/sdallocx, bench_lua's baseline)
+ *   lua-libc  a bare lua_Alloc over jemalloc's malloc/realloc/free (fewer instructions here)
  *   lua-layer skynet_mem_lua_alloc
  * The Lua modes replay a Lua-like call mix: allocate (type tag in osize),
  * grow by doubling, free with the old size. */
@@ -53,6 +54,17 @@ static void *bare_lua(void *ud, void *ptr, size_t osize, size_t nsize) {
 		return NULL;
 	}
 	return ptr ? rallocx(ptr, nsize, 0) : mallocx(nsize, 0);
+}
+
+static void *(*je_realloc)(void *, size_t);
+
+static void *libc_lua(void *ud, void *ptr, size_t osize, size_t nsize) {
+	(void)ud, (void)osize;
+	if (nsize == 0) {
+		je_free(ptr);
+		return NULL;
+	}
+	return je_realloc(ptr, nsize);
 }
 
 typedef void *(*lua_alloc_fn)(void *, void *, size_t, size_t);
@@ -112,7 +124,8 @@ int main(int argc, char **argv) {
 	void *je = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
 	je_malloc = je ? (void *(*)(size_t))dlsym(je, "malloc") : NULL;
 	je_free = je ? (void (*)(void *))dlsym(je, "free") : NULL;
-	if (je_malloc == NULL || je_free == NULL) {
+	je_realloc = je ? (void *(*)(void *, size_t))dlsym(je, "realloc") : NULL;
+	if (je_malloc == NULL || je_free == NULL || je_realloc == NULL) {
 		fprintf(stderr, "bench_pair: jemalloc's malloc/free not found\n");
 		return 1;
 	}
@@ -130,10 +143,12 @@ int main(int argc, char **argv) {
 	} else if (strcmp(mode, "layer") == 0) {
 		run_pairs(skynet_malloc, skynet_free, 1000);
 		run_pairs(skynet_malloc, skynet_free, pairs);
-	} else if (strcmp(mode, "lua-bare") == 0 || strcmp(mode, "lua-layer") == 0) {
-		lua_alloc_fn fn = mode[4] == 'b' ? bare_lua : skynet_mem_lua_alloc;
+	} else if (strncmp(mode, "lua-", 4) == 0) {
+		lua_alloc_fn fn = strcmp(mode, "lua-bare") == 0 ? bare_lua
+			: strcmp(mode, "lua-libc") == 0 ? libc_lua : skynet_mem_lua_alloc;
 		void *ud = (void *)(uintptr_t)HANDLE;
 		run_lua(fn, ud, 1000);
+		skynet_mem_set_current(HANDLE);   /* a dispatch starts, as in a host */
 		pairs = run_lua(fn, ud, pairs);
 	} else {
 		fprintf(stderr, "bench_pair: unknown mode %s\n", mode);

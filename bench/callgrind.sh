@@ -79,10 +79,13 @@ echo "(+total: layer - bare; own: in libskynet-mem, target <= 60; +jemalloc: ext
 extra=""
 per_unit run_lua 100000 "$pair" lua-bare
 lb=$u_total
+per_unit run_lua 100000 "$pair" lua-libc
+lc=$u_total
 per_unit run_lua 100000 "$pair" lua-layer
-printf '\nlua_Alloc call: bare jemalloc %s, skynet_mem_lua_alloc %s: %sx (target <= 1.02x), own %s\n' \
-	"$lb" "$u_total" "$(ratio "$u_total" "$lb")" "$u_own"
-
+printf '\nlua_Alloc call: bare mallocx/rallocx/sdallocx %s, bare malloc/realloc/free %s, skynet_mem_lua_alloc %s (own %s)\n' \
+	"$lb" "$lc" "$u_total" "$u_own"
+printf '  ratio to the mallocx one %sx, to the malloc one %sx (target <= 1.02x)\n' \
+	"$(ratio "$u_total" "$lb")" "$(ratio "$u_total" "$lc")"
 printf '\ndispatch (set_current, 3 mallocs, 3 frees, 1 transfer), 2 workers, per dispatch:\n'
 for c in bare one many colliding apart; do
 	per_unit worker_loop 50000 "$services" --one "$c"

@@ -28,13 +28,21 @@ static __thread uint32_t host_last TLS_IE;
 uint32_t current_handle_host(void) {
 	uint32_t h = skynet_current_handle();
 	if (__builtin_expect(h != host_last, 0)) {
+		uint32_t from = host_last;
 		host_last = h;
-		ledger_flush();
+		if (h == 0)
+			ledger_flush();
+		else
+			ledger_switch(from, h);
 	}
 	return h;
 }
 
 void skynet_mem_set_current(uint32_t handle) {
+	uint32_t from = current_tls;
 	current_tls = handle;
-	ledger_flush();
+	if (handle == 0)
+		ledger_flush();
+	else
+		ledger_switch(from, handle);
 }

@@ -2,6 +2,7 @@
  * No slot is ever shared between two handles; a retired record lives until its
  * leftovers are freed and no thread caches it, then it is reclaimed. */
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,9 +23,30 @@ static struct shard shards[SHARDS] = {
 	[0 ... SHARDS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
 };
 
-/* Global totals: updated only when a ledger slot is published. */
-static atomic_int_fast64_t total_bytes, total_blocks, total_lua, total_services;
-static atomic_uint_fast64_t total_allocs, total_frees;
+/* Process totals, updated when a ledger slot is published, in shards a
+ * cache line each: every thread adds to its own shard (picked round-robin),
+ * so workers publishing at once do not pass one line back and forth; a
+ * read sums the shards. */
+#define TOTAL_SHARDS 16
+
+struct totals {
+	atomic_int_fast64_t bytes, blocks, lua;
+	atomic_uint_fast64_t allocs, frees;
+} __attribute__((aligned(64)));
+
+static struct totals totals[TOTAL_SHARDS];
+static atomic_uint totals_next;
+static __thread struct totals *totals_mine TLS_IE;
+static atomic_int_fast64_t total_services;
+
+static struct totals *my_totals(void) {
+	struct totals *t = totals_mine;
+	if (__builtin_expect(t == NULL, 0)) {
+		t = &totals[atomic_fetch_add_explicit(&totals_next, 1, memory_order_relaxed) % TOTAL_SHARDS];
+		totals_mine = t;
+	}
+	return t;
+}
 
 static uint32_t mix(uint32_t h) {
 	h ^= h >> 16;
@@ -164,15 +186,18 @@ static void lua_heap_watch(struct mem_record *r, int64_t signed_heap) {
 	char msg[128];
 	int n = snprintf(msg, sizeof(msg), "[:%08x] Memory warning: Lua heap %zu.%02zu MiB passed %zu MiB\n",
 		r->handle, heap >> 20, ((heap & 0xfffff) * 100) >> 20, level >> 20);
+	int saved = errno;   /* this runs inside malloc and free */
 	if (n > 0 && write(2, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1) < 0)
-		return;
+		n = 0;
+	errno = saved;
 }
 
 void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua,
 	uint64_t allocs, uint64_t frees) {
-	int64_t now = atomic_fetch_add(&r->bytes, bytes) + bytes;
-	int64_t heap = atomic_fetch_add(&r->lua, lua) + lua;
-	now += heap;
+	int64_t c = bytes ? atomic_fetch_add(&r->bytes, bytes) + bytes
+		: atomic_load_explicit(&r->bytes, memory_order_relaxed);
+	int64_t heap = lua ? atomic_fetch_add(&r->lua, lua) + lua
+		: atomic_load_explicit(&r->lua, memory_order_relaxed);
 	if (lua)
 		lua_heap_watch(r, heap);
 	if (blocks)
@@ -181,18 +206,24 @@ void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua
 		atomic_fetch_add(&r->allocs, allocs);
 	if (frees)
 		atomic_fetch_add(&r->frees, frees);
-	size_t peak = atomic_load_explicit(&r->peak, memory_order_relaxed);
-	while (now > 0 && (size_t)now > peak &&
-		!atomic_compare_exchange_weak(&r->peak, &peak, (size_t)now))
-		;
-	atomic_fetch_add(&total_bytes, bytes);
-	atomic_fetch_add(&total_lua, lua);
+	if (bytes + lua > 0) {   /* only growth can set a new peak */
+		int64_t now = c + heap;
+		size_t peak = atomic_load_explicit(&r->peak, memory_order_relaxed);
+		while (now > 0 && (size_t)now > peak &&
+			!atomic_compare_exchange_weak(&r->peak, &peak, (size_t)now))
+			;
+	}
+	struct totals *t = my_totals();
+	if (bytes)
+		atomic_fetch_add_explicit(&t->bytes, bytes, memory_order_relaxed);
+	if (lua)
+		atomic_fetch_add_explicit(&t->lua, lua, memory_order_relaxed);
 	if (blocks)
-		atomic_fetch_add(&total_blocks, blocks);
+		atomic_fetch_add_explicit(&t->blocks, blocks, memory_order_relaxed);
 	if (allocs)
-		atomic_fetch_add(&total_allocs, allocs);
+		atomic_fetch_add_explicit(&t->allocs, allocs, memory_order_relaxed);
 	if (frees)
-		atomic_fetch_add(&total_frees, frees);
+		atomic_fetch_add_explicit(&t->frees, frees, memory_order_relaxed);
 }
 
 static size_t clamp(int64_t v) {
@@ -251,12 +282,21 @@ size_t table_foreach(int (*fn)(const struct skynet_mem_stat *, void *), void *ud
 
 void table_totals(struct skynet_mem_totals *out) {
 	memset(out, 0, sizeof(*out));
-	out->bytes = clamp(atomic_load(&total_bytes));
-	out->blocks = clamp(atomic_load(&total_blocks));
-	out->lua_bytes = clamp(atomic_load(&total_lua));
+	int64_t bytes = 0, blocks = 0, lua = 0;
+	uint64_t allocs = 0, frees = 0;
+	for (int i = 0; i < TOTAL_SHARDS; i++) {
+		bytes += atomic_load(&totals[i].bytes);
+		blocks += atomic_load(&totals[i].blocks);
+		lua += atomic_load(&totals[i].lua);
+		allocs += atomic_load(&totals[i].allocs);
+		frees += atomic_load(&totals[i].frees);
+	}
+	out->bytes = clamp(bytes);
+	out->blocks = clamp(blocks);
+	out->lua_bytes = clamp(lua);
 	out->services = clamp(atomic_load(&total_services));
-	out->allocs = atomic_load(&total_allocs);
-	out->frees = atomic_load(&total_frees);
+	out->allocs = allocs;
+	out->frees = frees;
 }
 
 void table_orphans(size_t *bytes, size_t *blocks) {
@@ -295,6 +335,8 @@ size_t table_get_limit(uint32_t handle) {
 	return limit;
 }
 
+atomic_uint record_retirements;
+
 void table_exit(uint32_t handle, struct skynet_mem_stat *leftover) {
 	struct shard *s = shard_of(handle);
 	struct skynet_mem_stat st;
@@ -308,6 +350,7 @@ void table_exit(uint32_t handle, struct skynet_mem_stat *leftover) {
 		reap_locked(s, r);
 	}
 	pthread_mutex_unlock(&s->lock);
+	atomic_fetch_add_explicit(&record_retirements, 1, memory_order_release);
 	st.retired = 1;
 	if (leftover)
 		*leftover = st;

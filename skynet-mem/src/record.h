@@ -40,5 +40,8 @@ HIDDEN void table_orphans(size_t *bytes, size_t *blocks);
 HIDDEN int table_set_limit(uint32_t handle, size_t limit);
 HIDDEN size_t table_get_limit(uint32_t handle);
 HIDDEN void table_exit(uint32_t handle, struct skynet_mem_stat *leftover);
+/* Counts table_exit calls: a thread's ledger lets go of exited services'
+ * records when it sees the count move (ledger_flush). */
+extern atomic_uint record_retirements HIDDEN;
 
 #endif
