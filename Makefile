@@ -39,6 +39,11 @@ test: release nojemalloc check-build
 bench: release
 	$(BUILD)/release/bench/bench_malloc
 
+# Instructions per malloc+free pair (callgrind): steady where ns move with load.
+.PHONY: bench-insns
+bench-insns: release
+	bench/insns.sh $(BUILD)/release
+
 # The hot path against bare jemalloc: instructions per operation (callgrind),
 # many services per worker, real-program shapes, power-of-two memory.
 bench-hotpath: release

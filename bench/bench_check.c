@@ -5,12 +5,12 @@
  * through ASan's own malloc. Ratios against bare jemalloc in the same run.
  * Usage: bench_check [pairs] [repetitions] */
 
-#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include "bare_jemalloc.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
 
@@ -26,8 +26,6 @@
 #define WINDOW 64
 
 static size_t sizes[SIZES];
-static void *(*je_malloc)(size_t);
-static void (*je_free)(void *);
 
 struct row {
 	const char *name;
@@ -76,13 +74,8 @@ static double churn(const struct row *r, size_t pairs) {
 int main(int argc, char **argv) {
 	size_t pairs = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
 	int reps = argc > 2 ? atoi(argv[2]) : 3;
-	void *je = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
-	je_malloc = je ? (void *(*)(size_t))dlsym(je, "malloc") : NULL;
-	je_free = je ? (void (*)(void *))dlsym(je, "free") : NULL;
-	if (je_malloc == NULL || je_free == NULL) {
-		fprintf(stderr, "bench_check: jemalloc's malloc/free not found\n");
+	if (bare_jemalloc_find("bench_check") != 0)
 		return 1;
-	}
 	srand(42);
 	for (int i = 0; i < SIZES; i++)
 		sizes[i] = 16 + (size_t)(rand() % (1024 - 16 + 1));

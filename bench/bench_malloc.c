@@ -5,7 +5,6 @@
  * independent threads. Usage: bench_malloc [pairs-per-run] [repetitions] [window]
  * (window: live blocks per thread, a power of two; each step frees the oldest) */
 
-#include <dlfcn.h>
 #include <stdint.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,6 +15,7 @@
 
 #include <jemalloc/jemalloc.h>
 
+#include "bare_jemalloc.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
 #include "slot_table.h"
@@ -33,8 +33,6 @@ struct allocator {
 };
 
 static size_t sizes[SIZES];
-static void *(*je_malloc)(size_t);
-static void (*je_free)(void *);
 
 static void no_current(uint32_t h) {
 	(void)h;
@@ -223,13 +221,8 @@ int main(int argc, char **argv) {
 		fprintf(stderr, "bench_malloc: window must be a power of two up to %d\n", WINDOW_MAX);
 		return 1;
 	}
-	void *je = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
-	je_malloc = je ? (void *(*)(size_t))dlsym(je, "malloc") : NULL;
-	je_free = je ? (void (*)(void *))dlsym(je, "free") : NULL;
-	if (je_malloc == NULL || je_free == NULL) {
-		fprintf(stderr, "bench_malloc: jemalloc's malloc/free not found\n");
+	if (bare_jemalloc_find("bench_malloc") != 0)
 		return 1;
-	}
 	srand(42);
 	for (int i = 0; i < SIZES; i++)
 		sizes[i] = 16 + (size_t)(rand() % (1024 - 16 + 1));

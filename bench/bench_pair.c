@@ -11,7 +11,6 @@
  * The Lua modes replay a Lua-like call mix: allocate (type tag in osize),
  * grow by doubling, free with the old size. */
 
-#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 
 #include <jemalloc/jemalloc.h>
 
+#include "bare_jemalloc.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
 
@@ -26,8 +26,6 @@
 #define HANDLE 0x01000001u
 
 static size_t sizes[SIZES];
-static void *(*je_malloc)(size_t);
-static void (*je_free)(void *);
 
 static void *floor_alloc(size_t n) {
 	size_t u = nallocx(n + 4, 0);
@@ -55,8 +53,6 @@ static void *bare_lua(void *ud, void *ptr, size_t osize, size_t nsize) {
 	}
 	return ptr ? rallocx(ptr, nsize, 0) : mallocx(nsize, 0);
 }
-
-static void *(*je_realloc)(void *, size_t);
 
 static void *libc_lua(void *ud, void *ptr, size_t osize, size_t nsize) {
 	(void)ud, (void)osize;
@@ -121,14 +117,8 @@ int main(int argc, char **argv) {
 	const char *mode = argc > 1 ? argv[1] : "layer";
 	size_t pairs = argc > 2 ? strtoull(argv[2], NULL, 10) : 200000;
 	size_t fixed = argc > 3 ? strtoull(argv[3], NULL, 10) : 0;
-	void *je = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
-	je_malloc = je ? (void *(*)(size_t))dlsym(je, "malloc") : NULL;
-	je_free = je ? (void (*)(void *))dlsym(je, "free") : NULL;
-	je_realloc = je ? (void *(*)(void *, size_t))dlsym(je, "realloc") : NULL;
-	if (je_malloc == NULL || je_free == NULL || je_realloc == NULL) {
-		fprintf(stderr, "bench_pair: jemalloc's malloc/free not found\n");
+	if (bare_jemalloc_find("bench_pair") != 0)
 		return 1;
-	}
 	srand(42);
 	for (int i = 0; i < SIZES; i++)
 		sizes[i] = fixed ? fixed : 16 + (size_t)(rand() % (1024 - 16 + 1));

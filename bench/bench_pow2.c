@@ -6,20 +6,17 @@
  * of 16 KiB and up carry their owner outside the block and pay nothing.
  * Usage: bench_pow2 */
 
-#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <jemalloc/jemalloc.h>
 
+#include "bare_jemalloc.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
 
 #define HANDLE 0x01000040u
-
-static void *(*je_malloc)(size_t);
-static void (*je_free)(void *);
 
 static size_t allocated_now(void) {
 	size_t v = 0, len = sizeof(v);
@@ -44,13 +41,8 @@ static size_t held(int layer, size_t size, size_t n, void **blocks) {
 }
 
 int main(void) {
-	void *je = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
-	je_malloc = je ? (void *(*)(size_t))dlsym(je, "malloc") : NULL;
-	je_free = je ? (void (*)(void *))dlsym(je, "free") : NULL;
-	if (je_malloc == NULL || je_free == NULL) {
-		fprintf(stderr, "bench_pow2: jemalloc's malloc/free not found\n");
+	if (bare_jemalloc_find("bench_pow2") != 0)
 		return 1;
-	}
 	skynet_mem_set_current(HANDLE);
 	void **blocks = calloc((size_t)16 << 20 >> 3, sizeof(void *));
 	printf("power-of-two requests, 16 MiB of live blocks each (stats.allocated)\n");

@@ -15,7 +15,6 @@
  * Usage: bench_programs [reps (5)] [scale (1)]
  *        bench_programs --one PROGRAM bare|layer [scale]   (no fork: for callgrind) */
 
-#include <dlfcn.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -28,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bare_jemalloc.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
 
@@ -406,20 +406,17 @@ static double median(double *v, int n) {
 }
 
 static int bind_bare(void) {
-	void *je = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
-	if (je == NULL)
+	if (bare_jemalloc_find("bench_programs") != 0)
 		return -1;
-	allocators[0].alloc = (void *(*)(size_t))dlsym(je, "malloc");
-	allocators[0].resize = (void *(*)(void *, size_t))dlsym(je, "realloc");
-	allocators[0].release = (void (*)(void *))dlsym(je, "free");
-	return allocators[0].alloc && allocators[0].resize && allocators[0].release ? 0 : -1;
+	allocators[0].alloc = je_malloc;
+	allocators[0].resize = je_realloc;
+	allocators[0].release = je_free;
+	return 0;
 }
 
 int main(int argc, char **argv) {
-	if (bind_bare() != 0) {
-		fprintf(stderr, "bench_programs: jemalloc's malloc/realloc/free not found\n");
+	if (bind_bare() != 0)
 		return 1;
-	}
 	if (argc > 3 && strcmp(argv[1], "--one") == 0) {
 		int scale = argc > 4 ? atoi(argv[4]) : 1;
 		for (size_t i = 0; i < NPROG; i++)

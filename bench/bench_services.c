@@ -14,7 +14,6 @@
  *        bench_services --one bare|one|many|colliding|apart [dispatches]
  *        (one case, for callgrind: prints the dispatches it ran) */
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bare_jemalloc.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
 
@@ -37,8 +37,6 @@ static const char *case_name[NCASES] = {
 /* Names for --one. */
 static const char *case_tag[NCASES] = { "bare", "one", "many", "colliding", "apart" };
 
-static void *(*je_malloc)(size_t);
-static void (*je_free)(void *);
 
 struct worker {
 	enum kind kind;
@@ -157,13 +155,8 @@ static int case_of(const char *name) {
 }
 
 int main(int argc, char **argv) {
-	void *je = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
-	je_malloc = je ? (void *(*)(size_t))dlsym(je, "malloc") : NULL;
-	je_free = je ? (void (*)(void *))dlsym(je, "free") : NULL;
-	if (je_malloc == NULL || je_free == NULL) {
-		fprintf(stderr, "bench_services: jemalloc's malloc/free not found\n");
+	if (bare_jemalloc_find("bench_services") != 0)
 		return 1;
-	}
 	if (argc > 2 && strcmp(argv[1], "--one") == 0) {
 		int k = case_of(argv[2]);
 		if (k < 0) {

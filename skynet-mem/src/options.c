@@ -27,8 +27,8 @@ struct option {
 };
 
 static const char *const type_names[] = {
-	[OPT_FLAG] = "0|1", [OPT_BYTES] = "bytes[K|M|G]", [OPT_POISON] = "bytes|full",
-	[OPT_SET] = "any", [OPT_WORD] = "help|markdown",
+	[OPT_FLAG] = "0 or 1", [OPT_BYTES] = "bytes[K,M,G]", [OPT_POISON] = "bytes or full",
+	[OPT_SET] = "any", [OPT_WORD] = "help, markdown",
 };
 
 enum { WORD_NONE, WORD_HELP, WORD_MARKDOWN };
@@ -130,7 +130,7 @@ static void print_table(int markdown) {
 	}
 	print_line("skynet-mem options (environment variables, each read once on first use):\n");
 	for (int i = 0; i < OPTIONS; i++)
-		print_line("  %-26s %-13s default %-6s [%s]\n      %s\n", options[i].name,
+		print_line("  %-26s %-14s default %-6s [%s]\n      %s\n", options[i].name,
 			type_names[options[i].type], options[i].shown, options[i].builds, options[i].meaning);
 }
 

@@ -1,4 +1,4 @@
-/* A program built against the installed package, using only DESIGN.md's names:
+/* A program built against the installed package, using only the contract's names (docs/design.md):
  * it must see exact per-service numbers. Usage: consumer jemalloc|system */
 
 #include <pthread.h>
