@@ -174,7 +174,7 @@ static void *larson_thread(void *arg) {
 }
 
 static uint64_t prog_larson(const struct allocator *a, int scale) {
-	struct larson l = { .a = a, .ops = 12000L * scale };
+	struct larson l = { .a = a, .ops = 60000L * scale };
 	pthread_barrier_init(&l.barrier, NULL, 2);
 	a->set_current(0x01000012u);
 	for (int t = 0; t < 2; t++) {

@@ -41,7 +41,7 @@ void ledger_publish(struct ledger_slot *s) {
 		/* Cleared before the add: if the thread were cancelled inside it,
 		 * its exit must not publish the same deltas again. record_add leaves
 		 * errno alone (free() must). */
-		int64_t bytes = s->bytes, blocks = s->blocks, lua = s->lua;
+		int64_t bytes = slot_bytes(s), blocks = s->blocks, lua = s->lua;
 		uint64_t allocs = s->allocs, frees = s->frees;
 		s->bytes = SLOT_CLEAN;
 		s->blocks = s->lua = 0;
@@ -232,21 +232,32 @@ static void slot_publish(struct ledger *l, struct ledger_slot *s) {
 		slot_evict(l, s);
 }
 
+/* The batch tests on the real pending bytes. */
+static int slot_past_bounds(const struct ledger_slot *s) {
+	int64_t bytes = slot_bytes(s);
+	return (uint64_t)(bytes + SLOT_BATCH) > (uint64_t)(2 * SLOT_BATCH) ||
+		(uint64_t)(bytes + s->lua + SLOT_BATCH) > (uint64_t)(2 * SLOT_BATCH);
+}
+
 void ledger_done_slow(struct ledger_slot *s) {
 	if (slot_clean(s)) {
 		s->bytes -= SLOT_CLEAN;   /* first change since published */
-		if (!s->direct) {
-			struct ledger *l = ledger_tls;
-			l->listed[l->nlisted++] = (unsigned)(s - l->slot);
-			if (++l->pending > DIRTY_MAX || l->nlisted == LEDGER_LISTED) {
-				ledger_flush();
-				return;
-			}
+		if (s->direct) {
+			ledger_publish(s);
+			return;
 		}
+		struct ledger *l = ledger_tls;
+		l->listed[l->nlisted++] = (unsigned)(s - l->slot);
+		if (++l->pending > DIRTY_MAX || l->nlisted == LEDGER_LISTED) {
+			ledger_flush();
+			return;
+		}
+		if (atomic_load_explicit(&s->rec->limit, memory_order_relaxed) != 0)
+			s->bytes += SLOT_LIMITED;
 	}
 	if (s->direct)
 		ledger_publish(s);
-	else if (slot_past_batch_lua(s) || slot_past_batch(s, 0))
+	else if (slot_past_bounds(s))
 		slot_publish(ledger_tls, s);
 }
 
@@ -302,5 +313,8 @@ void ledger_switch(uint32_t from, uint32_t to) {
 	if (s && !slot_clean(s))
 		slot_publish(l, s);
 	sweep_if_retired(l);
-	ledger_current = ledger_find(l, to);
+	s = ledger_find(l, to);
+	if (s)
+		__builtin_prefetch(s->rec);   /* malloc reads its limit next: among thousands of services, a miss */
+	ledger_current = s;
 }

@@ -4,7 +4,6 @@
  * Heap-size warnings are raised where deltas are published (record.c), so the
  * hot path only touches the calling thread's ledger slot. */
 
-#include <stdatomic.h>
 #include <stdint.h>
 
 #include "backend.h"
@@ -73,9 +72,9 @@ static inline size_t lua_class(size_t n) {
 }
 
 /* Lua's three common calls take short paths when the service's slot is at
- * hand (ledger_peek) and it has no limit: one jemalloc call and the slot's
- * counters each, with as little as possible kept across the call. Anything
- * else is lua_alloc_any. */
+ * hand (ledger_peek) and changed since published with no limit (the batch
+ * test says both): one jemalloc call and the slot's counters each, with as
+ * little as possible kept across the call. Anything else is lua_alloc_any. */
 __attribute__((noinline)) static void *lua_free(uint32_t handle, void *ptr, size_t osize) {
 	size_t ou = lua_class(osize);
 	struct ledger_slot *s = ledger_peek(handle);
@@ -91,9 +90,8 @@ __attribute__((noinline)) static void *lua_free(uint32_t handle, void *ptr, size
 __attribute__((noinline)) static void *lua_new(uint32_t handle, size_t tag, size_t nsize) {
 	size_t nu = lua_class(nsize);
 	struct ledger_slot *s = ledger_peek(handle);
-	if (__builtin_expect(nu == 0 || s == NULL ||
-		atomic_load_explicit(&s->rec->limit, memory_order_relaxed) != 0, 0))
-		return lua_alloc_any(handle, NULL, tag, nsize);
+	if (__builtin_expect(nu == 0 || s == NULL || slot_past_batch(s, 0), 0))
+		return lua_alloc_any(handle, NULL, tag, nsize);   /* also clean or limited */
 	void *q = backend_je_malloc(nu);
 	if (__builtin_expect(q != NULL, 1)) {
 		s->lua += (int64_t)nu;
@@ -106,9 +104,8 @@ __attribute__((noinline)) static void *lua_new(uint32_t handle, size_t tag, size
 __attribute__((noinline)) static void *lua_resize(uint32_t handle, void *ptr, size_t osize, size_t nsize) {
 	size_t nu = lua_class(nsize), ou = lua_class(osize);
 	struct ledger_slot *s = ledger_peek(handle);
-	if (__builtin_expect(nu == 0 || ou == 0 || s == NULL ||
-		atomic_load_explicit(&s->rec->limit, memory_order_relaxed) != 0, 0))
-		return lua_alloc_any(handle, ptr, osize, nsize);
+	if (__builtin_expect(nu == 0 || ou == 0 || s == NULL || slot_past_batch(s, 0), 0))
+		return lua_alloc_any(handle, ptr, osize, nsize);   /* also clean or limited */
 	void *q = nu == ou ? ptr : backend_realloc(ptr, nu);
 	if (__builtin_expect(q != NULL, 1)) {
 		/* A resize counts as a free and an alloc, as realloc does for C blocks. */
