@@ -105,7 +105,7 @@ __attribute__((noinline)) static void *malloc_charge(void *p, size_t u, uint32_t
 /* The library's own current handle and a small class from the table: the
  * block is made first, so only its class lives across jemalloc's call; then
  * the current service's cached slot, already changed since published, with
- * room in its batch (so no limit: see SLOT_LIMITED), takes the charge.
+ * room in its batch and no limit, takes the charge.
  * Anything else is a tail call. */
 void *mem_malloc(size_t n) {
 	if (__builtin_expect(!current_is_default || n > BACKEND_CLASS_TABLE_MAX - COOKIE_SIZE, 0))
@@ -120,7 +120,7 @@ void *mem_malloc(size_t n) {
 		return NULL;
 	}
 	struct ledger_slot *s = ledger_current;
-	if (__builtin_expect(s == NULL || slot_past_batch(s, (int64_t)u), 0))
+	if (__builtin_expect(s == NULL || slot_past_batch(s, (int64_t)u) || s->limited, 0))
 		return malloc_charge(p, u, current_tls);
 	struct cookie c = { .handle = (uint32_t)s->key };
 	cookie_write(p, u, &c);

@@ -30,6 +30,7 @@ static void slot_init(struct ledger_slot *s, struct mem_record *rec, uint64_t ke
 	s->blocks = s->lua = 0;
 	s->allocs = s->frees = 0;
 	s->direct = 0;
+	s->limited = rec && atomic_load_explicit(&rec->limit, memory_order_relaxed) != 0;
 }
 
 static int slot_claimed(const struct ledger_slot *s) {
@@ -232,13 +233,6 @@ static void slot_publish(struct ledger *l, struct ledger_slot *s) {
 		slot_evict(l, s);
 }
 
-/* The batch tests on the real pending bytes. */
-static int slot_past_bounds(const struct ledger_slot *s) {
-	int64_t bytes = slot_bytes(s);
-	return (uint64_t)(bytes + SLOT_BATCH) > (uint64_t)(2 * SLOT_BATCH) ||
-		(uint64_t)(bytes + s->lua + SLOT_BATCH) > (uint64_t)(2 * SLOT_BATCH);
-}
-
 void ledger_done_slow(struct ledger_slot *s) {
 	if (slot_clean(s)) {
 		s->bytes -= SLOT_CLEAN;   /* first change since published */
@@ -252,12 +246,11 @@ void ledger_done_slow(struct ledger_slot *s) {
 			ledger_flush();
 			return;
 		}
-		if (atomic_load_explicit(&s->rec->limit, memory_order_relaxed) != 0)
-			s->bytes += SLOT_LIMITED;
+		s->limited = atomic_load_explicit(&s->rec->limit, memory_order_relaxed) != 0;
 	}
 	if (s->direct)
 		ledger_publish(s);
-	else if (slot_past_bounds(s))
+	else if (slot_past_batch(s, 0) || slot_past_batch_lua(s))
 		slot_publish(ledger_tls, s);
 }
 

@@ -38,23 +38,21 @@
 /* A clean slot (nothing pending, not listed as dirty) holds SLOT_CLEAN in
  * bytes: its first change then fails the batch test that every change makes
  * anyway, so that one test covers "first change since published", "past the
- * batch" and "thread exiting" (a direct slot is published back to clean).
- * A changed slot of a service with a limit keeps SLOT_LIMITED added, so every
- * change of it fails that test too and takes the paths that check the limit:
- * the fast paths never read the record. (A limit set meanwhile applies from
- * the slot's next publication: within SLOT_BATCH, or the next dispatch.)
- * Real pending bytes stay far below 2^59. */
+ * batch" and "thread exiting" (a direct slot is published back to clean). */
 #define SLOT_CLEAN ((int64_t)1 << 62)
-#define SLOT_LIMITED ((int64_t)1 << 60)
 
 /* One cache line. */
 struct ledger_slot {
 	uint64_t key;              /* slot_key(handle) while claimed; 0 never used; SLOT_GONE emptied */
 	struct mem_record *rec;    /* the claimed service's record (a reference) */
-	int64_t bytes;             /* pending C bytes, plus SLOT_CLEAN or SLOT_LIMITED */
+	int64_t bytes;             /* pending C bytes; SLOT_CLEAN + 0 when clean */
 	int64_t blocks, lua;
 	uint64_t allocs, frees;
 	int direct;                /* no ledger (thread exiting): publish after each use */
+	/* The service had a limit when the slot was claimed or last left clean:
+	 * the fast paths then take the checked ones, and never read the record.
+	 * (A limit set meanwhile applies from the slot's next publication.) */
+	int limited;
 };
 
 #define SLOT_GONE ((uint64_t)1)   /* never a slot_key: probes go on past it */
@@ -63,13 +61,9 @@ static inline int slot_clean(const struct ledger_slot *s) {
 	return s->bytes > SLOT_CLEAN / 2;
 }
 
-static inline int slot_limited(const struct ledger_slot *s) {
-	return s->bytes > SLOT_LIMITED / 2 && !slot_clean(s);
-}
-
-/* Pending C bytes, without the bias. */
+/* Pending C bytes, clean or not. */
 static inline int64_t slot_bytes(const struct ledger_slot *s) {
-	return slot_clean(s) ? s->bytes - SLOT_CLEAN : slot_limited(s) ? s->bytes - SLOT_LIMITED : s->bytes;
+	return slot_clean(s) ? s->bytes - SLOT_CLEAN : s->bytes;
 }
 
 struct ledger {

@@ -71,10 +71,18 @@ static inline size_t lua_class(size_t n) {
 	return n <= BACKEND_CLASS_TABLE_MAX ? backend_class_table[(n + 7) >> 3] : 0;
 }
 
+/* A slot the short paths may charge: changed since published and within its
+ * batch, and with no limit or one that admits the growth. */
+static inline int lua_slot_ready(struct ledger_slot *s, size_t growth) {
+	if (__builtin_expect(slot_past_batch(s, 0), 0))
+		return 0;
+	return !s->limited || ledger_admit(s, growth);
+}
+
 /* Lua's three common calls take short paths when the service's slot is at
- * hand (ledger_peek) and changed since published with no limit (the batch
- * test says both): one jemalloc call and the slot's counters each, with as
- * little as possible kept across the call. Anything else is lua_alloc_any. */
+ * hand (ledger_peek) and ready (above): one jemalloc call and the slot's
+ * counters each, with as little as possible kept across the call. Anything
+ * else is lua_alloc_any. */
 __attribute__((noinline)) static void *lua_free(uint32_t handle, void *ptr, size_t osize) {
 	size_t ou = lua_class(osize);
 	struct ledger_slot *s = ledger_peek(handle);
@@ -90,8 +98,8 @@ __attribute__((noinline)) static void *lua_free(uint32_t handle, void *ptr, size
 __attribute__((noinline)) static void *lua_new(uint32_t handle, size_t tag, size_t nsize) {
 	size_t nu = lua_class(nsize);
 	struct ledger_slot *s = ledger_peek(handle);
-	if (__builtin_expect(nu == 0 || s == NULL || slot_past_batch(s, 0), 0))
-		return lua_alloc_any(handle, NULL, tag, nsize);   /* also clean or limited */
+	if (__builtin_expect(nu == 0 || s == NULL || !lua_slot_ready(s, nu), 0))
+		return lua_alloc_any(handle, NULL, tag, nsize);
 	void *q = backend_je_malloc(nu);
 	if (__builtin_expect(q != NULL, 1)) {
 		s->lua += (int64_t)nu;
@@ -104,8 +112,8 @@ __attribute__((noinline)) static void *lua_new(uint32_t handle, size_t tag, size
 __attribute__((noinline)) static void *lua_resize(uint32_t handle, void *ptr, size_t osize, size_t nsize) {
 	size_t nu = lua_class(nsize), ou = lua_class(osize);
 	struct ledger_slot *s = ledger_peek(handle);
-	if (__builtin_expect(nu == 0 || ou == 0 || s == NULL || slot_past_batch(s, 0), 0))
-		return lua_alloc_any(handle, ptr, osize, nsize);   /* also clean or limited */
+	if (__builtin_expect(nu == 0 || ou == 0 || s == NULL || !lua_slot_ready(s, nu > ou ? nu - ou : 0), 0))
+		return lua_alloc_any(handle, ptr, osize, nsize);
 	void *q = nu == ou ? ptr : backend_realloc(ptr, nu);
 	if (__builtin_expect(q != NULL, 1)) {
 		/* A resize counts as a free and an alloc, as realloc does for C blocks. */

@@ -103,7 +103,8 @@ static struct mem_record *find_or_create_locked(struct shard *s, uint32_t handle
 		return r;
 	if (s->count >= s->nbucket && grow_locked(s) != 0)
 		return NULL;
-	r = backend_raw_alloc(sizeof(*r));
+	size_t u = backend_class(sizeof(*r), _Alignof(struct mem_record));
+	r = u ? backend_alloc(u, _Alignof(struct mem_record), 1) : NULL;   /* zeroed */
 	if (r == NULL)
 		return NULL;
 	r->handle = handle;
