@@ -8,6 +8,9 @@
  *              other thread's blocks (larson-like server)
  *   prodcons   64 B blocks made by one thread (service), freed by another,
  *              through a 64K-deep queue; resident memory reported too
+ *   prodcons80 the same with 80 B blocks: 64 B plus the cookie is jemalloc's
+ *              80 B class, whose resident memory under this pattern is
+ *              jemalloc's own (compare the bare columns of the two rows)
  *   churn1     glibc bench-malloc-thread-like: a 1024-block working set,
  *   churn2     random replacement, sizes 1/x-distributed in 8 B..32 KiB; 1 and 2 threads
  * Prints the median CPU time (user + system) and wall time per run, their
@@ -208,6 +211,7 @@ struct queue {
 	_Alignas(64) atomic_size_t tail;
 	const struct allocator *a;
 	long items;
+	size_t size;
 	uint64_t sum;
 };
 
@@ -215,8 +219,8 @@ static void *producer(void *arg) {
 	struct queue *q = arg;
 	q->a->set_current(0x01000020u);
 	for (long i = 0; i < q->items; i++) {
-		char *p = q->a->alloc(64);
-		memset(p, (int)i, 64);
+		char *p = q->a->alloc(q->size);
+		memset(p, (int)i, q->size);
 		size_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
 		while (h - atomic_load_explicit(&q->tail, memory_order_acquire) == QUEUE)
 			sched_yield();
@@ -236,7 +240,7 @@ static void *consumer(void *arg) {
 		while (atomic_load_explicit(&q->head, memory_order_acquire) == t)
 			sched_yield();
 		unsigned char *p = q->slot[t % QUEUE];
-		sum += p[63];
+		sum += p[q->size - 1];
 		q->a->release(p);
 		atomic_store_explicit(&q->tail, t + 1, memory_order_release);
 	}
@@ -245,10 +249,11 @@ static void *consumer(void *arg) {
 	return NULL;
 }
 
-static uint64_t prog_prodcons(const struct allocator *a, int scale) {
+static uint64_t prodcons_run(const struct allocator *a, int scale, size_t size) {
 	struct queue *q = calloc(1, sizeof(*q));
 	q->a = a;
 	q->items = 2000000L * scale;
+	q->size = size;
 	pthread_t p, c;
 	pthread_create(&c, NULL, consumer, q);
 	pthread_create(&p, NULL, producer, q);
@@ -257,6 +262,14 @@ static uint64_t prog_prodcons(const struct allocator *a, int scale) {
 	uint64_t sum = q->sum;
 	free(q);
 	return sum;
+}
+
+static uint64_t prog_prodcons(const struct allocator *a, int scale) {
+	return prodcons_run(a, scale, 64);
+}
+
+static uint64_t prog_prodcons80(const struct allocator *a, int scale) {
+	return prodcons_run(a, scale, 80);
 }
 
 /* --- glibc bench-malloc-thread-like churn --- */
@@ -327,6 +340,7 @@ static const struct program programs[] = {
 	{ "cfrac", prog_cfrac },
 	{ "larson", prog_larson },
 	{ "prodcons", prog_prodcons },
+	{ "prodcons80", prog_prodcons80 },
 	{ "churn1", prog_churn1 },
 	{ "churn2", prog_churn2 },
 };
@@ -435,7 +449,7 @@ int main(int argc, char **argv) {
 		return 2;
 	}
 	printf("real-program shapes, forked run each, %d interleaved reps, scale %d (medians)\n", reps, scale);
-	printf("%-9s %9s %9s %7s | %9s %9s %7s | %10s %10s %7s\n", "program", "bare cpu", "layer cpu",
+	printf("%-10s %9s %9s %7s | %9s %9s %7s | %10s %10s %7s\n", "program", "bare cpu", "layer cpu",
 		"ratio", "bare wall", "layer wall", "ratio", "bare rss", "layer rss", "ratio");
 	for (size_t i = 0; i < NPROG; i++) {
 		double cpu[2][MAXREPS], wall[2][MAXREPS], rss[2][MAXREPS];
@@ -457,7 +471,7 @@ int main(int argc, char **argv) {
 		double c0 = median(cpu[0], reps), c1 = median(cpu[1], reps);
 		double w0 = median(wall[0], reps), w1 = median(wall[1], reps);
 		double r0 = median(rss[0], reps), r1 = median(rss[1], reps);
-		printf("%-9s %7.0fms %7.0fms %6.2fx | %7.0fms %8.0fms %6.2fx | %7.0fKiB %7.0fKiB %6.2fx\n",
+		printf("%-10s %7.0fms %7.0fms %6.2fx | %7.0fms %8.0fms %6.2fx | %7.0fKiB %7.0fKiB %6.2fx\n",
 			programs[i].name, c0 * 1e3, c1 * 1e3, c1 / c0, w0 * 1e3, w1 * 1e3, w1 / w0,
 			r0, r1, r0 > 0 ? r1 / r0 : 0.0);
 		fflush(stdout);

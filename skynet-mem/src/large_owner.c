@@ -1,5 +1,6 @@
 /* The large blocks' owner table (large_owner.h): 64 shards, each an
- * open-addressing table with linear probing, grown by doubling at 3/4 load,
+ * open-addressing table with linear probing, grown by doubling past 1/2 load
+ * (short probe runs: a few entries per lookup),
  * entries removed by shifting their successors back (no tombstones). */
 
 #include <pthread.h>
@@ -70,7 +71,7 @@ int large_owner_put(const void *p, uint32_t handle) {
 	int ok = 0;
 	spin_lock(&s->lock);
 	/* Keep a free slot at all times: probes end on one. */
-	if ((s->count + 1) * 4 > (s->mask + 1) * 3 && grow_locked(s) != 0 && s->count + 1 > s->mask)
+	if ((s->count + 1) * 2 > s->mask + 1 && grow_locked(s) != 0 && s->count + 1 > s->mask)
 		ok = -1;
 	if (ok == 0) {
 		struct entry *e = probe(s, h, addr);
