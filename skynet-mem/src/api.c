@@ -38,7 +38,10 @@ void skynet_mem_orphans(size_t *bytes, size_t *blocks) {
 }
 
 int skynet_mem_set_limit(uint32_t handle, size_t limit) {
-	return table_set_limit(handle, limit);
+	int r = table_set_limit(handle, limit);
+	if (r == 0)
+		ledger_limit_set(handle, limit);
+	return r;
 }
 
 size_t skynet_mem_get_limit(uint32_t handle) {

@@ -49,8 +49,11 @@ void ledger_publish(struct ledger_slot *s) {
 		s->allocs = s->frees = 0;
 		if (!s->direct)
 			ledger_tls->pending--;
-		if ((allocs | frees | (uint64_t)bytes | (uint64_t)blocks | (uint64_t)lua) != 0)
+		if ((allocs | frees | (uint64_t)bytes | (uint64_t)blocks | (uint64_t)lua) != 0) {
 			record_add(s->rec, bytes, blocks, lua, allocs, frees);
+			/* The line record_add just wrote: no extra miss. */
+			s->limited = atomic_load_explicit(&s->rec->limit, memory_order_relaxed) != 0;
+		}
 	}
 	if (s->direct) {
 		record_release(s->rec);
@@ -246,7 +249,6 @@ void ledger_done_slow(struct ledger_slot *s) {
 			ledger_flush();
 			return;
 		}
-		s->limited = atomic_load_explicit(&s->rec->limit, memory_order_relaxed) != 0;
 	}
 	if (s->direct)
 		ledger_publish(s);
@@ -295,6 +297,13 @@ static struct ledger_slot *ledger_find(struct ledger *l, uint32_t handle) {
 		if (s->key == 0)
 			return NULL;
 	}
+}
+
+void ledger_limit_set(uint32_t handle, size_t limit) {
+	struct ledger *l = ledger_tls;
+	struct ledger_slot *s = l ? ledger_find(l, handle) : NULL;
+	if (s)
+		s->limited = limit != 0;
 }
 
 void ledger_switch(uint32_t from, uint32_t to) {

@@ -49,7 +49,7 @@ struct ledger_slot {
 	int64_t blocks, lua;
 	uint64_t allocs, frees;
 	int direct;                /* no ledger (thread exiting): publish after each use */
-	/* The service had a limit when the slot was claimed or last left clean:
+	/* The service had a limit when the slot was claimed or last published:
 	 * the fast paths then take the checked ones, and never read the record.
 	 * (A limit set meanwhile applies from the slot's next publication.) */
 	int limited;
@@ -95,6 +95,9 @@ HIDDEN int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit);
 /* Publishes every pending slot of the calling thread, and lets go of the
  * records of services that exited since the last time. */
 HIDDEN void ledger_flush(void);
+/* A limit was set: the calling thread's slot for handle (if any) applies it
+ * at once; other threads' slots from their next publication. */
+HIDDEN void ledger_limit_set(uint32_t handle, size_t limit);
 /* The calling thread leaves service `from` for `to` (not 0): publishes
  * from's slot only. */
 HIDDEN void ledger_switch(uint32_t from, uint32_t to);
