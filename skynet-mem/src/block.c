@@ -84,7 +84,8 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 /* The rest of malloc when the current service's slot is not cached, clean,
  * past its batch or under a limit: the block exists. Caches the slot for the
  * fast path when it is the current service's and stays claimed. */
-__attribute__((noinline)) static void *malloc_charge(void *p, size_t u, uint32_t handle) {
+__attribute__((noinline)) static void *malloc_charge(void *p, size_t u) {
+	uint32_t handle = current_handle();
 	struct cookie c = { .handle = handle };
 	cookie_write(p, u, &c);
 	struct ledger_slot *s = ledger_lookup(handle);
@@ -97,18 +98,19 @@ __attribute__((noinline)) static void *malloc_charge(void *p, size_t u, uint32_t
 	s->blocks++;
 	s->allocs++;
 	ledger_done(s);
-	if (!s->direct && s->key == slot_key(handle) && handle == current_tls)
+	if (current_is_default && handle == current_tls && s->key == slot_key(handle) &&
+		!s->direct && !s->limited)
 		ledger_current = s;
 	return p;
 }
 
-/* The library's own current handle and a small class from the table: the
- * block is made first, so only its class lives across jemalloc's call; then
- * the current service's cached slot, already changed since published, with
- * room in its batch and no limit, takes the charge.
- * Anything else is a tail call. */
+/* A small class from the table: the block is made first, so only its class
+ * lives across jemalloc's call; then the current service's cached slot
+ * (ledger_current: never under a limit, never with a host's own current
+ * handle), changed since published and with room in its batch, takes the
+ * charge. Anything else is a tail call. */
 void *mem_malloc(size_t n) {
-	if (__builtin_expect(!current_is_default || n > BACKEND_CLASS_TABLE_MAX - COOKIE_SIZE, 0))
+	if (__builtin_expect(n > BACKEND_CLASS_TABLE_MAX - COOKIE_SIZE, 0))
 		return mem_alloc(n, 0, 0);
 	size_t u = backend_class_table[(n + COOKIE_SIZE + 7) >> 3];
 	/* One compare: u == 0 (table not filled yet) or a large class. */
@@ -120,8 +122,8 @@ void *mem_malloc(size_t n) {
 		return NULL;
 	}
 	struct ledger_slot *s = ledger_current;
-	if (__builtin_expect(s == NULL || slot_past_batch(s, (int64_t)u) || s->limited, 0))
-		return malloc_charge(p, u, current_tls);
+	if (__builtin_expect(s == NULL || slot_past_batch(s, (int64_t)u), 0))
+		return malloc_charge(p, u);
 	struct cookie c = { .handle = (uint32_t)s->key };
 	cookie_write(p, u, &c);
 	s->bytes += u;

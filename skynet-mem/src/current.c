@@ -33,7 +33,7 @@ uint32_t current_handle_host(void) {
 		if (h == 0)
 			ledger_flush();
 		else
-			ledger_switch(from, h);
+			ledger_switch(from, h, 0);
 	}
 	return h;
 }
@@ -44,5 +44,5 @@ void skynet_mem_set_current(uint32_t handle) {
 	if (handle == 0)
 		ledger_flush();
 	else
-		ledger_switch(from, handle);
+		ledger_switch(from, handle, current_is_default);
 }

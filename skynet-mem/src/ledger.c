@@ -53,6 +53,8 @@ void ledger_publish(struct ledger_slot *s) {
 			record_add(s->rec, bytes, blocks, lua, allocs, frees);
 			/* The line record_add just wrote: no extra miss. */
 			s->limited = atomic_load_explicit(&s->rec->limit, memory_order_relaxed) != 0;
+			if (s->limited && ledger_current == s)
+				ledger_current = NULL;
 		}
 	}
 	if (s->direct) {
@@ -304,9 +306,11 @@ void ledger_limit_set(uint32_t handle, size_t limit) {
 	struct ledger_slot *s = l ? ledger_find(l, handle) : NULL;
 	if (s)
 		s->limited = limit != 0;
+	if (s && s->limited && ledger_current == s)
+		ledger_current = NULL;
 }
 
-void ledger_switch(uint32_t from, uint32_t to) {
+void ledger_switch(uint32_t from, uint32_t to, int cache) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL)
 		return;
@@ -316,7 +320,9 @@ void ledger_switch(uint32_t from, uint32_t to) {
 		slot_publish(l, s);
 	sweep_if_retired(l);
 	s = ledger_find(l, to);
-	if (s)
-		__builtin_prefetch(s->rec);   /* malloc reads its limit next: among thousands of services, a miss */
-	ledger_current = s;
+	if (s == NULL)
+		return;
+	__builtin_prefetch(s->rec);   /* among thousands of services, a miss when published */
+	if (cache && !s->limited)
+		ledger_current = s;
 }

@@ -80,9 +80,11 @@ struct ledger {
 };
 
 extern __thread struct ledger *ledger_tls TLS_IE HIDDEN;
-/* The current service's slot when it has one: set at a switch to it, or by
- * malloc's slow path (block.c), so malloc skips the lookup and other lookups
- * try it first; NULL after a flush or rehash, or when the slot is let go. */
+/* The slot of the service set by skynet_mem_set_current, when it has one and
+ * no limit: set at a switch to it, or by malloc's slow path (block.c), so
+ * malloc charges it unchecked and other lookups try it first. NULL with a
+ * host's own current handle, after a flush or rehash, when the slot is let go
+ * and when its service gets a limit. */
 extern __thread struct ledger_slot *ledger_current TLS_IE HIDDEN;
 
 HIDDEN struct ledger_slot *ledger_lookup_slow(uint32_t handle);
@@ -99,8 +101,8 @@ HIDDEN void ledger_flush(void);
  * at once; other threads' slots from their next publication. */
 HIDDEN void ledger_limit_set(uint32_t handle, size_t limit);
 /* The calling thread leaves service `from` for `to` (not 0): publishes
- * from's slot only. */
-HIDDEN void ledger_switch(uint32_t from, uint32_t to);
+ * from's slot only; `cache`: to is skynet_mem_set_current's (ledger_current). */
+HIDDEN void ledger_switch(uint32_t from, uint32_t to, int cache);
 
 /* One compare tells both "claimed" and "this handle". */
 static inline uint64_t slot_key(uint32_t handle) {
