@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps release nojemalloc check-build demo test bench install clean
+.PHONY: all deps release nojemalloc check-build demo test bench bench-hotpath install clean
 
 all: release
 
@@ -43,6 +43,14 @@ bench: release
 .PHONY: bench-insns
 bench-insns: release
 	bench/insns.sh $(BUILD)/release
+
+# The hot path against bare jemalloc: instructions per operation (callgrind),
+# many services per worker, real-program shapes, power-of-two memory.
+bench-hotpath: release
+	bench/callgrind.sh $(BUILD)/release
+	$(BUILD)/release/bench/bench_services
+	$(BUILD)/release/bench/bench_programs
+	$(BUILD)/release/bench/bench_pow2
 
 install: release
 	cmake --install $(BUILD)/release

@@ -28,4 +28,17 @@ static inline struct skynet_mem_stat stat_of(uint32_t handle) {
 #define TEST_COOKIE_SIZE 4
 #endif
 
+/* The release build over jemalloc keeps a large block's owner outside it:
+ * from this usable size on, a block has no cookie. */
+#if defined(SKYNET_MEM_USE_JEMALLOC) && !defined(SKYNET_MEM_CHECK)
+#define TEST_LARGE_MIN ((size_t)16 * 1024)
+#else
+#define TEST_LARGE_MIN SIZE_MAX
+#endif
+
+/* Bytes of a block's charge u that are not the caller's. */
+static inline size_t test_overhead(size_t u) {
+	return u >= TEST_LARGE_MIN ? 0 : TEST_COOKIE_SIZE;
+}
+
 #endif

@@ -30,7 +30,10 @@ struct skynet_mem_totals {
 	uint64_t allocs, frees;
 };
 
-/* Sets the calling thread's current service and publishes its pending counters. */
+/* Sets the calling thread's current service and publishes the counters of the
+ * service it leaves; 0 (idle) publishes all of the thread's pending counters.
+ * Other services' changes made meanwhile stay pending within a bound of
+ * 1 MiB per thread (see docs/performance.md). */
 SKYNET_MEM_API void     skynet_mem_set_current(uint32_t handle);
 /* Owner of new blocks; weak default returns the thread's value set above. */
 SKYNET_MEM_API uint32_t skynet_current_handle(void);

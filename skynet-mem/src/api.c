@@ -48,6 +48,7 @@ int skynet_mem_set_limit(uint32_t handle, size_t limit) {
 		errno = ESRCH;
 		return -1;
 	}
+	ledger_limit_set(handle, limit);
 	return 0;
 }
 

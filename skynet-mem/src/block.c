@@ -1,6 +1,9 @@
 /* The block operations of the release build (block.h): every block is
- * allocated at its full size class with a trailing cookie naming its owner;
- * its usable size is charged to that owner. */
+ * allocated at its full size class and charged that usable size. A small
+ * block names its owner in a trailing cookie; a large one (LARGE_MIN usable
+ * bytes or more) has no cookie and its owner in large_owner.c, so its class is
+ * that of the request alone. The usable size, which free looks up anyway,
+ * tells which. */
 
 #include <errno.h>
 #include <stdint.h>
@@ -10,12 +13,43 @@
 #include "block.h"
 #include "cookie.h"
 #include "current.h"
+#include "large_owner.h"
 #include "ledger.h"
 
-/* The usable size a block of n bytes plus its cookie is allocated at (and
- * charged); 0 when no allocation can have that size. */
+/* The usable size a block of n bytes is allocated at (and charged): the class
+ * of n plus the cookie, or of n alone when that is large. 0 when no
+ * allocation can have that size. */
 static inline size_t block_class(size_t n, size_t align) {
-	return n <= PTRDIFF_MAX - COOKIE_SIZE ? backend_class(n + COOKIE_SIZE, align) : 0;
+	if (__builtin_expect(n >= LARGE_MIN, 0))
+		return backend_class(n, align);
+	if (n > PTRDIFF_MAX - COOKIE_SIZE)
+		return 0;
+	size_t u = backend_class(n + COOKIE_SIZE, align);
+	if (__builtin_expect(block_is_large(u), 0))
+		u = backend_class(LARGE_MIN, align);   /* the cookie would cross into a large class */
+	return u;
+}
+
+/* Bytes of a block of usable size u that belong to the caller. */
+static inline size_t block_payload(size_t u) {
+	return block_is_large(u) ? u : u - COOKIE_SIZE;
+}
+
+static inline uint32_t owner_of(const void *p, size_t u) {
+	if (__builtin_expect(block_is_large(u), 0))
+		return large_owner_get(p);
+	struct cookie c;
+	cookie_read(p, u, &c);
+	return c.handle;
+}
+
+/* Names the owner of a block just made; -1 when no memory for it is left. */
+static inline int owner_init(void *p, size_t u, uint32_t handle) {
+	if (__builtin_expect(block_is_large(u), 0))
+		return large_owner_put(p, handle);
+	struct cookie c = { .handle = handle };
+	cookie_write(p, u, &c);
+	return 0;
 }
 
 void *mem_alloc(size_t n, size_t align, int zero) {
@@ -36,8 +70,11 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 #ifndef SKYNET_MEM_USE_JEMALLOC
 	u = backend_usable(p);
 #endif
-	struct cookie c = { .handle = handle };
-	cookie_write(p, u, &c);
+	if (owner_init(p, u, handle) != 0) {
+		backend_free(p, u);
+		errno = ENOMEM;
+		return NULL;
+	}
 	s->bytes += u;
 	s->blocks++;
 	s->allocs++;
@@ -46,50 +83,138 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 }
 
 #ifdef MEM_MALLOC_FAST
-/* Out of line: the fast path keeps nothing alive for it. Nothing was
- * published since the charge, so this only takes it back. */
-__attribute__((noinline, cold)) static void *malloc_undo(uint32_t handle, size_t u) {
-	ledger_charge(handle, -(int64_t)u, -1, -1, 0);
-	errno = ENOMEM;
-	return NULL;
-}
-
-/* The library's own current handle, its slot in this thread's ledger and
- * dirty, no limit, and room in the slot's batch (so no large block): then
- * the charge needs no publication, so it is added before jemalloc is called
- * and only the handle and the class live across the call. Anything else (a
- * first change, a full batch) takes mem_alloc. */
-void *mem_malloc(size_t n) {
-	if (__builtin_expect(!current_is_default, 0))
-		return mem_alloc(n, 0, 0);
-	uint32_t handle = current_tls;
-	size_t u = block_class(n, 0);
-	struct ledger_slot *s = u ? ledger_lookup(handle) : NULL;
-	if (__builtin_expect(s == NULL || !s->dirty || slot_past_batch(s, (int64_t)u) ||
-		atomic_load_explicit(&s->rec->limit, memory_order_relaxed) != 0, 0))
-		return mem_alloc(n, 0, 0);
+/* The rest of malloc when the current service's slot is not cached, clean,
+ * past its batch or under a limit: the block exists. Caches the slot for the
+ * fast path when it is the current service's and stays claimed. */
+__attribute__((noinline)) static void *malloc_charge(void *p, size_t u) {
+	uint32_t handle = current_handle();
+	struct cookie c = { .handle = handle };
+	cookie_write(p, u, &c);
+	struct ledger_slot *s = ledger_lookup(handle);
+	if (s == NULL || !ledger_admit(s, u)) {
+		ledger_unused(s);
+		backend_free(p, u);
+		errno = ENOMEM;
+		return NULL;
+	}
 	s->bytes += u;
 	s->blocks++;
 	s->allocs++;
+	ledger_done(s);
+	if (current_is_default && handle == current_tls && s->key == slot_key(handle) &&
+		!s->direct && !s->limited)
+		ledger_current = s;
+	return p;
+}
+
+/* A small class from the table: the block is made first, so only its class
+ * lives across jemalloc's call; then the current service's cached slot
+ * (ledger_current: never under a limit, never with a host's own current
+ * handle), changed since published and with room in its batch, takes the
+ * charge. Anything else is a tail call. */
+void *mem_malloc(size_t n) {
+	if (__builtin_expect(n > BACKEND_CLASS_TABLE_MAX - COOKIE_SIZE, 0))
+		return mem_alloc(n, 0, 0);
+	size_t u = backend_class_table[(n + COOKIE_SIZE + 7) >> 3];
+	/* One compare: u == 0 (table not filled yet) or a large class. */
+	if (__builtin_expect(u - 1 >= LARGE_MIN - 1, 0))
+		return mem_alloc(n, 0, 0);
 	void *p = backend_je_malloc(u);
-	if (__builtin_expect(p == NULL, 0))
-		return malloc_undo(handle, u);
-	struct cookie c = { .handle = handle };
+	if (__builtin_expect(p == NULL, 0)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	struct ledger_slot *s = ledger_current;
+	if (__builtin_expect(s == NULL || slot_past_batch(s, (int64_t)u), 0))
+		return malloc_charge(p, u);
+	struct cookie c = { .handle = (uint32_t)s->key };
 	cookie_write(p, u, &c);
+	s->bytes += u;
+	s->blocks++;
+	s->allocs++;
 	return p;
 }
 #endif
 
+/* free of a large block, or when the owner's slot is not at hand. */
+__attribute__((noinline)) static void free_slow(void *p, size_t u) {
+	uint32_t owner;
+	if (block_is_large(u)) {
+		owner = large_owner_take(p);   /* before the address can be reused */
+	} else {
+		struct cookie c;
+		cookie_read(p, u, &c);
+		owner = c.handle;
+	}
+	ledger_charge(owner, -(int64_t)u, -1, 0, 1);
+	backend_free(p, u);
+}
+
+__attribute__((noinline)) static void free_publish(void *p, size_t u, struct ledger_slot *s) {
+	ledger_done_slow(s);
+	backend_free(p, u);
+}
+
+/* A small block whose owner's slot is at hand: charged, then jemalloc's free
+ * as a tail call, so only p lives across the one call (the size lookup). */
 void mem_free(void *p) {
 	if (p == NULL)
 		return;
 	size_t u = backend_usable(p);
-	struct cookie c;
-	cookie_read(p, u, &c);
-	/* Free before charging: the cookie load (often a cache miss) then overlaps
-	 * jemalloc's own work instead of stalling the ledger lookup. */
+	if (__builtin_expect(!block_is_large(u), 1)) {
+		struct cookie c;
+		cookie_read(p, u, &c);
+		struct ledger_slot *s = ledger_peek(c.handle);
+		if (__builtin_expect(s != NULL, 1)) {
+			s->bytes -= (int64_t)u;
+			s->blocks--;
+			s->frees++;
+			if (__builtin_expect(slot_past_batch(s, 0), 0)) {
+				free_publish(p, u, s);
+				return;
+			}
+			backend_free(p, u);
+			return;
+		}
+	}
+	free_slow(p, u);
+}
+
+/* p (usable u) resized to usable *nu and owned by handle; NULL, p intact, on
+ * failure. Small to small is the backend's realloc; a large block resizes in
+ * place when it can; otherwise a new block is made, named, filled and the
+ * old one freed, so a large block's entry is never taken after its address
+ * is free for reuse. */
+static void *block_resize(void *p, size_t u, size_t *nu, uint32_t handle) {
+	if (!block_is_large(u) && !block_is_large(*nu)) {
+		void *q = *nu == u ? p : backend_realloc(p, *nu);
+		if (q == NULL)
+			return NULL;
+#ifndef SKYNET_MEM_USE_JEMALLOC
+		*nu = backend_usable(q);
+#endif
+		owner_init(q, *nu, handle);   /* a cookie: cannot fail */
+		return q;
+	}
+#ifdef SKYNET_MEM_USE_JEMALLOC
+	if (block_is_large(u) && block_is_large(*nu) && (*nu == u || xallocx(p, *nu, 0, 0) == *nu)) {
+		large_owner_set(p, handle);
+		return p;
+	}
+#endif
+	void *q = backend_alloc(*nu, 0, 0);
+	if (q == NULL)
+		return NULL;
+	if (owner_init(q, *nu, handle) != 0) {
+		backend_free(q, *nu);
+		return NULL;
+	}
+	size_t keep = block_payload(u) < block_payload(*nu) ? block_payload(u) : block_payload(*nu);
+	memcpy(q, p, keep);
+	if (block_is_large(u))
+		large_owner_take(p);
 	backend_free(p, u);
-	ledger_charge(c.handle, -(int64_t)u, -1, 0, 1);
+	return q;
 }
 
 void *mem_realloc(void *p, size_t n) {
@@ -100,35 +225,29 @@ void *mem_realloc(void *p, size_t n) {
 		return NULL;
 	}
 	size_t u = backend_usable(p);
-	struct cookie c;
-	cookie_read(p, u, &c);
+	uint32_t owner = owner_of(p, u);
 	uint32_t handle = current_handle();
 	size_t nu = block_class(n, 0);
 	struct ledger_slot *s = nu ? ledger_lookup(handle) : NULL;
-	size_t growth = handle != c.handle ? nu : (nu > u ? nu - u : 0);
+	size_t growth = handle != owner ? nu : (nu > u ? nu - u : 0);
 	if (s == NULL || !ledger_admit(s, growth)) {
 		ledger_unused(s);
 		errno = ENOMEM;
 		return NULL;
 	}
-	void *q = nu == u ? p : backend_realloc(p, nu);
+	void *q = block_resize(p, u, &nu, handle);
 	if (q == NULL) {
 		ledger_unused(s);
 		errno = ENOMEM;
 		return NULL;
 	}
-#ifndef SKYNET_MEM_USE_JEMALLOC
-	nu = backend_usable(q);
-#endif
-	ledger_charge(c.handle, -(int64_t)u, -1, 0, 1);
-	struct cookie nc = { .handle = handle };
-	cookie_write(q, nu, &nc);
+	ledger_charge(owner, -(int64_t)u, -1, 0, 1);
 	ledger_charge(handle, (int64_t)nu, 1, 1, 0);
 	return q;
 }
 
 size_t mem_usable(const void *p) {
-	return p ? backend_usable(p) - COOKIE_SIZE : 0;
+	return p ? block_payload(backend_usable(p)) : 0;
 }
 
 /* Not a free and an alloc: only the owner changes. No limit applies, since a
@@ -137,24 +256,22 @@ int block_transfer(void *p, uint32_t to_handle) {
 	if (p == NULL)
 		return -1;
 	size_t u = backend_usable(p);
-	struct cookie c;
-	cookie_read(p, u, &c);
-	uint32_t from = c.handle;
+	uint32_t from = owner_of(p, u);
 	if (from == to_handle)
 		return 0;
 	ledger_charge(from, -(int64_t)u, -1, 0, 0);
-	c.handle = to_handle;
-	cookie_write(p, u, &c);
+	if (block_is_large(u)) {
+		large_owner_set(p, to_handle);
+	} else {
+		struct cookie c = { .handle = to_handle };
+		cookie_write(p, u, &c);
+	}
 	ledger_charge(to_handle, (int64_t)u, 1, 0, 0);
 	return 0;
 }
 
 uint32_t block_owner(const void *p) {
-	if (p == NULL)
-		return 0;
-	struct cookie c;
-	cookie_read(p, backend_usable(p), &c);
-	return c.handle;
+	return p ? owner_of(p, backend_usable(p)) : 0;
 }
 
 size_t block_charge(const void *p) {
@@ -169,8 +286,10 @@ void block_service_exit(uint32_t handle, size_t blocks) {
 	(void)handle, (void)blocks;
 }
 
-/* The release block takes no lock of its own. */
+/* The release block's only locks are the large owner table's. */
 size_t block_locks(struct lock_group *out, size_t max) {
-	(void)out, (void)max;
-	return 0;
+	if (max == 0)
+		return 0;
+	out[0] = large_owner_locks();
+	return 1;
 }

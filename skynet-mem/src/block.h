@@ -4,7 +4,8 @@
 /* The block operations: the accounted core under skynet_malloc.h, the
  * interposer and the block queries of skynet_mem.h. Each build implements
  * them once, over its own block layout:
- *   - release: block.c, a trailing cookie naming the owner (cookie.h);
+ *   - release: block.c, a trailing cookie naming the owner (cookie.h), or for
+ *     a large block (16 KiB and up over jemalloc) an entry in large_owner.c;
  *   - MEMORY_CHECK: check/check_alloc.c, a sealed header, guard, red zone and
  *     quarantine (check/check_block.h).
  * align 0 means the allocator's natural alignment. All set errno on failure. */

@@ -28,19 +28,25 @@ static __thread uint32_t host_last TLS_IE;
 uint32_t current_handle_host(void) {
 	uint32_t h = skynet_current_handle();
 	if (__builtin_expect(h != host_last, 0)) {
+		uint32_t from = host_last;
 		host_last = h;
-		ledger_flush();
+		if (h == 0)
+			ledger_flush();
+		else
+			ledger_switch(from, h, 0);
 	}
 	return h;
 }
 
-/* Every change to a slot marks it dirty until published: with nothing dirty
- * there is nothing to publish (a host that flushed at the end of the last
- * dispatch, as skynet's glue does, pays no scan here). */
+/* Publishes only the service left (ledger_switch): with thousands of services
+ * per worker, a switch walks nothing. */
 void skynet_mem_set_current(uint32_t handle) {
+	uint32_t from = current_tls;
 	current_tls = handle;
-	if (ledger_dirty)
+	if (handle == 0)
 		ledger_flush();
+	else
+		ledger_switch(from, handle, current_is_default);
 }
 
 /* skynet defines skynet_current_handle (a pthread key), and its glue also calls

@@ -10,6 +10,7 @@
  *   record.c                              the service table: exact shared records
  *   ledger.c                              per-thread pending deltas, published to records
  *   current.c                             the current service (owner of new blocks)
+ *   large_owner.c                         owners of large release blocks, by address
  *   block.h  -> block.c | check/          block operations, one implementation per build
  *   api.c stats.c skynet_malloc.c lua_alloc.c hook.c check_stub.c   the public surface
  *   fork.c                                every lock of the above across fork()

@@ -1,6 +1,5 @@
 /* Thread-local pending deltas (see ledger.h) and their publication. */
 
-#include <errno.h>
 #include <string.h>
 
 #include "backend.h"
@@ -8,31 +7,55 @@
 #include "thread_key.h"
 
 __thread struct ledger *ledger_tls TLS_IE;
-__thread int ledger_dirty TLS_IE;
+__thread struct ledger_slot *ledger_current TLS_IE;
 /* The thread keeps no ledger: it was destroyed at thread exit, or no thread
  * key could hold it. Every change then goes through ledger_direct and is
  * published at once. */
 static __thread int ledger_dead TLS_IE;
 static __thread struct ledger_slot ledger_direct TLS_IE;
 
-static int slot_pending(const struct ledger_slot *s) {
-	return (s->allocs | s->frees | (uint64_t)s->bytes | (uint64_t)s->blocks | (uint64_t)s->lua) != 0;
+/* Homes in the table; it holds one slot more. */
+static unsigned slot_count(const struct ledger *l) {
+	return 1u << (32 - l->shift);
+}
+
+static unsigned next_slot(const struct ledger *l, unsigned k) {
+	return k == slot_count(l) ? 0 : k + 1;
+}
+
+static void slot_init(struct ledger_slot *s, struct mem_record *rec, uint64_t key) {
+	s->key = key;
+	s->rec = rec;
+	s->bytes = SLOT_CLEAN;
+	s->blocks = s->lua = 0;
+	s->allocs = s->frees = 0;
+	s->direct = 0;
+	s->limited = rec && atomic_load_explicit(&rec->limit, memory_order_relaxed) != 0;
+}
+
+static int slot_claimed(const struct ledger_slot *s) {
+	return s->key > SLOT_GONE;
 }
 
 void ledger_publish(struct ledger_slot *s) {
-	if (slot_pending(s)) {
+	if (!slot_clean(s)) {
 		/* Cleared before the add: if the thread were cancelled inside it,
-		 * its exit must not publish the same deltas again. */
-		struct ledger_slot d = *s;
-		s->bytes = s->blocks = s->lua = 0;
+		 * its exit must not publish the same deltas again. record_add leaves
+		 * errno alone (free() must). */
+		int64_t bytes = slot_bytes(s), blocks = s->blocks, lua = s->lua;
+		uint64_t allocs = s->allocs, frees = s->frees;
+		s->bytes = SLOT_CLEAN;
+		s->blocks = s->lua = 0;
 		s->allocs = s->frees = 0;
-		int saved = errno;   /* free() must leave errno alone */
-		record_add(s->rec, d.bytes, d.blocks, d.lua, d.allocs, d.frees);
-		errno = saved;
-	}
-	if (s->dirty) {
-		s->dirty = 0;
-		ledger_dirty--;
+		if (!s->direct)
+			ledger_tls->pending--;
+		if ((allocs | frees | (uint64_t)bytes | (uint64_t)blocks | (uint64_t)lua) != 0) {
+			record_add(s->rec, bytes, blocks, lua, allocs, frees);
+			/* The line record_add just wrote: no extra miss. */
+			s->limited = atomic_load_explicit(&s->rec->limit, memory_order_relaxed) != 0;
+			if (s->limited && ledger_current == s)
+				ledger_current = NULL;
+		}
 	}
 	if (s->direct) {
 		record_release(s->rec);
@@ -41,13 +64,15 @@ void ledger_publish(struct ledger_slot *s) {
 	}
 }
 
-static void slot_evict(struct ledger_slot *s) {
-	if (s->rec) {
-		ledger_publish(s);
-		record_release(s->rec);
-		s->rec = NULL;
-		s->key = 0;
-	}
+/* Publishes and lets go of a claimed slot, which stays in probe sequences. */
+static void slot_evict(struct ledger *l, struct ledger_slot *s) {
+	if (ledger_current == s)
+		ledger_current = NULL;
+	ledger_publish(s);
+	record_release(s->rec);
+	s->rec = NULL;
+	s->key = SLOT_GONE;
+	l->live--;
 }
 
 /* Threads holding a ledger, whose changes may not all be published. */
@@ -60,10 +85,13 @@ int ledger_threads(void) {
 static void ledger_destroy(void *p) {
 	struct ledger *l = p;
 	atomic_fetch_sub_explicit(&ledgers, 1, memory_order_relaxed);
-	for (int i = 0; i < LEDGER_SLOTS; i++)
-		slot_evict(&l->slot[i]);
+	for (unsigned i = 0; i <= slot_count(l); i++)
+		if (slot_claimed(&l->slot[i]))
+			slot_evict(l, &l->slot[i]);
 	ledger_tls = NULL;
+	ledger_current = NULL;
 	ledger_dead = 1;
+	backend_raw_free(l->slot);
 	backend_raw_free(l);
 }
 
@@ -73,25 +101,88 @@ struct lock_group ledger_locks(void) {
 	return thread_key_locks(&ledger_key);
 }
 
+/* Moves every claimed slot into a table of 1 << (32 - shift) slots, so
+ * nothing is pending (the dirty list names old indexes). -1: no memory. */
+static int ledger_rehash(struct ledger *l, unsigned shift) {
+	struct ledger_slot *slot = backend_raw_alloc((((size_t)1 << (32 - shift)) + 1) * sizeof(*slot));
+	if (slot == NULL)
+		return -1;
+	ledger_flush();
+	ledger_current = NULL;
+	struct ledger_slot *old = l->slot;
+	unsigned oldn = slot_count(l);
+	l->slot = slot;
+	l->shift = shift;
+	l->used = 0;
+	for (unsigned i = 0; i <= oldn; i++) {
+		if (!slot_claimed(&old[i]))
+			continue;
+		unsigned k = ledger_index(l, (uint32_t)old[i].key);
+		while (slot[k].key != 0)
+			k = next_slot(l, k);
+		slot[k] = old[i];
+		l->used++;
+	}
+	backend_raw_free(old);
+	return 0;
+}
+
+static struct ledger *ledger_create(void) {
+	struct ledger *l = backend_raw_alloc(sizeof(*l));   /* zeroed */
+	struct ledger_slot *slot = backend_raw_alloc((LEDGER_FIRST_SLOTS + 1) * sizeof(*slot));
+	if (l == NULL || slot == NULL) {
+		backend_raw_free(l);
+		backend_raw_free(slot);
+		return NULL;
+	}
+	l->slot = slot;
+	l->shift = 32 - __builtin_ctz(LEDGER_FIRST_SLOTS);
+	l->retired_seen = atomic_load_explicit(&record_retirements, memory_order_relaxed);
+	return l;
+}
+
+/* No ledger (thread exit flushed it, or no key): publish every change at once.
+ * A path that looked the slot up without changing it (a refused allocation)
+ * may have left a reference here. */
+static struct ledger_slot *direct_slot(uint32_t handle) {
+	struct ledger_slot *s = &ledger_direct;
+	if (s->rec) {
+		if (s->key == slot_key(handle))
+			return s;
+		record_release(s->rec);
+	}
+	struct mem_record *rec = record_acquire(handle);
+	slot_init(s, rec, rec ? slot_key(handle) : 0);
+	s->direct = 1;
+	return rec ? s : NULL;
+}
+
+enum room { ROOM, REHASHED, FULL };
+
+/* Room for one more claimed slot: a rehash into a table twice as large while
+ * that stays within LEDGER_MAX_SLOTS, or of the same size to drop gone slots.
+ * FULL: the table holds 3/4 of LEDGER_MAX_SLOTS live services (or no memory
+ * was left for a rehash); at least two slots stay empty, so probes end. */
+static enum room ledger_make_room(struct ledger *l) {
+	unsigned n = slot_count(l);
+	if ((l->used + 1) * 4 <= n * 3)
+		return ROOM;
+	unsigned shift = l->shift;
+	if ((l->live + 1) * 2 > n && n < LEDGER_MAX_SLOTS)
+		shift--;
+	else if ((l->live + 1) * 4 > n * 3 && l->used + 2 < n)
+		return FULL;
+	if (ledger_rehash(l, shift) == 0)
+		return REHASHED;
+	return l->used + 2 < n ? ROOM : FULL;
+}
+
 struct ledger_slot *ledger_lookup_slow(uint32_t handle) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL) {
-		if (ledger_dead) {
-			/* No ledger (thread exit flushed it, or no key): publish every change at once.
-			 * A path that looked the slot up without changing it (a refused
-			 * allocation) may have left a reference here. */
-			struct ledger_slot *s = &ledger_direct;
-			if (s->rec) {
-				if (s->handle == handle)
-					return s;
-				record_release(s->rec);
-			}
-			s->rec = record_acquire(handle);
-			s->handle = handle;
-			s->direct = 1;
-			return s->rec ? s : NULL;
-		}
-		l = backend_raw_alloc(sizeof(*l));
+		if (ledger_dead)
+			return direct_slot(handle);
+		l = ledger_create();
 		if (l == NULL)
 			return NULL;
 		atomic_fetch_add_explicit(&ledgers, 1, memory_order_relaxed);
@@ -104,55 +195,147 @@ struct ledger_slot *ledger_lookup_slow(uint32_t handle) {
 			return ledger_lookup_slow(handle);
 		}
 	}
-	unsigned i = ledger_index(handle);
-	struct ledger_slot *s = &l->slot[i];
-	if (s->rec && s->handle == handle)
-		return s;
-	slot_evict(s);
-	s->rec = record_acquire(handle);
-	s->handle = handle;
-	s->key = s->rec ? slot_key(handle) : 0;
-	if (s->rec)
-		l->claimed |= (uint64_t)1 << i;
-	else
-		l->claimed &= ~((uint64_t)1 << i);
-	return s->rec ? s : NULL;
+	uint64_t key = slot_key(handle);
+	unsigned home = ledger_index(l, handle), k = home;
+	struct ledger_slot *s = NULL;
+	for (;; k = next_slot(l, k)) {
+		struct ledger_slot *t = &l->slot[k];
+		if (t->key == key)
+			return t;
+		if (t->key == 0)
+			break;
+		if (t->key == SLOT_GONE && s == NULL)
+			s = t;   /* reuse the first gone slot on the way */
+	}
+	if (s == NULL) {
+		switch (ledger_make_room(l)) {
+		case REHASHED:
+			return ledger_lookup_slow(handle);   /* probe the new table */
+		case ROOM:
+			s = &l->slot[k];
+			l->used++;
+			break;
+		case FULL:
+			/* The service at home makes way (home is k when empty). */
+			s = &l->slot[home];
+			if (slot_claimed(s))
+				slot_evict(l, s);
+			else if (l->used + 2 < slot_count(l))
+				l->used++;
+			else
+				return NULL;
+			break;
+		}
+	}
+	struct mem_record *rec = record_acquire(handle);
+	if (rec == NULL) {
+		s->key = SLOT_GONE;   /* claimed for nothing: stays in probe sequences */
+		return NULL;
+	}
+	slot_init(s, rec, key);
+	l->live++;
+	return s;
 }
 
 int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit) {
-	int64_t used = atomic_load(&s->rec->bytes) + atomic_load(&s->rec->lua) + s->bytes + s->lua;
+	int64_t used = atomic_load(&s->rec->bytes) + atomic_load(&s->rec->lua) + slot_bytes(s) + s->lua;
 	if (used < 0)
 		used = 0;
 	return (size_t)used <= limit && more <= limit - (size_t)used;
 }
 
-void ledger_done_slow(struct ledger_slot *s) {
-	if (s->direct || slot_past_batch(s, 0)) {
-		ledger_publish(s);
-		return;
-	}
-	s->dirty = 1;   /* first change since published */
-	if (++ledger_dirty > DIRTY_MAX)
-		ledger_flush();
+/* Publishes s; a late change of an exited service's record lets it go. */
+static void slot_publish(struct ledger *l, struct ledger_slot *s) {
+	ledger_publish(s);
+	if (atomic_load_explicit(&s->rec->retired, memory_order_relaxed))
+		slot_evict(l, s);
 }
 
-/* Visits the claimed slots only: a flush runs at every dispatch of a host
- * (skynet_mem_set_current), and a thread uses few of its 64 slots. */
+void ledger_done_slow(struct ledger_slot *s) {
+	if (slot_clean(s)) {
+		s->bytes -= SLOT_CLEAN;   /* first change since published */
+		if (s->direct) {
+			ledger_publish(s);
+			return;
+		}
+		struct ledger *l = ledger_tls;
+		l->listed[l->nlisted++] = (unsigned)(s - l->slot);
+		if (++l->pending > DIRTY_MAX || l->nlisted == LEDGER_LISTED) {
+			ledger_flush();
+			return;
+		}
+	}
+	if (s->direct)
+		ledger_publish(s);
+	else if (slot_past_batch(s, 0) || slot_past_batch_lua(s))
+		slot_publish(ledger_tls, s);
+}
+
+/* Exited services' records can only be reclaimed once no slot holds them. */
+static void ledger_sweep(struct ledger *l) {
+	for (unsigned i = 0; i <= slot_count(l); i++) {
+		struct ledger_slot *s = &l->slot[i];
+		if (slot_claimed(s) && atomic_load_explicit(&s->rec->retired, memory_order_relaxed))
+			slot_evict(l, s);
+	}
+}
+
+static void sweep_if_retired(struct ledger *l) {
+	unsigned seen = atomic_load_explicit(&record_retirements, memory_order_acquire);
+	if (__builtin_expect(seen != l->retired_seen, 0)) {
+		l->retired_seen = seen;
+		ledger_sweep(l);
+	}
+}
+
 void ledger_flush(void) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL)
 		return;
-	for (uint64_t todo = l->claimed; todo; todo &= todo - 1) {
-		int i = __builtin_ctzll(todo);
-		struct ledger_slot *s = &l->slot[i];
-		/* Every change marks its slot dirty until published (ledger_done,
-		 * or malloc's fast path, which runs on dirty slots only). */
-		if (s->dirty)
-			ledger_publish(s);
-		/* Let exited services' records be reclaimed. */
-		if (atomic_load_explicit(&s->rec->retired, memory_order_relaxed)) {
-			slot_evict(s);
-			l->claimed &= ~((uint64_t)1 << i);
-		}
+	ledger_current = NULL;
+	for (unsigned i = 0; i < l->nlisted; i++) {
+		struct ledger_slot *s = &l->slot[l->listed[i]];
+		if (!slot_clean(s))   /* else listed twice, or published since */
+			slot_publish(l, s);
 	}
+	l->nlisted = 0;
+	sweep_if_retired(l);
+}
+
+/* The slot claimed for handle, without claiming one. */
+static struct ledger_slot *ledger_find(struct ledger *l, uint32_t handle) {
+	uint64_t key = slot_key(handle);
+	for (unsigned k = ledger_index(l, handle);; k = next_slot(l, k)) {
+		struct ledger_slot *s = &l->slot[k];
+		if (s->key == key)
+			return s;
+		if (s->key == 0)
+			return NULL;
+	}
+}
+
+void ledger_limit_set(uint32_t handle, size_t limit) {
+	struct ledger *l = ledger_tls;
+	struct ledger_slot *s = l ? ledger_find(l, handle) : NULL;
+	if (s)
+		s->limited = limit != 0;
+	if (s && s->limited && ledger_current == s)
+		ledger_current = NULL;
+}
+
+void ledger_switch(uint32_t from, uint32_t to, int cache) {
+	struct ledger *l = ledger_tls;
+	if (l == NULL)
+		return;
+	ledger_current = NULL;
+	struct ledger_slot *s = ledger_find(l, from);
+	if (s && !slot_clean(s))
+		slot_publish(l, s);
+	sweep_if_retired(l);
+	s = ledger_find(l, to);
+	if (s == NULL)
+		return;
+	__builtin_prefetch(s->rec);   /* among thousands of services, a miss when published */
+	if (cache && !s->limited)
+		ledger_current = s;
 }

@@ -1,13 +1,24 @@
 #ifndef SKYNET_MEM_LEDGER_H
 #define SKYNET_MEM_LEDGER_H
 
-/* Thread-local pending counter deltas, one slot per recently used service.
- * The hot path only touches its own thread's slots (no lock-prefixed write);
- * slots are published to the shared records at skynet_mem_set_current, at
- * thread exit, when a reader on this thread asks, when one slot's pending
- * bytes pass SLOT_BATCH, and when more than DIRTY_MAX slots hold changes: so a
- * thread never holds more than LEDGER_BATCH = DIRTY_MAX * SLOT_BATCH bytes
- * unpublished, however many services it touches. */
+/* Thread-local pending counter deltas, one slot per service the thread has
+ * touched. The hot path only touches its own thread's slots (no lock-prefixed
+ * write). Slots live in a per-thread hash table (linear probing, one compare
+ * when a service sits in its home slot) that grows to LEDGER_MAX_SLOTS, so a
+ * worker running thousands of services keeps a slot, and the record reference
+ * it holds, for each: a service switch takes no lock and evicts nothing.
+ * Past LEDGER_MAX_SLOTS * 3/4 services a new one replaces the one in its home
+ * slot (published and released first).
+ * Pending deltas are published to the shared records: a switch of the current
+ * service (skynet_mem_set_current, or the host's own current handle changing)
+ * publishes the service it leaves; skynet_mem_set_current(0), thread exit and
+ * a read on this thread publish everything; and a slot is published when its
+ * pending bytes pass SLOT_BATCH (C or Lua), or when more than DIRTY_MAX slots
+ * hold changes. So a thread never holds more than LEDGER_BATCH bytes
+ * unpublished, however many services it touches, and a service's changes made
+ * by other services' dispatches (a transfer to it, a free of its block) wait
+ * for the bound or for its own dispatch, where they publish as one. No step
+ * walks the table: publication walks a short list of the slots changed. */
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -15,62 +26,122 @@
 #include "internal.h"
 #include "record.h"
 
-#define LEDGER_SLOTS 64
-#define SLOT_BATCH ((int64_t)8 * 1024)
+#define LEDGER_FIRST_SLOTS 64
+#define LEDGER_MAX_SLOTS 16384                /* 1 MiB of slots: 12,288 services */
+#define SLOT_BATCH ((int64_t)64 * 1024)
 #define DIRTY_MAX 8
-#define LEDGER_BATCH (DIRTY_MAX * SLOT_BATCH)
+/* Per slot: C bytes within SLOT_BATCH, and C + Lua bytes within it after
+ * each Lua change, so at most 2 * SLOT_BATCH pending. */
+#define LEDGER_BATCH (DIRTY_MAX * 2 * SLOT_BATCH)  /* 1 MiB */
+#define LEDGER_LISTED 32   /* dirty-list entries (published slots stay listed until a flush) */
 
+/* A clean slot (nothing pending, not listed as dirty) holds SLOT_CLEAN in
+ * bytes: its first change then fails the batch test that every change makes
+ * anyway, so that one test covers "first change since published", "past the
+ * batch" and "thread exiting" (a direct slot is published back to clean). */
+#define SLOT_CLEAN ((int64_t)1 << 62)
+
+/* One cache line. */
 struct ledger_slot {
-	uint64_t key;              /* slot_key(handle) while claimed, 0 when empty */
-	struct mem_record *rec;    /* NULL: slot empty */
-	uint32_t handle;
-	int direct;                /* thread is exiting: publish after each use */
-	int64_t bytes, blocks, lua;
-	int dirty;                 /* changed since published: counted in ledger_dirty */
+	uint64_t key;              /* slot_key(handle) while claimed; 0 never used; SLOT_GONE emptied */
+	struct mem_record *rec;    /* the claimed service's record (a reference) */
+	int64_t bytes;             /* pending C bytes; SLOT_CLEAN + 0 when clean */
+	int64_t blocks, lua;
 	uint64_t allocs, frees;
+	int direct;                /* no ledger (thread exiting): publish after each use */
+	/* The service had a limit when the slot was claimed or last published:
+	 * the fast paths then take the checked ones, and never read the record.
+	 * (A limit set meanwhile applies from the slot's next publication.) */
+	int limited;
 };
 
+#define SLOT_GONE ((uint64_t)1)   /* never a slot_key: probes go on past it */
+
+static inline int slot_clean(const struct ledger_slot *s) {
+	return s->bytes > SLOT_CLEAN / 2;
+}
+
+/* Pending C bytes, clean or not. */
+static inline int64_t slot_bytes(const struct ledger_slot *s) {
+	return slot_clean(s) ? s->bytes - SLOT_CLEAN : s->bytes;
+}
+
 struct ledger {
-	struct ledger_slot slot[LEDGER_SLOTS];
-	uint64_t claimed;          /* bit i: slot[i] holds a record (flush visits only these) */
+	/* Homes 0 .. n-1 for n = 1 << (32 - shift), and one slot more, so the
+	 * slot after any home exists: probes run 0 .. n, then wrap to 0. */
+	struct ledger_slot *slot;
+	unsigned shift;
+	unsigned used;             /* slots ever claimed since the last rehash (gone ones too) */
+	unsigned live;             /* slots holding a service now */
+	unsigned pending;          /* slots not clean (at most DIRTY_MAX) */
+	unsigned nlisted;
+	unsigned listed[LEDGER_LISTED];  /* indexes of slots that left clean (clean ones are skipped) */
+	unsigned retired_seen;     /* record_retirements when slots were last swept */
 };
 
 extern __thread struct ledger *ledger_tls TLS_IE HIDDEN;
-/* How many of the thread's slots hold unpublished changes. */
-extern __thread int ledger_dirty TLS_IE HIDDEN;
+/* The slot of the service set by skynet_mem_set_current, when it has one and
+ * no limit: set at a switch to it, or by malloc's slow path (block.c), so
+ * malloc charges it unchecked and other lookups try it first. NULL with a
+ * host's own current handle, after a flush or rehash, when the slot is let go
+ * and when its service gets a limit. */
+extern __thread struct ledger_slot *ledger_current TLS_IE HIDDEN;
 
 HIDDEN struct ledger_slot *ledger_lookup_slow(uint32_t handle);
 HIDDEN void ledger_publish(struct ledger_slot *s);
-/* s passed its bound, changed for the first time since it was published, or
- * belongs to an exiting thread (such a slot is never dirty: every change
- * comes here and is published at once). */
+/* s passed its bound, or was clean: changed for the first time since it was
+ * published, or it belongs to an exiting thread (such a slot is always clean:
+ * every change comes here and is published at once). */
 HIDDEN void ledger_done_slow(struct ledger_slot *s);
 HIDDEN int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit);
-/* Publishes every pending slot of the calling thread. */
+/* Publishes every pending slot of the calling thread, and lets go of the
+ * records of services that exited since the last time. */
 HIDDEN void ledger_flush(void);
 /* The lock of the ledger's thread key, for fork.c. */
 HIDDEN struct lock_group ledger_locks(void);
 /* How many threads hold a ledger now (the caller's included, if it has one). */
 HIDDEN int ledger_threads(void);
+/* A limit was set: the calling thread's slot for handle (if any) applies it
+ * at once; other threads' slots from their next publication. */
+HIDDEN void ledger_limit_set(uint32_t handle, size_t limit);
+/* The calling thread leaves service `from` for `to` (not 0): publishes
+ * from's slot only; `cache`: to is skynet_mem_set_current's (ledger_current). */
+HIDDEN void ledger_switch(uint32_t from, uint32_t to, int cache);
 
 /* One compare tells both "claimed" and "this handle". */
 static inline uint64_t slot_key(uint32_t handle) {
 	return (uint64_t)handle | ((uint64_t)1 << 32);
 }
 
-static inline unsigned ledger_index(uint32_t handle) {
-	return (handle * 2654435761u) >> 26;   /* 64 slots */
+/* The home slot: Fibonacci hashing, the product's top bits. */
+static inline unsigned ledger_index(const struct ledger *l, uint32_t handle) {
+	return (handle * 2654435761u) >> l->shift;
 }
 
-/* The calling thread's slot for handle; NULL only when out of memory. */
-static inline struct ledger_slot *ledger_lookup(uint32_t handle) {
+/* The calling thread's slot for handle when it sits in its home slot or the
+ * next (two services sharing a home both do), else NULL; never calls out, so
+ * a fast path using it keeps no registers across a call. */
+static inline struct ledger_slot *ledger_peek(uint32_t handle) {
+	uint64_t key = slot_key(handle);
+	struct ledger_slot *s = ledger_current;
+	if (__builtin_expect(s != NULL && s->key == key, 1))
+		return s;   /* the current service's own, the common case */
 	struct ledger *l = ledger_tls;
 	if (__builtin_expect(l != NULL, 1)) {
-		struct ledger_slot *s = &l->slot[ledger_index(handle)];
-		if (__builtin_expect(s->key == slot_key(handle), 1))
+		s = &l->slot[ledger_index(l, handle)];
+		if (__builtin_expect(s->key == key, 1))
 			return s;
+		if (s[1].key == key)
+			return s + 1;
 	}
-	return ledger_lookup_slow(handle);
+	return NULL;
+}
+
+/* The calling thread's slot for handle; NULL only when out of memory. The
+ * pointer stays valid until the next lookup of another handle. */
+static inline struct ledger_slot *ledger_lookup(uint32_t handle) {
+	struct ledger_slot *s = ledger_peek(handle);
+	return __builtin_expect(s != NULL, 1) ? s : ledger_lookup_slow(handle);
 }
 
 /* 1 when the service may grow by more bytes (C or Lua) under its limit. */
@@ -81,15 +152,27 @@ static inline int ledger_admit(struct ledger_slot *s, size_t more) {
 	return ledger_admit_slow(s, more, limit);
 }
 
-/* 1 when the slot's pending bytes, after `more`, lie outside +-SLOT_BATCH. */
+/* 1 when the slot's pending C bytes, after `more`, lie outside +-SLOT_BATCH,
+ * or the slot is clean. */
 static inline int slot_past_batch(const struct ledger_slot *s, int64_t more) {
-	return (uint64_t)(s->bytes + s->lua + more + SLOT_BATCH) > (uint64_t)(2 * SLOT_BATCH);
+	return (uint64_t)(s->bytes + more + SLOT_BATCH) > (uint64_t)(2 * SLOT_BATCH);
 }
 
-/* Call after changing a slot: publishes past the bounds. One test of dirty
- * covers a first change and an exiting thread's slot. */
+/* The same for a Lua change: C and Lua bytes together. */
+static inline int slot_past_batch_lua(const struct ledger_slot *s) {
+	return (uint64_t)(s->bytes + s->lua + SLOT_BATCH) > (uint64_t)(2 * SLOT_BATCH);
+}
+
+/* Call after changing a slot's C counters: lists it on its first change,
+ * publishes past the bounds. */
 static inline void ledger_done(struct ledger_slot *s) {
-	if (__builtin_expect(slot_past_batch(s, 0) || !s->dirty, 0))
+	if (__builtin_expect(slot_past_batch(s, 0), 0))
+		ledger_done_slow(s);
+}
+
+/* Call after changing a slot's Lua counters. */
+static inline void ledger_done_lua(struct ledger_slot *s) {
+	if (__builtin_expect(slot_past_batch_lua(s), 0))
 		ledger_done_slow(s);
 }
 

@@ -23,8 +23,8 @@ static inline size_t lua_block_size(void *ptr, size_t osize) {
 #endif
 }
 
-void *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-	uint32_t handle = (uint32_t)(uintptr_t)ud;
+/* Every case, in any build. */
+__attribute__((noinline)) static void *lua_alloc_any(uint32_t handle, void *ptr, size_t osize, size_t nsize) {
 	/* Lua 5.4: with ptr == NULL, osize is a type tag (LUA_TSTRING ...), not a size. */
 	size_t ou = ptr ? lua_block_size(ptr, osize) : 0;
 	if (nsize == 0) {
@@ -34,7 +34,7 @@ void *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 			if (s) {
 				s->lua -= (int64_t)ou;
 				s->frees++;
-				ledger_done(s);
+				ledger_done_lua(s);
 			}
 		}
 		return NULL;
@@ -65,9 +65,84 @@ void *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 	s->lua += (int64_t)nu - (int64_t)ou;
 	s->allocs++;
 	s->frees += ptr != NULL;
-	ledger_done(s);
+	ledger_done_lua(s);
 	return q;
 }
+
+#ifdef SKYNET_MEM_USE_JEMALLOC
+/* A small class from the table; 0 when the size is not in it. */
+static inline size_t lua_class(size_t n) {
+	return n <= BACKEND_CLASS_TABLE_MAX ? backend_class_table[(n + 7) >> 3] : 0;
+}
+
+/* A slot the short paths may charge: changed since published and within its
+ * batch, and with no limit or one that admits the growth. */
+static inline int lua_slot_ready(struct ledger_slot *s, size_t growth) {
+	if (__builtin_expect(slot_past_batch(s, 0), 0))
+		return 0;
+	return !s->limited || ledger_admit(s, growth);
+}
+
+/* Lua's three common calls take short paths when the service's slot is at
+ * hand (ledger_peek) and ready (above): one jemalloc call and the slot's
+ * counters each, with as little as possible kept across the call. Anything
+ * else is lua_alloc_any. */
+__attribute__((noinline)) static void *lua_free(uint32_t handle, void *ptr, size_t osize) {
+	size_t ou = lua_class(osize);
+	struct ledger_slot *s = ledger_peek(handle);
+	if (__builtin_expect(ptr == NULL || ou == 0 || s == NULL, 0))
+		return lua_alloc_any(handle, ptr, osize, 0);
+	s->lua -= (int64_t)ou;
+	s->frees++;
+	ledger_done_lua(s);
+	backend_free(ptr, ou);
+	return NULL;
+}
+
+__attribute__((noinline)) static void *lua_new(uint32_t handle, size_t tag, size_t nsize) {
+	size_t nu = lua_class(nsize);
+	struct ledger_slot *s = ledger_peek(handle);
+	if (__builtin_expect(nu == 0 || s == NULL || !lua_slot_ready(s, nu), 0))
+		return lua_alloc_any(handle, NULL, tag, nsize);
+	void *q = backend_je_malloc(nu);
+	if (__builtin_expect(q != NULL, 1)) {
+		s->lua += (int64_t)nu;
+		s->allocs++;
+		ledger_done_lua(s);
+	}
+	return q;
+}
+
+__attribute__((noinline)) static void *lua_resize(uint32_t handle, void *ptr, size_t osize, size_t nsize) {
+	size_t nu = lua_class(nsize), ou = lua_class(osize);
+	struct ledger_slot *s = ledger_peek(handle);
+	if (__builtin_expect(nu == 0 || ou == 0 || s == NULL || !lua_slot_ready(s, nu > ou ? nu - ou : 0), 0))
+		return lua_alloc_any(handle, ptr, osize, nsize);
+	void *q = nu == ou ? ptr : backend_realloc(ptr, nu);
+	if (__builtin_expect(q != NULL, 1)) {
+		/* A resize counts as a free and an alloc, as realloc does for C blocks. */
+		s->lua += (int64_t)nu - (int64_t)ou;
+		s->allocs++;
+		s->frees++;
+		ledger_done_lua(s);
+	}
+	return q;
+}
+
+void *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+	uint32_t handle = (uint32_t)(uintptr_t)ud;
+	if (nsize == 0)
+		return lua_free(handle, ptr, osize);
+	/* Lua 5.4: with ptr == NULL, osize is a type tag (LUA_TSTRING ...), not a size. */
+	if (ptr == NULL)
+		return lua_new(handle, osize, nsize);
+	return lua_resize(handle, ptr, osize, nsize);
+}
+#else
+void *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+	return lua_alloc_any((uint32_t)(uintptr_t)ud, ptr, osize, nsize);
+}
+#endif
 
 void skynet_mem_lua_transfer(uint32_t from, uint32_t to, size_t bytes) {
 	if (from == to || bytes == 0)
@@ -77,10 +152,10 @@ void skynet_mem_lua_transfer(uint32_t from, uint32_t to, size_t bytes) {
 	if (s == NULL)
 		return;
 	s->lua -= (int64_t)bytes;
-	ledger_done(s);
+	ledger_done_lua(s);
 	struct ledger_slot *d = ledger_lookup(to);
 	if (d == NULL)
 		return;
 	d->lua += (int64_t)bytes;
-	ledger_done(d);
+	ledger_done_lua(d);
 }

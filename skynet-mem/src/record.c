@@ -2,6 +2,7 @@
  * No slot is ever shared between two handles; a retired record lives until its
  * leftovers are freed and no thread caches it, then it is reclaimed. */
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,9 +21,30 @@ struct shard {
 
 static struct shard shards[SHARDS];
 
-/* Global totals: updated only when a ledger slot is published. */
-static atomic_int_fast64_t total_bytes, total_blocks, total_lua, total_services;
-static atomic_uint_fast64_t total_allocs, total_frees;
+/* Process totals, updated when a ledger slot is published, in shards a
+ * cache line each: every thread adds to its own shard (picked round-robin),
+ * so workers publishing at once do not pass one line back and forth; a
+ * read sums the shards. */
+#define TOTAL_SHARDS 16
+
+struct totals {
+	atomic_int_fast64_t bytes, blocks, lua;
+	atomic_uint_fast64_t allocs, frees;
+} __attribute__((aligned(64)));
+
+static struct totals totals[TOTAL_SHARDS];
+static atomic_uint totals_next;
+static __thread struct totals *totals_mine TLS_IE;
+static atomic_int_fast64_t total_services;
+
+static struct totals *my_totals(void) {
+	struct totals *t = totals_mine;
+	if (__builtin_expect(t == NULL, 0)) {
+		t = &totals[atomic_fetch_add_explicit(&totals_next, 1, memory_order_relaxed) % TOTAL_SHARDS];
+		totals_mine = t;
+	}
+	return t;
+}
 
 static uint32_t mix(uint32_t h) {
 	h ^= h >> 16;
@@ -79,7 +101,8 @@ static struct mem_record *find_or_create_locked(struct shard *s, uint32_t handle
 		return r;
 	if (s->count >= s->nbucket && grow_locked(s) != 0)
 		return NULL;
-	r = backend_raw_alloc(sizeof(*r));
+	size_t u = backend_class(sizeof(*r), _Alignof(struct mem_record));
+	r = u ? backend_alloc(u, _Alignof(struct mem_record), 1) : NULL;   /* zeroed */
 	if (r == NULL)
 		return NULL;
 	r->handle = handle;
@@ -164,11 +187,12 @@ static void lua_heap_watch(struct mem_record *r, int64_t signed_heap) {
 		r->handle, heap >> 20, ((heap & 0xfffff) * 100) >> 20, level >> 20);
 	/* write(2) is a cancellation point, and a thread cancelled here would
 	 * leave record_add half done: the rest of its deltas lost. */
-	int cancel;
+	int cancel, saved = errno;   /* this runs inside malloc and free */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	if (n > 0 && write(2, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1) < 0)
 		n = 0;
 	pthread_setcancelstate(cancel, NULL);
+	errno = saved;
 }
 
 /* A lock-prefixed add costs tens of cycles, more when another core holds the
@@ -177,11 +201,10 @@ static void lua_heap_watch(struct mem_record *r, int64_t signed_heap) {
  * when the record grew. */
 void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua,
 	uint64_t allocs, uint64_t frees) {
-	int64_t now = bytes ? atomic_fetch_add(&r->bytes, bytes) + bytes
+	int64_t c = bytes ? atomic_fetch_add(&r->bytes, bytes) + bytes
 		: atomic_load_explicit(&r->bytes, memory_order_relaxed);
 	int64_t heap = lua ? atomic_fetch_add(&r->lua, lua) + lua
 		: atomic_load_explicit(&r->lua, memory_order_relaxed);
-	now += heap;
 	if (lua)
 		lua_heap_watch(r, heap);
 	if (blocks)
@@ -190,22 +213,24 @@ void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua
 		atomic_fetch_add(&r->allocs, allocs);
 	if (frees)
 		atomic_fetch_add(&r->frees, frees);
-	if (bytes + lua > 0) {
+	if (bytes + lua > 0) {   /* only growth can set a new peak */
+		int64_t now = c + heap;
 		size_t peak = atomic_load_explicit(&r->peak, memory_order_relaxed);
 		while (now > 0 && (size_t)now > peak &&
 			!atomic_compare_exchange_weak(&r->peak, &peak, (size_t)now))
 			;
 	}
+	struct totals *t = my_totals();
 	if (bytes)
-		atomic_fetch_add(&total_bytes, bytes);
+		atomic_fetch_add_explicit(&t->bytes, bytes, memory_order_relaxed);
 	if (lua)
-		atomic_fetch_add(&total_lua, lua);
+		atomic_fetch_add_explicit(&t->lua, lua, memory_order_relaxed);
 	if (blocks)
-		atomic_fetch_add(&total_blocks, blocks);
+		atomic_fetch_add_explicit(&t->blocks, blocks, memory_order_relaxed);
 	if (allocs)
-		atomic_fetch_add(&total_allocs, allocs);
+		atomic_fetch_add_explicit(&t->allocs, allocs, memory_order_relaxed);
 	if (frees)
-		atomic_fetch_add(&total_frees, frees);
+		atomic_fetch_add_explicit(&t->frees, frees, memory_order_relaxed);
 }
 
 static size_t clamp(int64_t v) {
@@ -264,12 +289,21 @@ size_t table_foreach(int (*fn)(const struct skynet_mem_stat *, void *), void *ud
 
 void table_totals(struct skynet_mem_totals *out) {
 	memset(out, 0, sizeof(*out));
-	out->bytes = clamp(atomic_load(&total_bytes));
-	out->blocks = clamp(atomic_load(&total_blocks));
-	out->lua_bytes = clamp(atomic_load(&total_lua));
+	int64_t bytes = 0, blocks = 0, lua = 0;
+	uint64_t allocs = 0, frees = 0;
+	for (int i = 0; i < TOTAL_SHARDS; i++) {
+		bytes += atomic_load(&totals[i].bytes);
+		blocks += atomic_load(&totals[i].blocks);
+		lua += atomic_load(&totals[i].lua);
+		allocs += atomic_load(&totals[i].allocs);
+		frees += atomic_load(&totals[i].frees);
+	}
+	out->bytes = clamp(bytes);
+	out->blocks = clamp(blocks);
+	out->lua_bytes = clamp(lua);
 	out->services = clamp(atomic_load(&total_services));
-	out->allocs = atomic_load(&total_allocs);
-	out->frees = atomic_load(&total_frees);
+	out->allocs = allocs;
+	out->frees = frees;
 }
 
 void table_orphans(size_t *bytes, size_t *blocks) {
@@ -311,6 +345,8 @@ size_t table_get_limit(uint32_t handle) {
 	return limit;
 }
 
+atomic_uint record_retirements;
+
 void table_exit(uint32_t handle, struct skynet_mem_stat *leftover) {
 	struct shard *s = shard_of(handle);
 	struct skynet_mem_stat st;
@@ -324,6 +360,7 @@ void table_exit(uint32_t handle, struct skynet_mem_stat *leftover) {
 		reap_locked(s, r);
 	}
 	spin_unlock(&s->lock);
+	atomic_fetch_add_explicit(&record_retirements, 1, memory_order_release);
 	st.retired = 1;
 	if (leftover)
 		*leftover = st;

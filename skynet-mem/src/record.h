@@ -12,16 +12,21 @@
 #include "internal.h"
 #include "skynet_mem.h"
 
+/* Two cache lines of its own (workers publishing to neighbouring records
+ * share none); the first holds all that a publication writes and what a slot
+ * reads when it leaves clean (limit, retired), so among thousands of services
+ * a dispatch misses on one line, not two. */
 struct mem_record {
-	struct mem_record *next;   /* hash chain, under the shard lock */
-	uint32_t handle;
-	int refs;                  /* ledger slots caching this record, under the shard lock */
-	atomic_int retired;
 	atomic_int_fast64_t bytes, blocks, lua;
 	atomic_uint_fast64_t allocs, frees;
-	atomic_size_t peak, limit;
+	atomic_size_t limit;
+	atomic_int retired;
+	uint32_t handle;
+	struct mem_record *next;   /* hash chain, under the shard lock */
+	int refs;                  /* ledger slots caching this record, under the shard lock */
+	atomic_size_t peak;        /* read by publications that grow the service */
 	atomic_size_t lua_warn;    /* next Lua heap size that logs a warning */
-};
+} __attribute__((aligned(64)));
 
 /* Finds or creates the record and takes a reference; NULL when out of memory. */
 HIDDEN struct mem_record *record_acquire(uint32_t handle);
@@ -40,6 +45,9 @@ HIDDEN void table_orphans(size_t *bytes, size_t *blocks);
 HIDDEN int table_set_limit(uint32_t handle, size_t limit);
 HIDDEN size_t table_get_limit(uint32_t handle);
 HIDDEN void table_exit(uint32_t handle, struct skynet_mem_stat *leftover);
+/* Counts table_exit calls: a thread's ledger lets go of exited services'
+ * records when it sees the count move (ledger_flush). */
+extern atomic_uint record_retirements HIDDEN;
 
 /* The shard locks, for fork.c. */
 HIDDEN struct lock_group record_locks(void);

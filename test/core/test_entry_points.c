@@ -51,11 +51,11 @@ static void charge_is_the_size_class(void **state) {
 		void *p = skynet_malloc(n);
 		assert_non_null(p);
 		size_t u = skynet_mem_block_charge(p);
-		assert_true(u >= n + TEST_COOKIE_SIZE);
+		assert_true(u >= n + test_overhead(u));
 #ifdef SKYNET_MEM_CHECK
 		assert_int_equal(skynet_mem_usable_size(p), n);   /* past n lies the canary */
 #else
-		assert_int_equal(skynet_mem_usable_size(p), u - TEST_COOKIE_SIZE);
+		assert_int_equal(skynet_mem_usable_size(p), u - test_overhead(u));
 #endif
 #ifdef SKYNET_MEM_USE_JEMALLOC
 		assert_int_equal(u, skynet_mem_charge_size(n));
