@@ -107,11 +107,17 @@ __attribute__((noinline)) static void *malloc_charge(void *p, size_t u) {
 	return p;
 }
 
+__attribute__((noinline, cold)) static void *malloc_failed(void) {
+	errno = ENOMEM;
+	return NULL;
+}
+
 /* A small class from the table: the block is made first, so only its class
- * lives across jemalloc's call; then the current service's cached slot
- * (ledger_current: never under a limit, never with a host's own current
- * handle), changed since published and with room in its batch, takes the
- * charge. Anything else is a tail call. */
+ * lives across jemalloc's call (one saved register; every other way out is a
+ * tail call); then the current service's cached slot (ledger_current: never
+ * under a limit, never with a host's own current handle; LEDGER_NONE, which
+ * fails the batch test, when none), changed since published and with room
+ * in its batch, takes the charge. */
 void *mem_malloc(size_t n) {
 	if (__builtin_expect(n > BACKEND_CLASS_TABLE_MAX - COOKIE_SIZE, 0))
 		return mem_alloc(n, 0, 0);
@@ -120,18 +126,16 @@ void *mem_malloc(size_t n) {
 	if (__builtin_expect(u - 1 >= LARGE_MIN - 1, 0))
 		return mem_alloc(n, 0, 0);
 	void *p = backend_je_malloc(u);
-	if (__builtin_expect(p == NULL, 0)) {
-		errno = ENOMEM;
-		return NULL;
-	}
+	if (__builtin_expect(p == NULL, 0))
+		return malloc_failed();
 	struct ledger_slot *s = ledger_current;
-	if (__builtin_expect(s == NULL || slot_past_batch(s, (int64_t)u), 0))
+	if (__builtin_expect(slot_past_batch(s, (int64_t)u), 0))
 		return malloc_charge(p, u);
 	struct cookie c = { .handle = (uint32_t)s->key };
-	cookie_write(p, u, &c);
 	s->bytes += u;
 	s->blocks++;
 	s->allocs++;
+	cookie_write(p, u, &c);
 	return p;
 }
 #endif

@@ -7,7 +7,8 @@
 #include "thread_key.h"
 
 __thread struct ledger *ledger_tls TLS_IE;
-__thread struct ledger_slot *ledger_current TLS_IE;
+const struct ledger_slot ledger_none = { .bytes = SLOT_CLEAN + SLOT_BIAS };
+__thread struct ledger_slot *ledger_current TLS_IE = LEDGER_NONE;
 /* The thread keeps no ledger: it was destroyed at thread exit, or no thread
  * key could hold it. Every change then goes through ledger_direct and is
  * published at once. */
@@ -26,7 +27,7 @@ static unsigned next_slot(const struct ledger *l, unsigned k) {
 static void slot_init(struct ledger_slot *s, struct mem_record *rec, uint64_t key) {
 	s->key = key;
 	s->rec = rec;
-	s->bytes = SLOT_CLEAN;
+	s->bytes = SLOT_CLEAN + SLOT_BIAS;
 	s->blocks = s->lua = 0;
 	s->allocs = s->frees = 0;
 	s->direct = 0;
@@ -44,7 +45,7 @@ void ledger_publish(struct ledger_slot *s) {
 		 * errno alone (free() must). */
 		int64_t bytes = slot_bytes(s), blocks = s->blocks, lua = s->lua;
 		uint64_t allocs = s->allocs, frees = s->frees;
-		s->bytes = SLOT_CLEAN;
+		s->bytes = SLOT_CLEAN + SLOT_BIAS;
 		s->blocks = s->lua = 0;
 		s->allocs = s->frees = 0;
 		if (!s->direct)
@@ -54,7 +55,7 @@ void ledger_publish(struct ledger_slot *s) {
 			/* The line record_add just wrote: no extra miss. */
 			s->limited = atomic_load_explicit(&s->rec->limit, memory_order_relaxed) != 0;
 			if (s->limited && ledger_current == s)
-				ledger_current = NULL;
+				ledger_current = LEDGER_NONE;
 		}
 	}
 	if (s->direct) {
@@ -67,7 +68,7 @@ void ledger_publish(struct ledger_slot *s) {
 /* Publishes and lets go of a claimed slot, which stays in probe sequences. */
 static void slot_evict(struct ledger *l, struct ledger_slot *s) {
 	if (ledger_current == s)
-		ledger_current = NULL;
+		ledger_current = LEDGER_NONE;
 	ledger_publish(s);
 	record_release(s->rec);
 	s->rec = NULL;
@@ -89,7 +90,7 @@ static void ledger_destroy(void *p) {
 		if (slot_claimed(&l->slot[i]))
 			slot_evict(l, &l->slot[i]);
 	ledger_tls = NULL;
-	ledger_current = NULL;
+	ledger_current = LEDGER_NONE;
 	ledger_dead = 1;
 	backend_raw_free(l->slot);
 	backend_raw_free(l);
@@ -108,7 +109,7 @@ static int ledger_rehash(struct ledger *l, unsigned shift) {
 	if (slot == NULL)
 		return -1;
 	ledger_flush();
-	ledger_current = NULL;
+	ledger_current = LEDGER_NONE;
 	struct ledger_slot *old = l->slot;
 	unsigned oldn = slot_count(l);
 	l->slot = slot;
@@ -292,7 +293,7 @@ void ledger_flush(void) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL)
 		return;
-	ledger_current = NULL;
+	ledger_current = LEDGER_NONE;
 	for (unsigned i = 0; i < l->nlisted; i++) {
 		struct ledger_slot *s = &l->slot[l->listed[i]];
 		if (!slot_clean(s))   /* else listed twice, or published since */
@@ -320,14 +321,14 @@ void ledger_limit_set(uint32_t handle, size_t limit) {
 	if (s)
 		s->limited = limit != 0;
 	if (s && s->limited && ledger_current == s)
-		ledger_current = NULL;
+		ledger_current = LEDGER_NONE;
 }
 
 void ledger_switch(uint32_t from, uint32_t to, int cache) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL)
 		return;
-	ledger_current = NULL;
+	ledger_current = LEDGER_NONE;
 	struct ledger_slot *s = ledger_find(l, from);
 	if (s && !slot_clean(s))
 		slot_publish(l, s);

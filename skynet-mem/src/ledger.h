@@ -40,12 +40,15 @@
  * anyway, so that one test covers "first change since published", "past the
  * batch" and "thread exiting" (a direct slot is published back to clean). */
 #define SLOT_CLEAN ((int64_t)1 << 62)
+/* bytes holds the pending C bytes plus SLOT_BATCH, so the two-sided batch
+ * test is one unsigned compare, with no add. */
+#define SLOT_BIAS SLOT_BATCH
 
 /* One cache line. */
 struct ledger_slot {
 	uint64_t key;              /* slot_key(handle) while claimed; 0 never used; SLOT_GONE emptied */
 	struct mem_record *rec;    /* the claimed service's record (a reference) */
-	int64_t bytes;             /* pending C bytes; SLOT_CLEAN + 0 when clean */
+	int64_t bytes;             /* pending C bytes + SLOT_BIAS (+ SLOT_CLEAN when clean) */
 	int64_t blocks, lua;
 	uint64_t allocs, frees;
 	int direct;                /* no ledger (thread exiting): publish after each use */
@@ -63,7 +66,7 @@ static inline int slot_clean(const struct ledger_slot *s) {
 
 /* Pending C bytes, clean or not. */
 static inline int64_t slot_bytes(const struct ledger_slot *s) {
-	return slot_clean(s) ? s->bytes - SLOT_CLEAN : s->bytes;
+	return (slot_clean(s) ? s->bytes - SLOT_CLEAN : s->bytes) - SLOT_BIAS;
 }
 
 struct ledger {
@@ -82,10 +85,15 @@ struct ledger {
 extern __thread struct ledger *ledger_tls TLS_IE HIDDEN;
 /* The slot of the service set by skynet_mem_set_current, when it has one and
  * no limit: set at a switch to it, or by malloc's slow path (block.c), so
- * malloc charges it unchecked and other lookups try it first. NULL with a
- * host's own current handle, after a flush or rehash, when the slot is let go
+ * malloc charges it unchecked and other lookups try it first. LEDGER_NONE
+ * (never NULL) with a host's own current handle, after a flush or rehash, when the slot is let go
  * and when its service gets a limit. */
 extern __thread struct ledger_slot *ledger_current TLS_IE HIDDEN;
+/* What ledger_current points at when it caches nothing, so the fast paths
+ * test no pointer: its key matches no handle and its bytes fail every batch
+ * test, which sends malloc to its slow path. Read only. */
+extern const struct ledger_slot ledger_none HIDDEN;
+#define LEDGER_NONE ((struct ledger_slot *)&ledger_none)
 
 HIDDEN struct ledger_slot *ledger_lookup_slow(uint32_t handle);
 HIDDEN void ledger_publish(struct ledger_slot *s);
@@ -123,8 +131,8 @@ static inline unsigned ledger_index(const struct ledger *l, uint32_t handle) {
  * a fast path using it keeps no registers across a call. */
 static inline struct ledger_slot *ledger_peek(uint32_t handle) {
 	uint64_t key = slot_key(handle);
-	struct ledger_slot *s = ledger_current;
-	if (__builtin_expect(s != NULL && s->key == key, 1))
+	struct ledger_slot *s = ledger_current;   /* never NULL: LEDGER_NONE */
+	if (__builtin_expect(s->key == key, 1))
 		return s;   /* the current service's own, the common case */
 	struct ledger *l = ledger_tls;
 	if (__builtin_expect(l != NULL, 1)) {
@@ -155,12 +163,12 @@ static inline int ledger_admit(struct ledger_slot *s, size_t more) {
 /* 1 when the slot's pending C bytes, after `more`, lie outside +-SLOT_BATCH,
  * or the slot is clean. */
 static inline int slot_past_batch(const struct ledger_slot *s, int64_t more) {
-	return (uint64_t)(s->bytes + more + SLOT_BATCH) > (uint64_t)(2 * SLOT_BATCH);
+	return (uint64_t)(s->bytes + more) > (uint64_t)(2 * SLOT_BATCH);
 }
 
 /* The same for a Lua change: C and Lua bytes together. */
 static inline int slot_past_batch_lua(const struct ledger_slot *s) {
-	return (uint64_t)(s->bytes + s->lua + SLOT_BATCH) > (uint64_t)(2 * SLOT_BATCH);
+	return (uint64_t)(s->bytes + s->lua) > (uint64_t)(2 * SLOT_BATCH);
 }
 
 /* Call after changing a slot's C counters: lists it on its first change,
