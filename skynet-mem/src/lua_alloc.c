@@ -8,6 +8,7 @@
 
 #include "backend.h"
 #include "ledger.h"
+#include "lua_alloc.h"
 #include "skynet_mem.h"
 
 /* Usable size of a block this allocator made for osize bytes. Over jemalloc
@@ -159,3 +160,6 @@ void skynet_mem_lua_transfer(uint32_t from, uint32_t to, size_t bytes) {
 	d->lua += (int64_t)bytes;
 	ledger_done_lua(d);
 }
+
+/* skynet_lalloc's way in: a direct call, not through the PLT. */
+extern __typeof(skynet_mem_lua_alloc) lua_alloc_local __attribute__((alias("skynet_mem_lua_alloc")));

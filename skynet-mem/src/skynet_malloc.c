@@ -5,6 +5,7 @@
 
 #include "block.h"
 #include "current.h"
+#include "lua_alloc.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
 
@@ -41,8 +42,16 @@ char *skynet_strdup(const char *str) {
 
 /* skynet's snlua heap: no cookie, as in skynet, but charged to the current
  * service's lua_bytes through the sized Lua path (Lua passes the old size). */
+__attribute__((noinline)) static void *lalloc_host(void *ptr, size_t osize, size_t nsize) {
+	return lua_alloc_local((void *)(uintptr_t)current_handle(), ptr, osize, nsize);
+}
+
+/* A tail jump in the common case (skynet's glue sets the current service):
+ * the host's current handle is asked out of line, so this keeps no frame. */
 void *skynet_lalloc(void *ptr, size_t osize, size_t nsize) {
-	return skynet_mem_lua_alloc((void *)(uintptr_t)current_handle(), ptr, osize, nsize);
+	if (__builtin_expect(!current_is_default, 0))
+		return lalloc_host(ptr, osize, nsize);
+	return lua_alloc_local((void *)(uintptr_t)current_tls, ptr, osize, nsize);
 }
 
 void *skynet_memalign(size_t alignment, size_t size) {
