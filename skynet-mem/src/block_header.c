@@ -21,6 +21,7 @@
 #include "owner_header.h"
 
 #define H OWNER_HEADER_SIZE
+#define LINE 64
 
 /* How a block of a request is made: its usable size (the charge), the
  * pointer's distance from the block's start (0: no header), the alignment
@@ -30,18 +31,25 @@ struct plan {
 };
 
 /* 0 when no block can have that size. The body is at least one byte, so the
- * pointer lies inside the block (free may look its size up). */
+ * pointer lies inside the block (free may look its size up). An alignment
+ * above 16 is at least a cache line's: a pointer off a cache line is then
+ * always a natural block's, 16 bytes past its start. */
 static inline int plan_block(size_t n, size_t align, struct plan *pl) {
+	if (align > H && align < LINE)
+		align = LINE;
+	pl->align = align;
+	if (__builtin_expect(n >= LARGE_MIN, 0)) {
+		pl->offset = 0;
+		pl->u = backend_class(n, align);
+		return pl->u != 0;
+	}
 	size_t off = align > H ? align : H;
 	size_t body = n + (n == 0);
-	if (body > PTRDIFF_MAX - off)
-		return 0;
-	pl->align = align;
 	pl->offset = off;
 	pl->u = backend_class(body + off, align);
 	if (__builtin_expect(block_is_large(pl->u), 0)) {
-		pl->offset = 0;
-		pl->u = backend_class(n > LARGE_MIN ? n : LARGE_MIN, align);
+		pl->offset = 0;   /* a header would make it large: a large block without one */
+		pl->u = backend_class(LARGE_MIN, align);
 	}
 	return pl->u != 0;
 }
@@ -67,13 +75,14 @@ static void *block_make(struct plan *pl, int zero, uint32_t handle) {
 	return p;
 }
 
-/* 1 when p is a large block with no header. Only a pointer on a cache line
- * can be one; the size lookup of a small block's inner pointer gives its
- * block's small class. */
-static inline int block_headerless(const void *p) {
-	if (LARGE_MIN == SIZE_MAX || ((uintptr_t)p & 63) != 0)
+/* The usable size of p when it is a large block with no header, else 0.
+ * Only a pointer on a cache line can be one; the size lookup of a small
+ * block's inner pointer gives its block's small class. */
+static inline size_t headerless_size(const void *p) {
+	if (LARGE_MIN == SIZE_MAX || ((uintptr_t)p & (LINE - 1)) != 0)
 		return 0;
-	return block_is_large(backend_usable(p));
+	size_t u = backend_usable(p);
+	return block_is_large(u) ? u : 0;
 }
 
 /* What a block is: its start, charge, header offset (0: none) and owner. */
@@ -84,9 +93,10 @@ struct view {
 };
 
 static void view_of(const void *p, struct view *v) {
-	if (block_headerless(p)) {
+	size_t u = headerless_size(p);
+	if (u != 0) {
 		v->base = (void *)p;
-		v->u = backend_usable(p);
+		v->u = u;
 		v->offset = 0;
 		v->handle = large_owner_get(p);
 		return;
@@ -172,50 +182,48 @@ void *mem_malloc(size_t n) {
 }
 #endif
 
-/* free when the owner's slot is not at hand. */
-__attribute__((noinline)) static void free_slow(void *b, size_t u, uint32_t owner) {
+/* free of a pointer on a cache line: a large block, an aligned one, or now
+ * and then a natural one. */
+__attribute__((noinline)) static void free_on_line(void *p) {
+	uint32_t owner;
+	size_t u = headerless_size(p);
+	void *b = p;
+	if (u != 0) {
+		owner = large_owner_take(p);   /* before the address can be reused */
+	} else {
+		struct owner_header h;
+		owner_header_read(p, &h);
+		b = (void *)((uintptr_t)p - h.offset);
+		u = h.charge;
+		owner = h.handle;
+	}
 	ledger_charge(owner, -(int64_t)u, -1, 0, 1);
 	backend_free(b, u);
 }
 
-/* free of a pointer on a cache line: a large block, or now and then a small one. */
-__attribute__((noinline)) static void free_on_line(void *p) {
-	struct view v;
-	view_of(p, &v);
-	if (v.offset == 0)
-		large_owner_take(p);   /* before the address can be reused */
-	free_slow(v.base, v.u, v.handle);
-}
-
-__attribute__((noinline)) static void free_publish(void *b, size_t u, struct ledger_slot *s) {
-	ledger_done_slow(s);
-	backend_free(b, u);
-}
-
-/* The header names the owner and the charge: no size lookup. */
+/* Off a cache line, a natural block: its start is known before its header
+ * is, so the backend's free is called first and runs while the header's line
+ * (often last written by another core) is on its way; the owner is charged
+ * after, from the header read before the call. */
 void mem_free(void *p) {
 	if (p == NULL)
 		return;
-	if (LARGE_MIN != SIZE_MAX && __builtin_expect(((uintptr_t)p & 63) == 0, 0)) {
+	if (LARGE_MIN != SIZE_MAX && __builtin_expect(((uintptr_t)p & (LINE - 1)) == 0, 0)) {
 		free_on_line(p);
 		return;
 	}
 	struct owner_header h;
 	owner_header_read(p, &h);
-	void *b = (void *)((uintptr_t)p - h.offset);
+	backend_free((void *)((uintptr_t)p - H), h.charge);
 	struct ledger_slot *s = ledger_peek(h.handle);
 	if (__builtin_expect(s != NULL, 1)) {
 		s->bytes -= (int64_t)h.charge;
 		s->blocks--;
 		s->frees++;
-		if (__builtin_expect(slot_past_batch(s, 0), 0)) {
-			free_publish(b, h.charge, s);
-			return;
-		}
-		backend_free(b, h.charge);
+		ledger_done(s);
 		return;
 	}
-	free_slow(b, h.charge, h.handle);
+	ledger_charge(h.handle, -(int64_t)h.charge, -1, 0, 1);
 }
 
 /* p (seen as v) resized by plan pl and owned by handle; NULL, p intact, on
