@@ -38,13 +38,15 @@ static inline int plan_block(size_t n, size_t align, struct plan *pl) {
 	if (align > H && align < LINE)
 		align = LINE;
 	pl->align = align;
-	if (__builtin_expect(n >= LARGE_MIN, 0)) {
+	if (LARGE_MIN != SIZE_MAX && __builtin_expect(n >= LARGE_MIN, 0)) {
 		pl->offset = 0;
 		pl->u = backend_class(n, align);
 		return pl->u != 0;
 	}
 	size_t off = align > H ? align : H;
 	size_t body = n + (n == 0);
+	if (body > PTRDIFF_MAX - off)
+		return 0;
 	pl->offset = off;
 	pl->u = backend_class(body + off, align);
 	if (__builtin_expect(block_is_large(pl->u), 0)) {
@@ -208,7 +210,7 @@ __attribute__((noinline)) static void free_on_line(void *p) {
 void mem_free(void *p) {
 	if (p == NULL)
 		return;
-	if (LARGE_MIN != SIZE_MAX && __builtin_expect(((uintptr_t)p & (LINE - 1)) == 0, 0)) {
+	if (__builtin_expect(((uintptr_t)p & (LINE - 1)) == 0, 0)) {
 		free_on_line(p);
 		return;
 	}
