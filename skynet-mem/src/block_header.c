@@ -184,9 +184,9 @@ void *mem_malloc(size_t n) {
 }
 #endif
 
-/* free of a pointer on a cache line: a large block, an aligned one, or now
- * and then a natural one. */
-__attribute__((noinline)) static void free_on_line(void *p) {
+/* free of a pointer on a cache line (a large block, an aligned one, or now
+ * and then a natural one), or of a block whose owner's slot is not at hand. */
+__attribute__((noinline)) static void free_general(void *p) {
 	uint32_t owner;
 	size_t u = headerless_size(p);
 	void *b = p;
@@ -203,29 +203,39 @@ __attribute__((noinline)) static void free_on_line(void *p) {
 	backend_free(b, u);
 }
 
-/* Off a cache line, a natural block: its start is known before its header
- * is, so the backend's free is called first and runs while the header's line
- * (often last written by another core) is on its way; the owner is charged
- * after, from the header read before the call. */
+__attribute__((noinline)) static void free_publish(void *b, size_t u, struct ledger_slot *s) {
+	ledger_done_slow(s);
+	backend_free(b, u);
+}
+
+/* Off a cache line, a natural block, 16 bytes past its start: the header
+ * names the owner and the charge, no size lookup; then jemalloc's free as a
+ * tail call. (Calling it first, so that it runs while the header's line
+ * arrives from the core that wrote it, cost 7 instructions and showed no gain
+ * in larson's time: docs/performance.md.) */
 void mem_free(void *p) {
 	if (p == NULL)
 		return;
 	if (__builtin_expect(((uintptr_t)p & (LINE - 1)) == 0, 0)) {
-		free_on_line(p);
+		free_general(p);
 		return;
 	}
 	struct owner_header h;
 	owner_header_read(p, &h);
-	backend_free((void *)((uintptr_t)p - H), h.charge);
+	void *b = (void *)((uintptr_t)p - H);
 	struct ledger_slot *s = ledger_peek(h.handle);
 	if (__builtin_expect(s != NULL, 1)) {
 		s->bytes -= (int64_t)h.charge;
 		s->blocks--;
 		s->frees++;
-		ledger_done(s);
+		if (__builtin_expect(slot_past_batch(s, 0), 0)) {
+			free_publish(b, h.charge, s);
+			return;
+		}
+		backend_free(b, h.charge);
 		return;
 	}
-	ledger_charge(h.handle, -(int64_t)h.charge, -1, 0, 1);
+	free_general(p);   /* the owner's slot is not at hand: the general path */
 }
 
 /* p (seen as v) resized by plan pl and owned by handle; NULL, p intact, on
