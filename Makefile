@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps release nojemalloc check-build demo test bench bench-hotpath install clean
+.PHONY: all deps release nojemalloc check-build header demo test bench bench-hotpath install clean
 
 all: release
 
@@ -27,14 +27,20 @@ nojemalloc: deps
 check-build: deps
 	$(call build_variant,check,-DSKYNET_MEM_CHECK=ON)
 
+# The release build in the other block layout: the owner in a header before the block.
+header: deps
+	$(call build_variant,header,-DSKYNET_MEM_LAYOUT=header)
+
 demo: release
 	$(BUILD)/release/examples/demo_server
 
 # The sanitizer runs and a bounded fuzz run (MEMORY_CHECK hardening, below),
 # then every build variant's ctest suite, whose summary line closes the output.
-test: release nojemalloc check-build
+# The header layout runs all but the skynet fixture builds (the layer's own
+# tests, the interposer's, Lua's and the hosts').
+test: release nojemalloc check-build header
 	@$(MAKE) --no-print-directory check-sanitize fuzz
-	@scripts/run-tests.sh $(BUILD)/release $(BUILD)/nojemalloc $(BUILD)/check
+	@scripts/run-tests.sh $(BUILD)/release $(BUILD)/nojemalloc $(BUILD)/check --exclude '^skynet_' $(BUILD)/header
 
 bench: release
 	$(BUILD)/release/bench/bench_malloc
@@ -44,13 +50,11 @@ bench: release
 bench-insns: release
 	bench/insns.sh $(BUILD)/release
 
-# The hot path against bare jemalloc: instructions per operation (callgrind),
-# many services per worker, real-program shapes, power-of-two memory.
-bench-hotpath: release
-	bench/callgrind.sh $(BUILD)/release
-	$(BUILD)/release/bench/bench_services
-	$(BUILD)/release/bench/bench_programs
-	$(BUILD)/release/bench/bench_pow2
+# The hot path against bare jemalloc, both block layouts side by side
+# (bench/layouts.sh): instructions per operation (callgrind), many services
+# per worker, real-program shapes, power-of-two memory.
+bench-hotpath: release header
+	bench/layouts.sh $(BUILD)/release $(BUILD)/header
 
 install: release
 	cmake --install $(BUILD)/release

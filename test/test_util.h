@@ -22,14 +22,18 @@ static inline struct skynet_mem_stat stat_of(uint32_t handle) {
 	return st;
 }
 
+/* Bytes of a small block's charge that hold its owner: the trailing cookie,
+ * or the header of -DSKYNET_MEM_LAYOUT=header (naturally aligned blocks). */
 #ifdef SKYNET_MEM_CHECK
 #define TEST_COOKIE_SIZE 8
+#elif defined(SKYNET_MEM_LAYOUT_HEADER)
+#define TEST_COOKIE_SIZE 16
 #else
 #define TEST_COOKIE_SIZE 4
 #endif
 
 /* The release build over jemalloc keeps a large block's owner outside it:
- * from this usable size on, a block has no cookie. */
+ * from this usable size on, a block has no cookie (nor header). */
 #if defined(SKYNET_MEM_USE_JEMALLOC) && !defined(SKYNET_MEM_CHECK)
 #define TEST_LARGE_MIN ((size_t)16 * 1024)
 #else

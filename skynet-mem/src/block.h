@@ -6,6 +6,8 @@
  * them once, over its own block layout:
  *   - release: block.c, a trailing cookie naming the owner (cookie.h), or for
  *     a large block (16 KiB and up over jemalloc) an entry in large_owner.c;
+ *   - release, -DSKYNET_MEM_LAYOUT=header: block_header.c, the owner in a
+ *     header before the block (owner_header.h), large blocks as above;
  *   - MEMORY_CHECK: check/check_alloc.c, a sealed header, guard, red zone and
  *     quarantine (check/check_block.h).
  * align 0 means the allocator's natural alignment. All set errno on failure. */

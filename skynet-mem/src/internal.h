@@ -6,12 +6,13 @@
  *
  * The files, each using only those above it:
  *   internal.h  options.c  thread_key.c   shared conventions, env table, per-thread keys
- *   backend.c   cookie.h                  the raw allocator; the release block's owner tag
+ *   backend.c   cookie.h  owner_header.h  the raw allocator; the release block's owner tag
+ *                                         (trailing cookie, or the header layout's)
  *   record.c                              the service table: exact shared records
  *   ledger.c                              per-thread pending deltas, published to records
  *   current.c                             the current service (owner of new blocks)
  *   large_owner.c                         owners of large release blocks, by address
- *   block.h  -> block.c | check/          block operations, one implementation per build
+ *   block.h  -> block.c | block_header.c | check/   block operations, one per build
  *   api.c stats.c skynet_malloc.c lua_alloc.c hook.c check_stub.c   the public surface
  *   fork.c                                every lock of the above across fork()
  *

@@ -154,7 +154,7 @@ int main(void) {
 	CALL(valloc(page + 1), page, page + 1);
 	CALL(valloc(big), 0, 0);
 	CALL(valloc(big - page), 0, 0);
-	CALL(pvalloc(0), page, page);
+	CALL(pvalloc(0), page, 0);   /* glibc: memalign(page, 0), under a page usable; the header layout: a page */
 	CALL(pvalloc(1), page, page);
 	CALL(pvalloc(page + 1), page, 2 * page);
 	CALL(pvalloc(big), 0, 0);

@@ -1,5 +1,6 @@
 /* A program built against the installed package, using only the contract's names (docs/design.md):
- * it must see exact per-service numbers. Usage: consumer jemalloc|system */
+ * it must see exact per-service numbers. Usage: consumer jemalloc|system [owner bytes (4)]
+ * (owner bytes: 4 for the trailing cookie, 16 for -DSKYNET_MEM_LAYOUT=header) */
 
 #include <pthread.h>
 #include <stdio.h>
@@ -32,15 +33,15 @@ static void *service_a(void *arg) {
 int main(int argc, char **argv) {
 	if (argc < 2)
 		FAIL("usage: consumer jemalloc|system");
-	size_t cls;
+	size_t cls, owner = argc > 2 ? (size_t)atoi(argv[2]) : 4;
 	if (strcmp(argv[1], "jemalloc") == 0) {
 #ifdef HAVE_JEMALLOC
-		cls = nallocx(S + 4, 0);   /* the size class of S plus the 4-byte cookie */
+		cls = nallocx(S + owner, 0);   /* the size class of S plus the owner's bytes */
 #else
 		FAIL("built without jemalloc");
 #endif
 	} else {
-		void *p = malloc(S + 4);
+		void *p = malloc(S + owner);
 		cls = malloc_usable_size(p);
 		free(p);
 	}

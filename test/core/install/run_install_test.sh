@@ -6,6 +6,7 @@ set -eu
 build=$1
 src=$2
 kind=$3
+owner=${4:-4}   # bytes of a block naming its owner (cookie 4, header 16)
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
@@ -18,7 +19,7 @@ extra=""
 PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --exists skynet-mem
 cc -o "$prefix/consumer-pc" "$src/consumer.c" $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs skynet-mem) \
 	-lpthread $extra -Wl,-rpath,"$libdir"
-"$prefix/consumer-pc" "$kind"
+"$prefix/consumer-pc" "$kind" "$owner"
 
 # find_package
 have=OFF
@@ -26,5 +27,5 @@ have=OFF
 cmake -S "$src" -B "$prefix/consumer-build" -DCMAKE_PREFIX_PATH="$prefix" -DHAVE_JEMALLOC=$have \
 	-DCMAKE_BUILD_RPATH="$libdir" >/dev/null
 cmake --build "$prefix/consumer-build" >/dev/null
-"$prefix/consumer-build/consumer" "$kind"
+"$prefix/consumer-build/consumer" "$kind" "$owner"
 echo PASS
