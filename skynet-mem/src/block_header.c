@@ -172,7 +172,7 @@ void *mem_malloc(size_t n) {
 		return NULL;
 	}
 	struct ledger_slot *s = ledger_current;
-	if (__builtin_expect(s == NULL || slot_past_batch(s, (int64_t)u), 0))
+	if (__builtin_expect(slot_past_batch(s, (int64_t)u), 0))
 		return malloc_charge(b, u);
 	void *p = (void *)((uintptr_t)b + H);
 	struct owner_header h = { u, H, (uint32_t)s->key };
