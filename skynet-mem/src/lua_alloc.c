@@ -76,40 +76,46 @@ static inline size_t lua_class(size_t n) {
 	return n <= BACKEND_CLASS_TABLE_MAX ? backend_class_table[(n + 7) >> 3] : 0;
 }
 
-/* A slot the short paths may charge: changed since published and within its
- * batch, and with no limit or one that admits the growth. */
-static inline int lua_slot_ready(struct ledger_slot *s, size_t growth) {
-	if (__builtin_expect(slot_past_batch(s, 0), 0))
+/* A slot the short paths may change by delta bytes of Lua heap with nothing
+ * to publish: changed since published (a clean slot fails), and C + Lua bytes
+ * within the batch after the change. One compare (bytes carry SLOT_BIAS). */
+static inline int lua_slot_takes(const struct ledger_slot *s, int64_t delta) {
+	return (uint64_t)(s->bytes + s->lua + delta) <= (uint64_t)(2 * SLOT_BATCH);
+}
+
+/* ... and a limited service's limit admits the growth. */
+static inline int lua_slot_ready(struct ledger_slot *s, size_t ou, size_t nu) {
+	if (__builtin_expect(!lua_slot_takes(s, (int64_t)nu - (int64_t)ou), 0))
 		return 0;
-	return !s->limited || ledger_admit(s, growth);
+	return !s->limited || nu <= ou || ledger_admit(s, nu - ou);
 }
 
 /* Lua's three common calls take short paths when the service's slot is at
- * hand (ledger_peek) and ready (above): one jemalloc call and the slot's
- * counters each, with as little as possible kept across the call. Anything
- * else is lua_alloc_any. */
+ * hand (ledger_peek) and ready (above): the slot's counters and one jemalloc
+ * call each, nothing to publish afterwards, and only the slot and the class
+ * kept across the call. Anything else is lua_alloc_any. */
 __attribute__((noinline)) static void *lua_free(uint32_t handle, void *ptr, size_t osize) {
 	size_t ou = lua_class(osize);
 	struct ledger_slot *s = ledger_peek(handle);
-	if (__builtin_expect(ptr == NULL || ou == 0 || s == NULL, 0))
+	if (__builtin_expect(ptr == NULL || ou == 0 || s == NULL || !lua_slot_takes(s, -(int64_t)ou), 0))
 		return lua_alloc_any(handle, ptr, osize, 0);
 	s->lua -= (int64_t)ou;
 	s->frees++;
-	ledger_done_lua(s);
 	backend_free(ptr, ou);
 	return NULL;
 }
 
-__attribute__((noinline)) static void *lua_new(uint32_t handle, size_t tag, size_t nsize) {
+/* Lua 5.4: with ptr == NULL, osize is a type tag (LUA_TSTRING ...), not a
+ * size, and lua_alloc_any ignores it. */
+__attribute__((noinline)) static void *lua_new(uint32_t handle, size_t nsize) {
 	size_t nu = lua_class(nsize);
 	struct ledger_slot *s = ledger_peek(handle);
-	if (__builtin_expect(nu == 0 || s == NULL || !lua_slot_ready(s, nu), 0))
-		return lua_alloc_any(handle, NULL, tag, nsize);
+	if (__builtin_expect(nu == 0 || s == NULL || !lua_slot_ready(s, 0, nu), 0))
+		return lua_alloc_any(handle, NULL, 0, nsize);
 	void *q = backend_je_malloc(nu);
 	if (__builtin_expect(q != NULL, 1)) {
 		s->lua += (int64_t)nu;
 		s->allocs++;
-		ledger_done_lua(s);
 	}
 	return q;
 }
@@ -117,7 +123,7 @@ __attribute__((noinline)) static void *lua_new(uint32_t handle, size_t tag, size
 __attribute__((noinline)) static void *lua_resize(uint32_t handle, void *ptr, size_t osize, size_t nsize) {
 	size_t nu = lua_class(nsize), ou = lua_class(osize);
 	struct ledger_slot *s = ledger_peek(handle);
-	if (__builtin_expect(nu == 0 || ou == 0 || s == NULL || !lua_slot_ready(s, nu > ou ? nu - ou : 0), 0))
+	if (__builtin_expect(nu == 0 || ou == 0 || s == NULL || !lua_slot_ready(s, ou, nu), 0))
 		return lua_alloc_any(handle, ptr, osize, nsize);
 	void *q = nu == ou ? ptr : backend_realloc(ptr, nu);
 	if (__builtin_expect(q != NULL, 1)) {
@@ -125,7 +131,6 @@ __attribute__((noinline)) static void *lua_resize(uint32_t handle, void *ptr, si
 		s->lua += (int64_t)nu - (int64_t)ou;
 		s->allocs++;
 		s->frees++;
-		ledger_done_lua(s);
 	}
 	return q;
 }
@@ -134,9 +139,8 @@ void *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 	uint32_t handle = (uint32_t)(uintptr_t)ud;
 	if (nsize == 0)
 		return lua_free(handle, ptr, osize);
-	/* Lua 5.4: with ptr == NULL, osize is a type tag (LUA_TSTRING ...), not a size. */
 	if (ptr == NULL)
-		return lua_new(handle, osize, nsize);
+		return lua_new(handle, nsize);
 	return lua_resize(handle, ptr, osize, nsize);
 }
 #else
