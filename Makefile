@@ -78,9 +78,10 @@ ASAN_SKIP = ^(hook_|test_hook_api$$|install_|check_installed$$|check_preloaded$$
 ASAN_RUN = ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1
 FUZZ_SECONDS ?= 60
 
-# $(1): folder under $(BUILD), $(2): MEMORY_CHECK ON/OFF, $(3): name of a flags variable
+# $(1): folder under $(BUILD), $(2): MEMORY_CHECK ON/OFF, $(3): name of a flags variable,
+# $(4): cmake --build arguments, $(5): more cmake options
 define san_build
-	cmake -S . -B $(BUILD)/$(1) $(SAN_CMAKE) -DSKYNET_MEM_CHECK=$(2) -DCMAKE_C_FLAGS="$($(3))" >/dev/null
+	cmake -S . -B $(BUILD)/$(1) $(SAN_CMAKE) -DSKYNET_MEM_CHECK=$(2) -DCMAKE_C_FLAGS="$($(3))" $(5) >/dev/null
 	cmake --build $(BUILD)/$(1) -j$(JOBS) $(4)
 endef
 
@@ -94,6 +95,9 @@ check-sanitize: deps
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/test/core/test_stress
 	$(call san_build,tsan-check,ON,TSAN_CFLAGS,--target test_stress)
 	SKYNET_MEM_CHECK_LEAKS=0 TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan-check/test/core/test_stress
+	$(call san_build,tsan-header,OFF,TSAN_CFLAGS,--target test_stress test_block_layout,-DSKYNET_MEM_LAYOUT=header)
+	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan-header/test/core/test_stress
+	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan-header/test/core/test_block_layout
 
 # libFuzzer over the MEMORY_CHECK build (clang, ASan+UBSan), bounded in time.
 fuzz: deps
