@@ -12,7 +12,6 @@
  * skynet_server.c, which saves a call per allocation. */
 void skynet_mem_thread_init(uint32_t handle) {
 	skynet_mem_use_set_current();
-	skynet_mem_lua_warnings(0);   /* snlua logs its own, at the same sizes */
 	skynet_mem_set_current(handle);
 }
 

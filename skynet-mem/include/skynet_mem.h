@@ -74,9 +74,6 @@ SKYNET_MEM_API size_t   skynet_mem_charge_size(size_t n);
  * No cookie; charges lua_bytes at size classes; growth past the service's limit
  * fails. Logs when the service's Lua heap passes 32 MiB and each doubling. */
 SKYNET_MEM_API void    *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
-/* The warnings above on (the default) or off: skynet's glue turns them off,
- * since snlua logs its own at the same sizes. */
-SKYNET_MEM_API void     skynet_mem_lua_warnings(int on);
 
 /* Moves bytes of Lua heap from one service's lua_bytes to another's: skynet
  * builds a new service's Lua state on its creator's thread, before the new

@@ -8,10 +8,6 @@
 #include "record.h"
 #include "skynet_mem.h"
 
-void skynet_mem_lua_warnings(int on) {
-	record_lua_warnings(on);
-}
-
 void skynet_mem_flush(void) {
 	ledger_flush();
 }

@@ -153,13 +153,6 @@ void record_release(struct mem_record *r) {
 
 #define LUA_WARN_FIRST ((size_t)32 << 20)
 
-/* Off in skynet: snlua logs its own warning at the same sizes. */
-static atomic_int lua_warnings = 1;
-
-void record_lua_warnings(int on) {
-	atomic_store_explicit(&lua_warnings, on != 0, memory_order_relaxed);
-}
-
 /* Highest warning level (32 MiB, 64 MiB ...) the heap has reached; 0 below all. */
 static size_t lua_warn_level(size_t heap) {
 	if (heap < LUA_WARN_FIRST)
@@ -212,7 +205,7 @@ void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua
 		: atomic_load_explicit(&r->bytes, memory_order_relaxed);
 	int64_t heap = lua ? atomic_fetch_add(&r->lua, lua) + lua
 		: atomic_load_explicit(&r->lua, memory_order_relaxed);
-	if (lua && atomic_load_explicit(&lua_warnings, memory_order_relaxed))
+	if (lua)
 		lua_heap_watch(r, heap);
 	if (blocks)
 		atomic_fetch_add(&r->blocks, blocks);

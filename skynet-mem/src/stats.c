@@ -1,7 +1,5 @@
 /* skynet's malloc_hook.h names: process figures, dumps and jemalloc controls. */
 
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 
 #include "malloc_hook.h"
@@ -11,13 +9,10 @@
 #include <jemalloc/jemalloc.h>
 #endif
 
-/* skynet's meanings: C bytes only. skynet's snlua heap goes through its raw
- * skynet_lalloc, outside these figures (snlua counts it itself); here it is
- * each record's lua_bytes, read through skynet_mem_stat. */
 size_t malloc_used_memory(void) {
 	struct skynet_mem_totals t;
 	skynet_mem_totals(&t);
-	return t.bytes;
+	return t.bytes + t.lua_bytes;
 }
 
 size_t malloc_memory_block(void) {
@@ -30,45 +25,29 @@ size_t malloc_current_memory(void) {
 	struct skynet_mem_stat st;
 	if (skynet_mem_stat(skynet_current_handle(), &st) != 0)
 		return 0;
-	return st.bytes;
+	return st.bytes + st.lua_bytes;
 }
 
 void skynet_debug_memory(const char *info) {
 	fprintf(stderr, "[:%08x] %s %zu\n", skynet_current_handle(), info, malloc_current_memory());
 }
 
-/* skynet's logger (and its logpath) when the process is skynet, as skynet's
- * own dump_c_mem; stderr elsewhere. Weak: a plain host has no skynet_error. */
-struct skynet_context;
-extern void skynet_error(struct skynet_context *ctx, const char *fmt, ...) __attribute__((weak));
-
-__attribute__((format(printf, 1, 2))) static void dump_line(const char *fmt, ...) {
-	char line[128];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (skynet_error)
-		skynet_error(NULL, "%s", line);
-	else
-		fprintf(stderr, "%s\n", line);
-}
-
 static int dump_one(const struct skynet_mem_stat *st, void *ud) {
 	size_t *total = ud;
-	if (st->bytes == 0)
+	if (st->bytes + st->lua_bytes == 0)
 		return 0;
-	*total += st->bytes;
-	dump_line(":%08x -> %zukb %zub", st->handle, st->bytes >> 10, st->bytes);
+	*total += st->bytes + st->lua_bytes;
+	fprintf(stderr, ":%08x -> %zukb %zub (%zu blocks, lua %zub)%s\n", st->handle,
+		(st->bytes + st->lua_bytes) >> 10, st->bytes, st->blocks, st->lua_bytes,
+		st->retired ? " exited" : "");
 	return 0;
 }
 
-/* skynet's lines: every service holding C memory, then the total. */
 void dump_c_mem(void) {
 	size_t total = 0;
-	dump_line("dump all service mem:");
+	fprintf(stderr, "dump all service mem:\n");
 	skynet_mem_foreach(dump_one, &total);
-	dump_line("+total: %zukb", total >> 10);
+	fprintf(stderr, "+total: %zukb\n", total >> 10);
 }
 
 #ifdef SKYNET_MEM_USE_JEMALLOC

@@ -1,13 +1,11 @@
 /* skynet's malloc_hook.h names: figures, dumps and the jemalloc controls. */
 
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "malloc_hook.h"
 #include "skynet_malloc.h"
-#include "skynet_mem.h"
 #include "test_util.h"
 
 /* Runs fn with stderr captured into buf. */
@@ -50,31 +48,6 @@ static void dumps_name_services(void **state) {
 	snprintf(expect, sizeof(expect), "[:0300000a] probe %zu", skynet_mem_block_charge(held));
 	assert_non_null(strstr(out, expect));
 	skynet_free(held);
-	skynet_mem_set_current(0);
-}
-
-/* skynet's figures count C memory only: a Lua heap (the accounted Lua
- * allocator, as skynet_lalloc in skynet) shows in lua_bytes, not in them. */
-static void figures_are_c_only(void **state) {
-	(void)state;
-	const uint32_t h = 0x0300000bu;
-	skynet_mem_set_current(h);
-	size_t used = malloc_used_memory();
-	void *lua = skynet_mem_lua_alloc((void *)(uintptr_t)h, NULL, 4, 100000);
-	assert_non_null(lua);
-	void *c = skynet_malloc(3000);
-	struct skynet_mem_stat st;
-	assert_int_equal(skynet_mem_stat(h, &st), 0);
-	assert_true(st.lua_bytes >= 100000);
-	assert_int_equal(malloc_current_memory(), st.bytes);
-	assert_int_equal(malloc_current_memory(), skynet_mem_block_charge(c));
-	assert_int_equal(malloc_used_memory(), used + skynet_mem_block_charge(c));
-	char out[8192], expect[64];
-	capture_stderr(dump_table, out, sizeof(out));
-	snprintf(expect, sizeof(expect), ":0300000b -> %zukb %zub\n", st.bytes >> 10, st.bytes);
-	assert_non_null(strstr(out, expect));
-	skynet_free(c);
-	skynet_mem_lua_alloc((void *)(uintptr_t)h, lua, 100000, 0);
 	skynet_mem_set_current(0);
 }
 
@@ -121,7 +94,6 @@ static void mallctl_helpers(void **state) {
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(dumps_name_services),
-		cmocka_unit_test(figures_are_c_only),
 		cmocka_unit_test(mallctl_helpers),
 		cmocka_unit_test(memory_info_dump_prints_allocator_stats),
 	};
