@@ -99,9 +99,7 @@ struct lmem_list *lmem_collect(lua_State *L) {
  * counted by snlua itself; here it is each record's lua_bytes) --- */
 
 static int ltotal(lua_State *L) {
-	struct skynet_mem_totals t;
-	skynet_mem_totals(&t);
-	lua_pushinteger(L, (lua_Integer)t.bytes);
+	lua_pushinteger(L, (lua_Integer)malloc_used_memory());
 	return 1;
 }
 
@@ -111,9 +109,7 @@ static int lblock(lua_State *L) {
 }
 
 static int lcurrent(lua_State *L) {
-	struct skynet_mem_stat st;
-	size_t bytes = skynet_mem_stat(skynet_current_handle(), &st) == 0 ? st.bytes : 0;
-	lua_pushinteger(L, (lua_Integer)bytes);
+	lua_pushinteger(L, (lua_Integer)malloc_current_memory());
 	return 1;
 }
 

@@ -313,6 +313,34 @@ static void warnings_at_32mib_and_each_doubling(void **state) {
 	free(text);
 }
 
+/* skynet's glue turns the layer's warning off (snlua warns itself): none
+ * then, and the next crossing after it is back on warns again. */
+static void warnings_off_say_nothing(void **state) {
+	(void)state;
+	const uint32_t h = 0x0c000007u;
+	lua_State *L = lua_newstate(skynet_mem_lua_alloc, HANDLE_UD(h));
+	assert_non_null(L);
+	luaL_openlibs(L);
+	FILE *log = tmpfile();
+	assert_non_null(log);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(fileno(log), 2);
+	skynet_mem_lua_warnings(0);
+	run(L, "t = {} for i = 1, 40 do t[i] = string.rep('a', (1 << 20) + i) end");
+	run(L, "t = nil collectgarbage()");
+	skynet_mem_lua_warnings(1);
+	run(L, "t = {} for i = 1, 40 do t[i] = string.rep('b', (1 << 20) + i) end");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	lua_close(L);
+	char *text = read_all(log);
+	fclose(log);
+	assert_int_equal(count_of(text, "[:0c000007] Memory warning: Lua heap "), 1);
+	free(text);
+}
+
 /* --- a state created on one thread, closed on another --- */
 
 struct job {
@@ -397,6 +425,7 @@ int main(void) {
 		cmocka_unit_test(limit_refuses_growth_only),
 		cmocka_unit_test(state_past_limit_gets_errmem_and_lives),
 		cmocka_unit_test(warnings_at_32mib_and_each_doubling),
+		cmocka_unit_test(warnings_off_say_nothing),
 		cmocka_unit_test(state_closed_on_another_thread),
 		cmocka_unit_test(skynet_lalloc_charges_lua_bytes),
 		cmocka_unit_test(lua_transfer_moves_a_state),
