@@ -128,7 +128,7 @@ bootstrap = "snlua bootstrap"
 cpath = root.."cservice/?.so"
 lualoader = root.."lualib/loader.lua"
 luaservice = "$DIR/service/?.lua;$HERE/service/?.lua;"..root.."service/?.lua;"..root.."test/?.lua"
-lua_path = root.."lualib/?.lua;"..root.."lualib/?/init.lua"
+lua_path = root.."lualib/?.lua;"..root.."lualib/?/init.lua;$HERE/service/?.lua"
 lua_cpath = root.."luaclib/?.so;$WORK/?.so"
 snax = root.."test/?.lua"
 EOF
