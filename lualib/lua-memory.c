@@ -113,20 +113,10 @@ static int lcurrent(lua_State *L) {
 	return 1;
 }
 
-/* dump(): skynet's lines, through the host's logger. */
+/* dump(): skynet's lines, through the host's logger: dump_c_mem, as in skynet. */
 static int ldump(lua_State *L) {
-	struct lmem_list *list = lmem_collect(L);
-	size_t total = 0;
-	lmem_log("dump all service mem:");
-	for (size_t i = 0; i < list->n; i++) {
-		size_t b = list->v[i].bytes;
-		if (b == 0)
-			continue;
-		total += b;
-		lmem_log(":%08x -> %zukb %zub", list->v[i].handle, b >> 10, b);
-	}
-	lmem_log("+total: %zukb", total >> 10);
-	lmem_release(list);
+	(void)L;
+	dump_c_mem();
 	return 0;
 }
 

@@ -63,8 +63,7 @@ static int dump_one(const struct skynet_mem_stat *st, void *ud) {
 	if (st->bytes == 0)
 		return 0;
 	*total += st->bytes;
-	log_line(":%08x -> %zukb %zub%s", st->handle, st->bytes >> 10, st->bytes,
-		st->retired ? " exited" : "");
+	log_line(":%08x -> %zukb %zub", st->handle, st->bytes >> 10, st->bytes);
 	return 0;
 }
 
