@@ -6,6 +6,7 @@
  * 8001), DEMO_HTTP_PORT (default 8002); a busy port falls back to a
  * free one (the other keeps its own). */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -32,20 +33,31 @@ static void count_exit(const struct host_exit_report *r, void *ud) {
 	}
 }
 
-static int env_int(const char *name, int def) {
+/* An environment number from 0 to max, def when unset; a malformed one
+ * (atoi would read "80O1" as 80, "abc" as a free port) stops the demo. */
+static int env_int(const char *name, int def, long max) {
 	const char *s = getenv(name);
-	return s && *s ? atoi(s) : def;
+	if (s == NULL || *s == '\0')
+		return def;
+	char *end;
+	errno = 0;
+	long n = strtol(s, &end, 10);
+	if (*end != '\0' || errno || n < 0 || n > max) {
+		fprintf(stderr, "demo: %s='%s': want a whole number from 0 to %ld\n", name, s, max);
+		exit(2);
+	}
+	return (int)n;
 }
 
 int main(void) {
 	struct host_config cfg = {
 		.service_path = DEMO_DIR "/?.lua",
-		.console_port = env_int("DEMO_CONSOLE_PORT", 8001),
-		.http_port = env_int("DEMO_HTTP_PORT", 8002),
-		.threads = env_int("DEMO_THREADS", 0),
+		.console_port = env_int("DEMO_CONSOLE_PORT", 8001, 65535),
+		.http_port = env_int("DEMO_HTTP_PORT", 8002, 65535),
+		.threads = env_int("DEMO_THREADS", 0, 1024),
 		.port_fallback = 1,
 	};
-	int seconds = env_int("DEMO_SECONDS", 20);
+	int seconds = env_int("DEMO_SECONDS", 20, 86400000L);
 	host_set_exit_hook(count_exit, NULL);
 	if (host_start(&cfg) != 0)
 		return 1;

@@ -99,9 +99,7 @@ struct lmem_list *lmem_collect(lua_State *L) {
  * counted by snlua itself; here it is each record's lua_bytes) --- */
 
 static int ltotal(lua_State *L) {
-	struct skynet_mem_totals t;
-	skynet_mem_totals(&t);
-	lua_pushinteger(L, (lua_Integer)t.bytes);
+	lua_pushinteger(L, (lua_Integer)malloc_used_memory());
 	return 1;
 }
 
@@ -111,26 +109,14 @@ static int lblock(lua_State *L) {
 }
 
 static int lcurrent(lua_State *L) {
-	struct skynet_mem_stat st;
-	size_t bytes = skynet_mem_stat(skynet_current_handle(), &st) == 0 ? st.bytes : 0;
-	lua_pushinteger(L, (lua_Integer)bytes);
+	lua_pushinteger(L, (lua_Integer)malloc_current_memory());
 	return 1;
 }
 
-/* dump(): skynet's lines, through the host's logger. */
+/* dump(): skynet's lines, through the host's logger: dump_c_mem, as in skynet. */
 static int ldump(lua_State *L) {
-	struct lmem_list *list = lmem_collect(L);
-	size_t total = 0;
-	lmem_log("dump all service mem:");
-	for (size_t i = 0; i < list->n; i++) {
-		size_t b = list->v[i].bytes;
-		if (b == 0)
-			continue;
-		total += b;
-		lmem_log(":%08x -> %zukb %zub", list->v[i].handle, b >> 10, b);
-	}
-	lmem_log("+total: %zukb", total >> 10);
-	lmem_release(list);
+	(void)L;
+	dump_c_mem();
 	return 0;
 }
 

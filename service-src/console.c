@@ -2,7 +2,10 @@
  * one thread that never blocks on a client. Sockets are non-blocking; each
  * client's unread output is capped (a client that stops reading is dropped
  * when it asks for more past the cap), idle clients are closed, clients past the limit
- * are told so, and a line longer than the limit is refused, not cut. */
+ * are told so, and a line longer than the limit is refused, not cut. With the
+ * process out of descriptors, a spare one kept open is given up to take the
+ * waiting client and tell it so; without a spare the listener rests a while:
+ * the pending connection would wake poll at once, again and again. */
 
 #define _GNU_SOURCE   /* accept4, pipe2 */
 #include <arpa/inet.h>
@@ -23,6 +26,7 @@
 #define DEFAULT_IDLE 300         /* seconds */
 #define LINE_MAX_LEN 1024        /* a command line is shorter, newline excluded */
 #define OUT_CAP (1u << 20)       /* unread bytes a client may have when it asks for more */
+#define ACCEPT_REST_MS 200       /* out of descriptors and no spare: the listener is not polled */
 
 struct client {
 	int fd;
@@ -37,12 +41,14 @@ struct client {
 
 static struct {
 	int listen_fd, wake[2];
+	int spare;                   /* /dev/null, closed to refuse a client when out of descriptors */
+	uint64_t accept_rest_until;  /* ms; the listener is not polled before */
 	pthread_t thread;
 	int running;
 	struct client *c;
 	int max_clients;
 	uint64_t idle_ms;
-} C = { .listen_fd = -1, .wake = { -1, -1 } };
+} C = { .listen_fd = -1, .wake = { -1, -1 }, .spare = -1 };
 
 static void client_close(struct client *cl) {
 	close(cl->fd);
@@ -182,10 +188,39 @@ static void client_read(struct client *cl) {
 	}
 }
 
+static void refuse(int fd, const char *msg) {
+	send(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+/* accept4 failed with EMFILE or ENFILE: the client waiting is taken with the
+ * spare descriptor and told, or, with no spare, the listener rests. */
+static void out_of_descriptors(void) {
+	int fd = -1;
+	if (C.spare < 0)   /* lost to another thread last time */
+		C.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (C.spare >= 0) {
+		close(C.spare);
+		fd = accept4(C.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			refuse(fd, "error: the server is out of file descriptors; try again later\n<CMD Error>\n");
+		C.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		if (C.accept_rest_until == 0)   /* once per episode, not per rest */
+			host_log(0, "console: out of file descriptors, new clients wait");
+		C.accept_rest_until = console_now_ms() + ACCEPT_REST_MS;
+	}
+}
+
 static void accept_client(void) {
 	int fd = accept4(C.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE)
+			out_of_descriptors();
 		return;
+	}
+	C.accept_rest_until = 0;
 	for (int i = 0; i < C.max_clients; i++)
 		if (C.c[i].fd < 0) {
 			struct client *cl = &C.c[i];
@@ -197,10 +232,9 @@ static void accept_client(void) {
 			return;
 		}
 	char msg[128];
-	int n = snprintf(msg, sizeof(msg), "error: too many console clients (%d); try again later\n<CMD Error>\n",
+	snprintf(msg, sizeof(msg), "error: too many console clients (%d); try again later\n<CMD Error>\n",
 		C.max_clients);
-	send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	close(fd);
+	refuse(fd, msg);
 }
 
 /* Idle clients closed, due jobs polled; returns the poll timeout in ms. */
@@ -241,9 +275,13 @@ static void *console_main(void *arg) {
 	}
 	for (;;) {
 		int timeout = housekeeping();
+		uint64_t now = console_now_ms();
+		int resting = C.accept_rest_until > now;
+		if (resting && C.accept_rest_until - now < (uint64_t)timeout)
+			timeout = (int)(C.accept_rest_until - now);
 		int n = 0;
 		p[n++] = (struct pollfd){ C.wake[0], POLLIN, 0 };
-		p[n++] = (struct pollfd){ C.listen_fd, POLLIN, 0 };
+		p[n++] = (struct pollfd){ resting ? -1 : C.listen_fd, POLLIN, 0 };   /* -1: not polled */
 		for (int i = 0; i < C.max_clients; i++) {
 			struct client *cl = &C.c[i];
 			if (cl->fd < 0)
@@ -281,7 +319,9 @@ static void close_fds(void) {
 	for (int i = 0; i < 2; i++)
 		if (C.wake[i] >= 0)
 			close(C.wake[i]);
-	C.listen_fd = C.wake[0] = C.wake[1] = -1;
+	if (C.spare >= 0)
+		close(C.spare);
+	C.listen_fd = C.wake[0] = C.wake[1] = C.spare = -1;
 	free(C.c);
 	C.c = NULL;
 }
@@ -297,6 +337,8 @@ int console_start(int port) {
 	}
 	for (int i = 0; i < C.max_clients; i++)
 		C.c[i].fd = -1;
+	C.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);   /* none: out_of_descriptors rests instead */
+	C.accept_rest_until = 0;
 	C.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	int one = 1;
 	setsockopt(C.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

@@ -1,6 +1,7 @@
 /* skynet-host: boots the host and one snlua service, e.g.
  *   skynet-host -p 'dir/?.lua' -c 0 -H 0 main arg1 arg2 */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,23 @@ static void usage(void) {
 		"  -w FILE     write the ports listened on to FILE ('console N', 'http N')\n");
 }
 
+/* -X's number, whole and within [min, max]; anything else (empty, "8k",
+ * "-1" where 0 is the least, past int) ends the program with a clear error
+ * instead of atoi's silent 0 (a free port, every core ...). */
+static int number_arg(int opt, const char *s, long min, long max) {
+	char *end;
+	errno = 0;
+	long n = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno || n < min || n > max) {
+		fprintf(stderr, "skynet-host: -%c '%s': want a whole number from %ld to %ld\n", opt, s, min, max);
+		exit(2);
+	}
+	return (int)n;
+}
+
+#define MAX_PORT 65535
+#define MAX_SECONDS 86400000L   /* 1000 days */
+
 int main(int argc, char **argv) {
 	struct host_config cfg = { .console_port = -1, .http_port = -1 };
 	int seconds = 0, table = 0, opt;
@@ -38,17 +56,17 @@ int main(int argc, char **argv) {
 		switch (opt) {
 		case 'p': cfg.service_path = optarg; break;
 		case 'l': cfg.lua_path = optarg; break;
-		case 't': cfg.threads = atoi(optarg); break;
-		case 'c': cfg.console_port = atoi(optarg); break;
-		case 'H': cfg.http_port = atoi(optarg); break;
-		case 'i': cfg.console_idle = atoi(optarg); break;
-		case 'n': cfg.console_clients = atoi(optarg); break;
+		case 't': cfg.threads = number_arg(opt, optarg, 0, 1024); break;
+		case 'c': cfg.console_port = number_arg(opt, optarg, 0, MAX_PORT); break;
+		case 'H': cfg.http_port = number_arg(opt, optarg, 0, MAX_PORT); break;
+		case 'i': cfg.console_idle = number_arg(opt, optarg, 1, MAX_SECONDS); break;
+		case 'n': cfg.console_clients = number_arg(opt, optarg, 1, 65536); break;
 		case 'P': cfg.profile = 1; break;
 		case 'f': cfg.port_fallback = 1; break;
-		case 'N': cfg.metrics_top = atoi(optarg); break;
-		case 'I': cfg.http_per_ip = atoi(optarg); break;
-		case 'W': cfg.http_timeout = atoi(optarg); break;
-		case 's': seconds = atoi(optarg); break;
+		case 'N': cfg.metrics_top = number_arg(opt, optarg, 1, 1000000); break;
+		case 'I': cfg.http_per_ip = number_arg(opt, optarg, 1, 1000000); break;
+		case 'W': cfg.http_timeout = number_arg(opt, optarg, 1, MAX_SECONDS); break;
+		case 's': seconds = number_arg(opt, optarg, 0, MAX_SECONDS); break;
 		case 'T': table = 1; break;
 		case 'w': portfile = optarg; break;
 		default: usage(); return opt == 'h' ? 0 : 2;

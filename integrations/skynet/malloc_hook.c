@@ -12,6 +12,9 @@
  * skynet_server.c, which saves a call per allocation. */
 void skynet_mem_thread_init(uint32_t handle) {
 	skynet_mem_use_set_current();
+	/* snlua logs its own Lua heap warning (skynet_error, 32 MiB and each
+	 * doubling): the layer's would say it twice. */
+	skynet_mem_lua_warnings(0);
 	skynet_mem_set_current(handle);
 }
 

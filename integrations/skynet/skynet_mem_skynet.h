@@ -12,7 +12,8 @@
 #include "skynet_mem.h"
 
 /* Call where skynet sets a thread's current handle at thread start
- * (skynet_initthread): the layer follows skynet_mem_set_current from then on. */
+ * (skynet_initthread): the layer follows skynet_mem_set_current from then on,
+ * and leaves the Lua heap warning to snlua (skynet_mem_lua_warnings(0)). */
 void skynet_mem_thread_init(uint32_t handle);
 
 /* The creator's Lua heap before a module instance is created. */

@@ -80,6 +80,11 @@ SKYNET_MEM_API void    *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, 
  * service has a handle (see integrations/skynet). */
 SKYNET_MEM_API void     skynet_mem_lua_transfer(uint32_t from, uint32_t to, size_t bytes);
 
+/* The layer's own Lua heap warning (to stderr at 32 MiB and each doubling)
+ * on (the default) or off: skynet's snlua warns itself through its logger,
+ * so skynet's glue turns this one off. */
+SKYNET_MEM_API void     skynet_mem_lua_warnings(int on);
+
 /* strdup charged to the current service (skynet's skynet_strdup). */
 SKYNET_MEM_API char    *skynet_mem_strdup(const char *str);
 

@@ -153,6 +153,12 @@ void record_release(struct mem_record *r) {
 
 #define LUA_WARN_FIRST ((size_t)32 << 20)
 
+static atomic_int lua_warnings_off;
+
+void skynet_mem_lua_warnings(int on) {
+	atomic_store_explicit(&lua_warnings_off, !on, memory_order_relaxed);
+}
+
 /* Highest warning level (32 MiB, 64 MiB ...) the heap has reached; 0 below all. */
 static size_t lua_warn_level(size_t heap) {
 	if (heap < LUA_WARN_FIRST)
@@ -205,7 +211,7 @@ void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua
 		: atomic_load_explicit(&r->bytes, memory_order_relaxed);
 	int64_t heap = lua ? atomic_fetch_add(&r->lua, lua) + lua
 		: atomic_load_explicit(&r->lua, memory_order_relaxed);
-	if (lua)
+	if (lua && !atomic_load_explicit(&lua_warnings_off, memory_order_relaxed))
 		lua_heap_watch(r, heap);
 	if (blocks)
 		atomic_fetch_add(&r->blocks, blocks);

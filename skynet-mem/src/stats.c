@@ -1,5 +1,6 @@
 /* skynet's malloc_hook.h names: process figures, dumps and jemalloc controls. */
 
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "malloc_hook.h"
@@ -9,10 +10,13 @@
 #include <jemalloc/jemalloc.h>
 #endif
 
+/* skynet's meanings: these count C memory only. In skynet the Lua heap goes
+ * through skynet_lalloc outside the C accounting (snlua counts it itself);
+ * here it is each service's lua_bytes, shown by skynet_mem_stat. */
 size_t malloc_used_memory(void) {
 	struct skynet_mem_totals t;
 	skynet_mem_totals(&t);
-	return t.bytes + t.lua_bytes;
+	return t.bytes;
 }
 
 size_t malloc_memory_block(void) {
@@ -25,29 +29,50 @@ size_t malloc_current_memory(void) {
 	struct skynet_mem_stat st;
 	if (skynet_mem_stat(skynet_current_handle(), &st) != 0)
 		return 0;
-	return st.bytes + st.lua_bytes;
+	return st.bytes;
 }
 
 void skynet_debug_memory(const char *info) {
 	fprintf(stderr, "[:%08x] %s %zu\n", skynet_current_handle(), info, malloc_current_memory());
 }
 
+/* dump_c_mem goes through skynet's logger (and its logpath) as skynet's does,
+ * or the host's; stderr in a process with neither. Weak: resolved at run time
+ * from the binary the library is linked into. */
+struct skynet_context;
+extern void skynet_error(struct skynet_context *ctx, const char *fmt, ...) __attribute__((weak));
+extern void host_log(uint32_t source, const char *fmt, ...) __attribute__((weak));
+
+static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void log_line(const char *fmt, ...) {
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (skynet_error)
+		skynet_error(NULL, "%s", line);
+	else if (host_log)
+		host_log(0, "%s", line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
 static int dump_one(const struct skynet_mem_stat *st, void *ud) {
 	size_t *total = ud;
-	if (st->bytes + st->lua_bytes == 0)
+	if (st->bytes == 0)
 		return 0;
-	*total += st->bytes + st->lua_bytes;
-	fprintf(stderr, ":%08x -> %zukb %zub (%zu blocks, lua %zub)%s\n", st->handle,
-		(st->bytes + st->lua_bytes) >> 10, st->bytes, st->blocks, st->lua_bytes,
-		st->retired ? " exited" : "");
+	*total += st->bytes;
+	log_line(":%08x -> %zukb %zub", st->handle, st->bytes >> 10, st->bytes);
 	return 0;
 }
 
+/* C bytes per service, as skynet's (the Lua heap is snlua's to show). */
 void dump_c_mem(void) {
 	size_t total = 0;
-	fprintf(stderr, "dump all service mem:\n");
+	log_line("dump all service mem:");
 	skynet_mem_foreach(dump_one, &total);
-	fprintf(stderr, "+total: %zukb\n", total >> 10);
+	log_line("+total: %zukb", total >> 10);
 }
 
 #ifdef SKYNET_MEM_USE_JEMALLOC

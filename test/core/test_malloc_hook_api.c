@@ -1,5 +1,6 @@
 /* skynet's malloc_hook.h names: figures, dumps and the jemalloc controls. */
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,6 +52,30 @@ static void dumps_name_services(void **state) {
 	skynet_mem_set_current(0);
 }
 
+/* skynet's meanings: malloc_used_memory and malloc_current_memory are C
+ * bytes only; the Lua heap (lua_bytes) is snlua's to count. */
+static void figures_are_c_only(void **state) {
+	(void)state;
+	const uint32_t h = 0x0300000bu;
+	skynet_mem_set_current(h);
+	void *c = skynet_malloc(3000);
+	void *lua = skynet_mem_lua_alloc((void *)(uintptr_t)h, NULL, 0, 4 << 20);
+	assert_non_null(c);
+	assert_non_null(lua);
+	skynet_mem_flush();
+	struct skynet_mem_stat st;
+	assert_int_equal(skynet_mem_stat(h, &st), 0);
+	assert_true(st.lua_bytes >= 4 << 20);
+	assert_int_equal(malloc_current_memory(), st.bytes);
+	assert_true(malloc_current_memory() < 1 << 20);
+	struct skynet_mem_totals t;
+	skynet_mem_totals(&t);
+	assert_int_equal(malloc_used_memory(), t.bytes);
+	skynet_mem_lua_alloc((void *)(uintptr_t)h, lua, 4 << 20, 0);
+	skynet_free(c);
+	skynet_mem_set_current(0);
+}
+
 static void info_dump(void) {
 	memory_info_dump(NULL);
 }
@@ -94,6 +119,7 @@ static void mallctl_helpers(void **state) {
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(dumps_name_services),
+		cmocka_unit_test(figures_are_c_only),
 		cmocka_unit_test(mallctl_helpers),
 		cmocka_unit_test(memory_info_dump_prints_allocator_stats),
 	};

@@ -60,6 +60,15 @@ static int ends_error(const char *r) {
 	return n >= 12 && strcmp(r + n - 12, "<CMD Error>\n") == 0;
 }
 
+/* cmd is answered with an error that says why. */
+static void refused(const char *cmd, const char *why) {
+	char *r = console(cmd);
+	has(r, why);
+	if (!ends_error(r))
+		fail_msg("'%s' did not end in <CMD Error>:\n%s", cmd, r);
+	free(r);
+}
+
 static void test_skynet_shapes(void **state) {
 	(void)state;
 	settle();
@@ -115,25 +124,15 @@ static void test_skynet_shapes(void **state) {
 	}
 	free(r);
 	/* heap profiling needs a jemalloc built for it: the tests' is not */
-	r = console("dumpheap");
-	has(r, "error: heap profiling is off");
-	assert_true(ends_error(r));
-	free(r);
-	r = console("profactive on");
-	has(r, "error: heap profiling is off");
-	free(r);
+	refused("dumpheap", "error: heap profiling is off");
+	refused("profactive on", "error: heap profiling is off");
 	r = consolef("info :%08x", alloc_h);
 	snprintf(want, sizeof(want), "handle :%08x\nname alloc\nstate live\nbytes %zu\nblocks %zu\n", alloc_h,
 		st.bytes, st.blocks);
 	has(r, want);
 	free(r);
-	r = console("info :0");
-	has(r, "error: handle 0 is the host's own threads");
-	free(r);
-	r = console("frobnicate now");
-	has(r, "error: unknown command 'frobnicate'");
-	assert_true(ends_error(r));
-	free(r);
+	refused("info :0", "error: handle 0 is the host's own threads");
+	refused("frobnicate now", "error: unknown command 'frobnicate'");
 	r = console("stat :%08x");   /* literal, not a handle */
 	has(r, "error: bad address");
 	free(r);
@@ -166,12 +165,8 @@ static void test_stat_live_and_exited(void **state) {
 	r = console("top 2");
 	assert_int_equal(count_lines(r, ":"), 2);
 	free(r);
-	r = console("top zero");
-	has(r, "error: bad count");
-	free(r);
-	r = console("stat :7fffff00");
-	has(r, "error: no service :7fffff00");
-	free(r);
+	refused("top zero", "error: bad count");
+	refused("stat :7fffff00", "error: no service :7fffff00");
 }
 
 /* leaks lists leaks only: clean exits after a leak do not push it out. */
@@ -207,9 +202,7 @@ static void test_kill_exit_ping(void **state) {
 	assert_true(ends_ok(r));
 	assert_true(r[0] >= '0' && r[0] <= '9');   /* centiseconds */
 	free(r);
-	r = console("ping :7fffff00");
-	has(r, "error: no service :7fffff00");
-	free(r);
+	refused("ping :7fffff00", "error: no service :7fffff00");
 	r = consolef("kill :%08x", a);
 	snprintf(want, sizeof(want), ":%08x\tidle\n<CMD OK>\n", a);
 	assert_string_equal(r, want);
@@ -221,9 +214,7 @@ static void test_kill_exit_ping(void **state) {
 	long long end = net_now_ms() + WAIT_MS;
 	while (host_service_busy(b) >= 0)
 		assert_true(net_now_ms() < end);
-	r = console("kill :0");
-	has(r, "error: handle 0 is the host's own threads");
-	free(r);
+	refused("kill :0", "error: handle 0 is the host's own threads");
 }
 
 static void test_setlimit(void **state) {
@@ -233,9 +224,7 @@ static void test_setlimit(void **state) {
 	has(r, "error: handle 0 is the host's own threads, not a service: no limit");
 	assert_true(ends_error(r));
 	free(r);
-	r = console("setlimit :7fffff00 1");
-	has(r, "error: no service :7fffff00: no limit set");
-	free(r);
+	refused("setlimit :7fffff00 1", "error: no service :7fffff00: no limit set");
 	assert_int_equal(skynet_mem_stat(0x7fffff00u, &(struct skynet_mem_stat){ 0 }), -1);
 	r = consolef("setlimit :%08x 5000000", alloc_h);
 	snprintf(want, sizeof(want), ":%08x\t0\n<CMD OK>\n", alloc_h);
@@ -278,9 +267,7 @@ static void test_grow(void **state) {
 	has(r, "\nwindow\t");
 	assert_true(ends_ok(r));
 	free(r);
-	r = console("grow 0");
-	has(r, "error: bad count '0'");
-	free(r);
+	refused("grow 0", "error: bad count '0'");
 }
 
 /* "gc" really collects in every service, then answers as mem. */

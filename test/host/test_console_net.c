@@ -1,7 +1,10 @@
 /* The console never blocks the server, against skynet-host as a child
  * process: a client that never reads is dropped past its output cap while a
  * second client is answered; SIGTERM stops the server whatever its clients
- * do; the client limit and the idle timeout; only a busy port moves. */
+ * do; the client limit and the idle timeout; only a busy port moves; out of
+ * descriptors, a client is told so and the console does not spin. */
+
+#include <dirent.h>
 
 #include "child_host.h"
 
@@ -85,6 +88,27 @@ static void test_sigterm_whatever_clients_do(void **state) {
 	close(half);
 }
 
+/* After a client left, a new one is served (polled: the server sees the
+ * close when it sees it). */
+static void served_again(int port) {
+	long long end = net_now_ms() + NET_WAIT_MS;
+	for (;;) {
+		int again = connect_port(port);
+		char *hello = read_until(again, "\n");
+		int served = strstr(hello, "console: type help") != NULL;
+		free(hello);
+		if (served) {
+			char *a = console_on(again, "help");
+			assert_non_null(strstr(a, "<CMD OK>\n"));
+			free(a);
+			close(again);
+			return;
+		}
+		close(again);
+		assert_true(net_now_ms() < end);
+	}
+}
+
 static void test_client_limit(void **state) {
 	(void)state;
 	struct child_host c;
@@ -100,22 +124,7 @@ static void test_client_limit(void **state) {
 	free(r);
 	close(extra);
 	close(fd[0]);   /* a slot frees up: the next client is served */
-	long long end = net_now_ms() + NET_WAIT_MS;
-	for (;;) {
-		int again = connect_port(c.console);
-		char *hello = read_until(again, "\n");
-		int served = strstr(hello, "console: type help") != NULL;
-		free(hello);
-		if (served) {
-			char *a = console_on(again, "help");
-			assert_non_null(strstr(a, "<CMD OK>\n"));
-			free(a);
-			close(again);
-			break;
-		}
-		close(again);
-		assert_true(net_now_ms() < end);
-	}
+	served_again(c.console);
 	close(fd[1]);
 	close(fd[2]);
 	assert_int_equal(child_stop(&c, NET_WAIT_MS), 0);
@@ -134,6 +143,89 @@ static void test_idle_timeout(void **state) {
 	assert_true(net_now_ms() - t0 >= 900);   /* by the timeout, not at once */
 	free(r);
 	close(fd);
+	assert_int_equal(child_stop(&c, NET_WAIT_MS), 0);
+}
+
+/* Descriptors open in process pid. */
+static int open_fds(pid_t pid) {
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* CPU time (user + system) process pid has used, in clock ticks. */
+static long cpu_ticks(pid_t pid) {
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');   /* the name may hold spaces */
+	assert_non_null(p);
+	long utime, stime;
+	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime, &stime), 2);
+	return utime + stime;
+}
+
+/* With its descriptors used up (a low RLIMIT_NOFILE), the console tells the
+ * next client so and closes it, instead of leaving it pending (accept4's
+ * EMFILE woke poll at once, forever: a core spent); once a client leaves, a
+ * new one is served. */
+static void test_out_of_descriptors(void **state) {
+	(void)state;
+	struct child_host c;
+	assert_int_equal(child_start(&c, (const char *[]){ "-c", "0", NULL }), 0);
+	int base = open_fds(c.pid);
+	assert_int_equal(child_stop(&c, NET_WAIT_MS), 0);
+	/* The child inherits the limit: room for base + a few clients (the
+	 * host may open a file or two meanwhile, so the count is not exact). */
+	struct rlimit saved, low;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	low = saved;
+	low.rlim_cur = (rlim_t)base + 4;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	/* -s 60: a host left behind by a failed assertion ends anyway */
+	int started = child_start(&c, (const char *[]){ "-c", "0", "-s", "60", NULL });
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	assert_int_equal(started, 0);
+	enum { MAX = 16 };   /* under the console's 32 clients: descriptors run out first */
+	int fd[MAX], served = 0, refused = 0;
+	while (served < MAX && !refused) {
+		int s = connect_port(c.console);
+		int closed;
+		char *r = read_until_ms(s, "\n", NET_WAIT_MS, &closed);
+		if (strstr(r, "console: type help")) {
+			fd[served++] = s;
+		} else {
+			assert_string_equal(r, "error: the server is out of file descriptors; try again later\n<CMD Error>\n");
+			r = read_until_ms(s, NULL, NET_WAIT_MS, &closed);   /* and closed */
+			assert_true(closed);
+			close(s);
+			refused = 1;
+		}
+		free(r);
+	}
+	assert_true(refused);
+	assert_true(served >= 1);
+	/* Nothing pending, nothing to spin on: over a second the host is idle
+	 * (a spinning console takes a core: a second of CPU). */
+	long t0 = cpu_ticks(c.pid), hz = sysconf(_SC_CLK_TCK);
+	struct timespec second = { 1, 0 };
+	nanosleep(&second, NULL);
+	long used = cpu_ticks(c.pid) - t0;
+	assert_true(used < hz / 2);
+	close(fd[--served]);
+	served_again(c.console);
+	while (served > 0)
+		close(fd[--served]);
 	assert_int_equal(child_stop(&c, NET_WAIT_MS), 0);
 }
 
@@ -174,6 +266,7 @@ int main(void) {
 		cmocka_unit_test(test_client_limit),
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_only_busy_port_moves),
+		cmocka_unit_test(test_out_of_descriptors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -277,17 +277,40 @@ static int count_of(const char *s, const char *what) {
 	return n;
 }
 
+/* A Lua state of service h, with stderr captured until heap_watch_end. */
+struct heap_watch {
+	lua_State *L;
+	FILE *log;
+	int saved;
+};
+
+static void heap_watch_begin(struct heap_watch *w, uint32_t h) {
+	w->L = lua_newstate(skynet_mem_lua_alloc, HANDLE_UD(h));
+	assert_non_null(w->L);
+	luaL_openlibs(w->L);
+	w->log = tmpfile();
+	assert_non_null(w->log);
+	fflush(stderr);
+	w->saved = dup(2);
+	dup2(fileno(w->log), 2);
+}
+
+/* Closes the state; what stderr got meanwhile (free it). */
+static char *heap_watch_end(struct heap_watch *w) {
+	fflush(stderr);
+	dup2(w->saved, 2);
+	close(w->saved);
+	lua_close(w->L);
+	char *text = read_all(w->log);
+	fclose(w->log);
+	return text;
+}
+
 static void warnings_at_32mib_and_each_doubling(void **state) {
 	(void)state;
-	const uint32_t h = 0x0c000006u;
-	lua_State *L = lua_newstate(skynet_mem_lua_alloc, HANDLE_UD(h));
-	assert_non_null(L);
-	luaL_openlibs(L);
-	FILE *log = tmpfile();
-	assert_non_null(log);
-	fflush(stderr);
-	int saved = dup(2);
-	dup2(fileno(log), 2);
+	struct heap_watch w;
+	heap_watch_begin(&w, 0x0c000006u);
+	lua_State *L = w.L;
 	/* Up to 70 MiB: warnings at 32 and 64. */
 	run(L, "t = {} for i = 1, 70 do t[i] = string.rep('a', (1 << 20) + i) end");
 	/* Down to 40 MiB and back up: 64 is not re-armed (40 >= 64 / 2). */
@@ -299,17 +322,28 @@ static void warnings_at_32mib_and_each_doubling(void **state) {
 	/* Down to almost nothing: everything re-arms; 32 warns again. */
 	run(L, "t = nil collectgarbage()");
 	run(L, "t = {} for i = 1, 40 do t[i] = string.rep('d', (1 << 20) + i) end");
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	lua_close(L);
-	char *text = read_all(log);
-	fclose(log);
+	char *text = heap_watch_end(&w);
 	fprintf(stderr, "captured:\n%s", text);
 	assert_int_equal(count_of(text, "[:0c000006] Memory warning: Lua heap "), 4);
 	assert_int_equal(count_of(text, "passed 32 MiB"), 2);
 	assert_int_equal(count_of(text, "passed 64 MiB"), 2);
 	assert_int_equal(count_of(text, "passed 128 MiB"), 0);
+	free(text);
+}
+
+/* skynet's glue turns the layer's warning off (snlua warns itself): none
+ * then, and the next crossing after it is back on warns again. */
+static void warnings_off_say_nothing(void **state) {
+	(void)state;
+	struct heap_watch w;
+	heap_watch_begin(&w, 0x0c000007u);
+	skynet_mem_lua_warnings(0);
+	run(w.L, "t = {} for i = 1, 40 do t[i] = string.rep('a', (1 << 20) + i) end");
+	run(w.L, "t = nil collectgarbage()");
+	skynet_mem_lua_warnings(1);
+	run(w.L, "t = {} for i = 1, 40 do t[i] = string.rep('b', (1 << 20) + i) end");
+	char *text = heap_watch_end(&w);
+	assert_int_equal(count_of(text, "[:0c000007] Memory warning: Lua heap "), 1);
 	free(text);
 }
 
@@ -397,6 +431,7 @@ int main(void) {
 		cmocka_unit_test(limit_refuses_growth_only),
 		cmocka_unit_test(state_past_limit_gets_errmem_and_lives),
 		cmocka_unit_test(warnings_at_32mib_and_each_doubling),
+		cmocka_unit_test(warnings_off_say_nothing),
 		cmocka_unit_test(state_closed_on_another_thread),
 		cmocka_unit_test(skynet_lalloc_charges_lua_bytes),
 		cmocka_unit_test(lua_transfer_moves_a_state),

@@ -128,7 +128,7 @@ bootstrap = "snlua bootstrap"
 cpath = root.."cservice/?.so"
 lualoader = root.."lualib/loader.lua"
 luaservice = "$DIR/service/?.lua;$HERE/service/?.lua;"..root.."service/?.lua;"..root.."test/?.lua"
-lua_path = root.."lualib/?.lua;"..root.."lualib/?/init.lua"
+lua_path = root.."lualib/?.lua;"..root.."lualib/?/init.lua;$HERE/service/?.lua"
 lua_cpath = root.."luaclib/?.so;$WORK/?.so"
 snax = root.."test/?.lua"
 EOF
@@ -149,6 +149,10 @@ EOF
 	echo "--- $(grep -c 'exited holding' "$DIR/skynet.log" || true) services exited holding blocks (in flight, cached code, kept)"
 	[ $ok = 1 ] || die "$TEST: not every mark appeared in ${SECONDS_MAX}s ($MARKS)"
 	grep -q '^memcheck: FAIL' "$DIR/out.log" && die "memcheck failed"
+	# snlua warns of its Lua heap itself (the logger): the layer must not too.
+	if grep 'Memory warning: Lua heap' "$DIR/out.log"; then
+		die "the layer's Lua heap warning doubles snlua's"
+	fi
 	# Every service's Lua heap is gone when it exits.
 	if grep 'exited holding' "$DIR/skynet.log" | grep -v ', lua 0 bytes$'; then
 		die "a service exited with Lua heap still charged"

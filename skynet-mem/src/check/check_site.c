@@ -1,17 +1,33 @@
 /* Allocation sites as file:line. libdw (elfutils) reads the DWARF line tables
  * of the process's modules; it is dlopened on the first site printed, so the
  * layer neither links it nor pays for it until a report, and a machine
- * without it prints sites as backtrace_symbols_fd does. The module list is
- * read again when a site lies in none of the modules known (a later dlopen). */
+ * without it prints sites in backtrace_symbols_fd's form. The module list is
+ * read again when a site lies in none of the modules known (a later dlopen).
+ * Each line is one write(2): other threads print to the same file meanwhile
+ * (a program's stdout sharing stderr's file), and a line written in pieces
+ * can have theirs in the middle. */
 
-#include <execinfo.h>
+#define _GNU_SOURCE   /* dladdr */
+#include <dlfcn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "check_site.h"
 
+/* line: snprintf's n into a buffer of size bytes; a cut line still ends the line. */
+static void write_line(char *line, int n, size_t size) {
+	if (n <= 0)
+		return;
+	if ((size_t)n >= size) {
+		n = (int)size - 1;
+		line[n - 1] = '\n';
+	}
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		return;
+}
+
 #ifdef SKYNET_MEM_HAVE_LIBDW   /* built where libdw's header was found */
-#include <dlfcn.h>
 #include <elfutils/libdwfl.h>
 
 static struct {
@@ -77,7 +93,9 @@ static int print_line(uintptr_t site) {
 	if (file == NULL)
 		return 0;
 	const char *fn = dw.addrname(mod, call);
-	dprintf(STDERR_FILENO, "  allocated at: %s:%d (%s) [%p]\n", file, lineno, fn ? fn : "?", (void *)site);
+	char out[512];
+	write_line(out, snprintf(out, sizeof(out), "  allocated at: %s:%d (%s) [%p]\n", file, lineno,
+		fn ? fn : "?", (void *)site), sizeof(out));
 	return 1;
 }
 
@@ -90,10 +108,27 @@ static int print_line(uintptr_t site) {
 
 #endif
 
+/* file(symbol+offset) [address], as backtrace_symbols_fd, in one line. */
+static void print_symbol(uintptr_t site) {
+	char line[512];
+	void *a = (void *)site;
+	Dl_info info = { 0 };
+	if (!dladdr(a, &info))
+		info.dli_fname = NULL;
+	int n;
+	if (info.dli_fname && info.dli_sname && info.dli_saddr)
+		n = snprintf(line, sizeof(line), "  allocated at: %s(%s+0x%lx) [%p]\n", info.dli_fname,
+			info.dli_sname, (unsigned long)(site - (uintptr_t)info.dli_saddr), a);
+	else if (info.dli_fname)
+		n = snprintf(line, sizeof(line), "  allocated at: %s(+0x%lx) [%p]\n", info.dli_fname,
+			(unsigned long)(site - (uintptr_t)info.dli_fbase), a);
+	else
+		n = snprintf(line, sizeof(line), "  allocated at: [%p]\n", a);
+	write_line(line, n, sizeof(line));
+}
+
 void site_print(uintptr_t site) {
 	if (site == 0 || print_line(site))
 		return;
-	dprintf(STDERR_FILENO, "  allocated at: ");
-	void *frame = (void *)site;
-	backtrace_symbols_fd(&frame, 1, STDERR_FILENO);
+	print_symbol(site);
 }

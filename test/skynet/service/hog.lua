@@ -21,18 +21,10 @@ function command.fill(n)
 	end)
 end
 
-function command.count()
-	return math.floor(collectgarbage "count" * 1024)
-end
-
 function command.drop()
 	kept = {}
 	collectgarbage()
 	return true
 end
 
-skynet.start(function()
-	skynet.dispatch("lua", function(_, _, cmd, ...)
-		skynet.ret(skynet.pack(command[cmd](...)))
-	end)
-end)
+require "serve"(command)

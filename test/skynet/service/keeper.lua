@@ -22,12 +22,4 @@ function command.grow(n)
 	return #grown
 end
 
-function command.count()
-	return math.floor(collectgarbage "count" * 1024)
-end
-
-skynet.start(function()
-	skynet.dispatch("lua", function(_, _, cmd, ...)
-		skynet.ret(skynet.pack(command[cmd](...)))
-	end)
-end)
+require "serve"(command)

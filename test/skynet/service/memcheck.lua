@@ -226,22 +226,41 @@ local function case_limits()
 	eq(skynet.call(hog, "lua", "drop"), true, "and the service lives on")
 	memory.setlimit(hog, 0)
 
+	local c_before = memory.total()
 	ok = skynet.call(hog, "lua", "fill", 34 << 10)   -- 34 MiB: past snlua's 32 MiB warning
 	eq(ok, true, "no limit: the heap grows")
-	check(memory.stat(hog).lua_bytes >= 34 << 20, "34 MiB of Lua heap in lua_bytes")
+	local hog_st = memory.stat(hog)
+	check(hog_st.lua_bytes >= 34 << 20, "34 MiB of Lua heap in lua_bytes")
+	-- skynet's figures are C only: the 34 MiB Lua heap is in none of them.
+	check(memory.total() < c_before + (4 << 20),
+		string.format("total() is C only: %d -> %d with a 34 MiB Lua heap", c_before, memory.total()))
+	check((memory.info()[hog] or 0) < 4 << 20, "info() of the hog is C only: " .. tostring(memory.info()[hog]))
+	check((console.cmem()[skynet.address(hog)] or 0) < 4 << 20, "cmem of the hog is C only")
+	check(memory.current() < 4 << 20, "current() is C only: " .. memory.current())
 	poll("snlua's memory warning", function()
 		return log_text():find(string.format("[%s] Memory warning 32", skynet.address(hog)), 1, true)
 	end)
+	-- One warning per crossing: snlua's, not the layer's as well (the glue
+	-- turns the layer's off; skynet_test.sh checks stderr has none).
+	eq(count(log_text(), "Memory warning"), 1, "one heap warning in the log")
 	skynet.call(hog, "lua", "drop")
 	skynet.kill(snlua)
 	skynet.kill(hog)
 end
 
+-- memory.dump() and the C dump_c_mem (called by the overflow module's
+-- dump()) both write skynet's lines through its logger.
 local function case_dump()
 	memory.dump()
 	poll("dump in the log", function()
 		local t = log_text()
 		return t:find("] dump all service mem:", 1, true) and t:find("%] %+total: %d+kb")
+	end)
+	local before = count(log_text(), "] dump all service mem:")
+	require("skynet_mem_overflow").dump_c_mem()
+	poll("dump_c_mem in the log", function()
+		local t = log_text()
+		return count(t, "] dump all service mem:") == before + 1 and count(t, "] +total: ") == before + 1
 	end)
 end
 
