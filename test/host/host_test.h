@@ -192,6 +192,18 @@ __attribute__((unused)) static size_t class_of(size_t s) {
 	return c;
 }
 
+/* got: what n blocks of s bytes cost their owner. Exact over jemalloc; over
+ * glibc a block may come from a free chunk up to 16 bytes larger than a fresh
+ * one (glibc does not split off less than its 32-byte minimum chunk). */
+__attribute__((unused)) static void assert_blocks_cost(size_t got, size_t n, size_t s) {
+	size_t c = class_of(s);
+#ifdef SKYNET_MEM_USE_JEMALLOC
+	assert_int_equal(got, n * c);
+#else
+	assert_in_range(got, n * c, n * (c + 16));
+#endif
+}
+
 static uint32_t probe_handle;
 
 /* Starts the host with base's options (NULL: defaults), the test's Lua

@@ -214,10 +214,11 @@ static void test_history_json(void **state) {
 	assert_non_null(r);
 	assert_true(json_is_true(json_object_get(r, "leak")));
 	assert_int_equal(geti(r, "blocks"), LEAK_BLOCKS);
-	assert_int_equal(geti(r, "bytes"), LEAK_BLOCKS * class_of(LEAK_SIZE));
+	assert_blocks_cost(leak.bytes, LEAK_BLOCKS, LEAK_SIZE);
+	assert_int_equal(geti(r, "bytes"), leak.bytes);
 	json_t *x = find_by_handle(json_object_get(root, "exited"), leaky_h);
 	assert_non_null(x);
-	assert_int_equal(geti(x, "c_bytes"), LEAK_BLOCKS * class_of(LEAK_SIZE));
+	assert_int_equal(geti(x, "c_bytes"), leak.bytes);
 	assert_string_equal(json_string_value(json_object_get(x, "name")), "leaky");
 	json_t *hit = find_by_handle(json_object_get(root, "limit_hits"), hog_h);
 	assert_non_null(hit);
@@ -307,12 +308,12 @@ static void test_page_in_chromium(void **state) {
 	row = dom_row(dom, "id=\"services\"", leaky_h);
 	assert_non_null(row);
 	assert_non_null(strstr(row, "class=\"exited\""));
-	assert_cell(row, "num c", LEAK_BLOCKS * class_of(LEAK_SIZE));
+	assert_cell(row, "num c", leak.bytes);
 	free(row);
 	row = dom_row(dom, "id=\"exits\"", leaky_h);
 	assert_non_null(row);
 	assert_non_null(strstr(row, "class=\"leak\""));
-	assert_cell(row, "num bytes", LEAK_BLOCKS * class_of(LEAK_SIZE));
+	assert_cell(row, "num bytes", leak.bytes);
 	assert_cell(row, "num blocks", LEAK_BLOCKS);
 	free(row);
 	/* the hog's limit hits */
