@@ -11,6 +11,7 @@
 
 #include "backend.h"
 #include "block.h"
+#include "block_ledger.h"
 #include "cookie.h"
 #include "current.h"
 #include "large_owner.h"
@@ -55,18 +56,12 @@ static inline int owner_init(void *p, size_t u, uint32_t handle) {
 void *mem_alloc(size_t n, size_t align, int zero) {
 	uint32_t handle = current_handle();
 	size_t u = block_class(n, align);
-	struct ledger_slot *s = u ? ledger_lookup(handle) : NULL;
-	if (s == NULL || !ledger_admit(s, u)) {
-		ledger_unused(s);
-		errno = ENOMEM;
+	struct ledger_slot *s = block_admit(handle, u != 0, u);
+	if (s == NULL)
 		return NULL;
-	}
 	void *p = backend_alloc(u, align, zero);
-	if (p == NULL) {
-		ledger_unused(s);
-		errno = ENOMEM;
-		return NULL;
-	}
+	if (p == NULL)
+		return block_not_made(s);
 #ifndef SKYNET_MEM_USE_JEMALLOC
 	u = backend_usable(p);
 #endif
@@ -75,10 +70,7 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	s->bytes += u;
-	s->blocks++;
-	s->allocs++;
-	ledger_done(s);
+	slot_charge(s, (int64_t)u, 1, 1, 0);
 	return p;
 }
 
@@ -90,20 +82,10 @@ __attribute__((noinline)) static void *malloc_charge(void *p, size_t u) {
 	uint32_t handle = current_handle();
 	struct cookie c = { .handle = handle };
 	cookie_write(p, u, &c);
-	struct ledger_slot *s = ledger_lookup(handle);
-	if (s == NULL || !ledger_admit(s, u)) {
-		ledger_unused(s);
+	if (malloc_slow_charge(handle, u) != 0) {
 		backend_free(p, u);
-		errno = ENOMEM;
 		return NULL;
 	}
-	s->bytes += u;
-	s->blocks++;
-	s->allocs++;
-	ledger_done(s);
-	if (current_is_default && handle == current_tls && s->key == slot_key(handle) &&
-		!s->direct && !s->limited)
-		ledger_current = s;
 	return p;
 }
 
@@ -154,11 +136,6 @@ __attribute__((noinline)) static void free_slow(void *p, size_t u) {
 	backend_free(p, u);
 }
 
-__attribute__((noinline)) static void free_publish(void *p, size_t u, struct ledger_slot *s) {
-	ledger_done_slow(s);
-	backend_free(p, u);
-}
-
 /* A small block whose owner's slot is at hand: charged, then jemalloc's free
  * as a tail call, so only p lives across the one call (the size lookup). */
 void mem_free(void *p) {
@@ -170,14 +147,7 @@ void mem_free(void *p) {
 		cookie_read(p, u, &c);
 		struct ledger_slot *s = ledger_peek(c.handle);
 		if (__builtin_expect(s != NULL, 1)) {
-			s->bytes -= (int64_t)u;
-			s->blocks--;
-			s->frees++;
-			if (__builtin_expect(slot_past_batch(s, 0), 0)) {
-				free_publish(p, u, s);
-				return;
-			}
-			backend_free(p, u);
+			block_free_charged(s, p, u);
 			return;
 		}
 	}
@@ -232,19 +202,13 @@ void *mem_realloc(void *p, size_t n) {
 	uint32_t owner = owner_of(p, u);
 	uint32_t handle = current_handle();
 	size_t nu = block_class(n, 0);
-	struct ledger_slot *s = nu ? ledger_lookup(handle) : NULL;
 	size_t growth = handle != owner ? nu : (nu > u ? nu - u : 0);
-	if (s == NULL || !ledger_admit(s, growth)) {
-		ledger_unused(s);
-		errno = ENOMEM;
+	struct ledger_slot *s = block_admit(handle, nu != 0, growth);
+	if (s == NULL)
 		return NULL;
-	}
 	void *q = block_resize(p, u, &nu, handle);
-	if (q == NULL) {
-		ledger_unused(s);
-		errno = ENOMEM;
-		return NULL;
-	}
+	if (q == NULL)
+		return block_not_made(s);
 	ledger_charge(owner, -(int64_t)u, -1, 0, 1);
 	ledger_charge(handle, (int64_t)nu, 1, 1, 0);
 	return q;

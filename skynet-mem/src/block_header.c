@@ -15,6 +15,7 @@
 
 #include "backend.h"
 #include "block.h"
+#include "block_ledger.h"
 #include "current.h"
 #include "large_owner.h"
 #include "ledger.h"
@@ -114,22 +115,14 @@ static void view_of(const void *p, struct view *v) {
 void *mem_alloc(size_t n, size_t align, int zero) {
 	uint32_t handle = current_handle();
 	struct plan pl;
-	struct ledger_slot *s = plan_block(n, align, &pl) ? ledger_lookup(handle) : NULL;
-	if (s == NULL || !ledger_admit(s, pl.u)) {
-		ledger_unused(s);
-		errno = ENOMEM;
+	int planned = plan_block(n, align, &pl);
+	struct ledger_slot *s = block_admit(handle, planned, pl.u);
+	if (s == NULL)
 		return NULL;
-	}
 	void *p = block_make(&pl, zero, handle);
-	if (p == NULL) {
-		ledger_unused(s);
-		errno = ENOMEM;
-		return NULL;
-	}
-	s->bytes += pl.u;
-	s->blocks++;
-	s->allocs++;
-	ledger_done(s);
+	if (p == NULL)
+		return block_not_made(s);
+	slot_charge(s, (int64_t)pl.u, 1, 1, 0);
 	return p;
 }
 
@@ -141,20 +134,10 @@ __attribute__((noinline)) static void *malloc_charge(void *b, size_t u) {
 	void *p = (void *)((uintptr_t)b + H);
 	struct owner_header h = { u, H, handle };
 	owner_header_write(p, &h);
-	struct ledger_slot *s = ledger_lookup(handle);
-	if (s == NULL || !ledger_admit(s, u)) {
-		ledger_unused(s);
+	if (malloc_slow_charge(handle, u) != 0) {
 		backend_free(b, u);
-		errno = ENOMEM;
 		return NULL;
 	}
-	s->bytes += u;
-	s->blocks++;
-	s->allocs++;
-	ledger_done(s);
-	if (current_is_default && handle == current_tls && s->key == slot_key(handle) &&
-		!s->direct && !s->limited)
-		ledger_current = s;
 	return p;
 }
 
@@ -203,11 +186,6 @@ __attribute__((noinline)) static void free_general(void *p) {
 	backend_free(b, u);
 }
 
-__attribute__((noinline)) static void free_publish(void *b, size_t u, struct ledger_slot *s) {
-	ledger_done_slow(s);
-	backend_free(b, u);
-}
-
 /* Off a cache line, a natural block, 16 bytes past its start: the header
  * names the owner and the charge, no size lookup; then jemalloc's free as a
  * tail call. (Calling it first, so that it runs while the header's line
@@ -225,14 +203,7 @@ void mem_free(void *p) {
 	void *b = (void *)((uintptr_t)p - H);
 	struct ledger_slot *s = ledger_peek(h.handle);
 	if (__builtin_expect(s != NULL, 1)) {
-		s->bytes -= (int64_t)h.charge;
-		s->blocks--;
-		s->frees++;
-		if (__builtin_expect(slot_past_batch(s, 0), 0)) {
-			free_publish(b, h.charge, s);
-			return;
-		}
-		backend_free(b, h.charge);
+		block_free_charged(s, b, h.charge);
 		return;
 	}
 	free_general(p);   /* the owner's slot is not at hand: the general path */
@@ -283,19 +254,14 @@ void *mem_realloc(void *p, size_t n) {
 	view_of(p, &v);
 	uint32_t handle = current_handle();
 	struct plan pl;
-	struct ledger_slot *s = plan_block(n, 0, &pl) ? ledger_lookup(handle) : NULL;
+	int planned = plan_block(n, 0, &pl);
 	size_t growth = handle != v.handle ? pl.u : (pl.u > v.u ? pl.u - v.u : 0);
-	if (s == NULL || !ledger_admit(s, growth)) {
-		ledger_unused(s);
-		errno = ENOMEM;
+	struct ledger_slot *s = block_admit(handle, planned, growth);
+	if (s == NULL)
 		return NULL;
-	}
 	void *q = block_resize(p, &v, &pl, handle);
-	if (q == NULL) {
-		ledger_unused(s);
-		errno = ENOMEM;
-		return NULL;
-	}
+	if (q == NULL)
+		return block_not_made(s);
 	ledger_charge(v.handle, -(int64_t)v.u, -1, 0, 1);
 	ledger_charge(handle, (int64_t)pl.u, 1, 1, 0);
 	return q;

@@ -184,7 +184,6 @@ static inline void ledger_done_lua(struct ledger_slot *s) {
 		ledger_done_slow(s);
 }
 
-/* Adds one change of C memory to a service's pending slot. */
 /* A slot looked up for a change that did not happen (a refused or failed
  * allocation; s may be NULL). A direct slot keeps no record between changes,
  * so it gives this one back now: its thread may never run the layer again. */
@@ -193,15 +192,21 @@ static inline void ledger_unused(struct ledger_slot *s) {
 		ledger_publish(s);
 }
 
-static inline void ledger_charge(uint32_t handle, int64_t bytes, int64_t blocks, int allocs, int frees) {
-	struct ledger_slot *s = ledger_lookup(handle);
-	if (s == NULL)
-		return;   /* no memory for a record: nothing sane left to charge */
+/* Adds one change of C memory to slot s. */
+static inline void slot_charge(struct ledger_slot *s, int64_t bytes, int64_t blocks, int allocs, int frees) {
 	s->bytes += bytes;
 	s->blocks += blocks;
 	s->allocs += allocs;
 	s->frees += frees;
 	ledger_done(s);
+}
+
+/* The same, to a service's pending slot. */
+static inline void ledger_charge(uint32_t handle, int64_t bytes, int64_t blocks, int allocs, int frees) {
+	struct ledger_slot *s = ledger_lookup(handle);
+	if (s == NULL)
+		return;   /* no memory for a record: nothing sane left to charge */
+	slot_charge(s, bytes, blocks, allocs, frees);
 }
 
 #endif
