@@ -67,8 +67,7 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 #endif
 	if (owner_init(p, u, handle) != 0) {
 		backend_free(p, u);
-		errno = ENOMEM;
-		return NULL;
+		return block_not_made(s);   /* gives a direct slot's record back, as block_header.c does */
 	}
 	slot_charge(s, (int64_t)u, 1, 1, 0);
 	return p;
