@@ -78,9 +78,9 @@ static inline size_t lua_class(size_t n) {
 
 /* A slot the short paths may change by delta bytes of Lua heap with nothing
  * to publish: changed since published (a clean slot fails), and C + Lua bytes
- * within the batch after the change. One compare (bytes carry SLOT_BIAS). */
+ * within the batch after the change (ledger_done_lua's test, done first). */
 static inline int lua_slot_takes(const struct ledger_slot *s, int64_t delta) {
-	return (uint64_t)(s->bytes + s->lua + delta) <= (uint64_t)(2 * SLOT_BATCH);
+	return !slot_past_batch(s, s->lua + delta);
 }
 
 /* ... and a limited service's limit admits the growth. */
