@@ -9,8 +9,9 @@
  * and services sampled at different rates share one file. The first frame of
  * a stack is written one byte back into the call instruction (the readers
  * step back every other frame themselves). In the all-services form the
- * outermost frame is the owner, written as the address 0x<handle>, which no
- * mapping holds: the readers print it as that number. */
+ * outermost frame is the owner, written as the address 0x00ff0000<handle>
+ * (OWNER_FRAME), outside x86-64's user address space, so no mapping holds it:
+ * the readers print it as that number, the handle in its last 8 digits. */
 
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -25,6 +26,8 @@
 #include "backend.h"
 #include "profile.h"
 #include "skynet_mem.h"
+
+#define OWNER_FRAME 0x00ff000000000000ull
 
 /* --- a buffered writer on a descriptor --- */
 
@@ -124,7 +127,7 @@ static void write_heap(struct out *o, const struct profile_sample *s, size_t n, 
 		for (uint32_t k = 0; k < s[i].depth; k++)
 			out_printf(o, " 0x%jx", (uintmax_t)(s[i].frame[k] - (k == 0)));
 		if (all)
-			out_printf(o, " 0x%jx", (uintmax_t)s[i].owner + 1);   /* read back one byte: the handle */
+			out_printf(o, " 0x%jx", (uintmax_t)(OWNER_FRAME + s[i].owner + 1));   /* read back one byte */
 		out_printf(o, "\n");
 		i = j;
 	}
