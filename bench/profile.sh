@@ -23,7 +23,7 @@ row() {
 	off=$(insns 0 "$@")
 	on=$(insns 512K "$@")
 	awk -v n="$name" -v a="$off" -v b="$on" 'BEGIN {
-		printf "%-22s %15d %15d   %+.3f%%\n", n, a, b, 100 * (b - a) / a }'
+		printf "%-22s %15.0f %15.0f   %+.3f%%\n", n, a, b, 100 * (b - a) / a }'
 }
 
 printf "%-22s %15s %15s   %s\n" "program (layer)" "off" "512K (default)" "change"

@@ -1,25 +1,12 @@
 /* The sampled heap profile (profile.h): the per-thread countdown, the rates,
- * the side table of sampled blocks and its filter, and the stack walk.
- *
- * The stack is walked with libgcc's _Unwind_Backtrace (the DWARF CFI every
- * Debian object carries; frame pointers are not guaranteed, and skynet and
- * its C modules are built without them). It is linked directly (libgcc_s,
- * which gcc links into every shared object that needs it), so unlike glibc's
- * backtrace() nothing is dlopened and nothing is allocated on the first walk;
- * it finds the unwind tables through dl_iterate_phdr, whose lock is
- * recursive, so it is safe in any thread, even one inside the loader. Should
- * a walk ever allocate, profile_sampled has set the thread's countdown far
- * away first: such an allocation goes through the layer as any other but is
- * never sampled, so no walk re-enters another. */
+ * the side table of sampled blocks and its filter. The stacks are walked in
+ * profile_stack.c. */
 
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
-#include <link.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
-#include <unwind.h>
 
 #include "backend.h"
 #include "options.h"
@@ -130,54 +117,6 @@ static int64_t draw(size_t m) {
 	return d > (double)FAR ? FAR : (int64_t)d;
 }
 
-/* --- the stack --- */
-
-static uintptr_t layer_lo, layer_hi;   /* the layer's own code */
-static atomic_int layer_known;
-
-static int find_layer(struct dl_phdr_info *info, size_t size, void *base) {
-	(void)size;
-	if ((void *)info->dlpi_addr != base)
-		return 0;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
-			continue;
-		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
-		if (layer_lo == 0 || lo < layer_lo)
-			layer_lo = lo;
-		if (hi > layer_hi)
-			layer_hi = hi;
-	}
-	return 1;
-}
-
-static void layer_range(void) {
-	if (atomic_load_explicit(&layer_known, memory_order_acquire))
-		return;
-	Dl_info di;
-	if (dladdr((void *)&profile_sampled, &di) != 0 && di.dli_fbase != NULL)
-		dl_iterate_phdr(find_layer, di.dli_fbase);
-	atomic_store_explicit(&layer_known, 1, memory_order_release);
-}
-
-struct walk {
-	struct profile_sample *s;
-	int inside;   /* still in the layer's frames */
-};
-
-static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg) {
-	struct walk *w = arg;
-	uintptr_t ip = (uintptr_t)_Unwind_GetIP(ctx);
-	if (ip == 0)
-		return _URC_END_OF_STACK;
-	if (w->inside && ip >= layer_lo && ip < layer_hi)
-		return _URC_NO_REASON;   /* the layer's own frames, dropped */
-	w->inside = 0;
-	w->s->frame[w->s->depth++] = ip;
-	return w->s->depth == PROFILE_DEPTH ? _URC_END_OF_STACK : _URC_NO_REASON;
-}
-
 /* --- the table --- */
 
 static void table_put(struct entry *e) {
@@ -254,10 +193,7 @@ static void record(void *p, size_t u, uint32_t owner, size_t m) {
 	e->s.owner = owner;
 	e->s.size = u;
 	e->s.estimate = (double)u / chance(u, m);
-	e->s.depth = 0;
-	layer_range();
-	struct walk w = { &e->s, 1 };
-	_Unwind_Backtrace(walk_frame, &w);
+	e->s.depth = profile_stack(e->s.frame, PROFILE_DEPTH);
 	table_put(e);
 }
 

@@ -81,6 +81,11 @@ struct profile_sample {
 	uintptr_t frame[PROFILE_DEPTH];   /* return addresses, innermost first */
 };
 
+/* The calling thread's stack from the caller of the allocation function
+ * out (the layer's frames dropped): return addresses, innermost first, at
+ * most max; how many (profile_stack.c). */
+HIDDEN uint32_t profile_stack(uintptr_t *out, uint32_t max);
+
 /* A copy of the live samples (of owner, or all when all != 0), allocated
  * with backend_raw_alloc (free with backend_raw_free); *n set; NULL when
  * there are none or no memory (errno then ENOMEM). */
