@@ -14,7 +14,7 @@ insns() {
 	rate=$1
 	shift
 	SKYNET_MEM_PROFILE_SAMPLE=$rate valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
-		sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+		sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | tail -1
 }
 
 row() {

@@ -173,7 +173,8 @@ static int cmd_leaks(FILE *f) {
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, ":%08x\t", r[i].handle);
 		console_name_out(f, r[i].name);
-		fprintf(f, "\t%zu bytes in %zu blocks\n", r[i].bytes, r[i].blocks);
+		fprintf(f, "\t%zu bytes in %zu blocks%s%s\n", r[i].bytes, r[i].blocks,
+			r[i].sites[0] ? "\tfrom " : "", r[i].sites);
 	}
 	fprintf(f, "leaks\t%zu\n", n);
 	return 0;

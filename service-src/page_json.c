@@ -67,11 +67,11 @@ static json_t *exits_j(void) {
 	size_t n = host_exit_reports(r, EXITS_SHOWN);
 	json_t *a = json_array();
 	for (size_t i = n; a && i > 0; i--)   /* newest first */
-		json_array_append_new(a, json_pack("{s:o,s:o,s:I,s:o,s:o,s:o,s:b}",
+		json_array_append_new(a, json_pack("{s:o,s:o,s:I,s:o,s:o,s:o,s:b,s:s}",
 			"handle", handle_j(r[i - 1].handle), "name", name_j(r[i - 1].name),
 			"t", (json_int_t)(r[i - 1].when * 10), "bytes", size_j(r[i - 1].bytes),
 			"blocks", size_j(r[i - 1].blocks), "lua_bytes", size_j(r[i - 1].lua_bytes),
-			"leak", r[i - 1].bytes || r[i - 1].blocks));
+			"leak", r[i - 1].bytes || r[i - 1].blocks, "sites", r[i - 1].sites));
 	return a;
 }
 

@@ -41,7 +41,10 @@ void skynet_mem_birth_end(const struct skynet_mem_birth *b, uint32_t handle) {
 void skynet_mem_death(uint32_t handle) {
 	struct skynet_mem_stat left;
 	skynet_mem_service_exit(handle, &left);
+	char sites[256] = "";
+	if (left.bytes)
+		skynet_mem_profile_sites(handle, sites, sizeof(sites), 3);
 	if (left.bytes || left.blocks || left.lua_bytes)
-		skynet_error(NULL, "skynet-mem: service :%08x exited holding %zu bytes in %zu blocks, lua %zu bytes",
-			handle, left.bytes, left.blocks, left.lua_bytes);
+		skynet_error(NULL, "skynet-mem: service :%08x exited holding %zu bytes in %zu blocks, lua %zu bytes%s%s",
+			handle, left.bytes, left.blocks, left.lua_bytes, sites[0] ? ", allocated at " : "", sites);
 }
