@@ -1,7 +1,8 @@
 /* skynet.memory: skynet's memory module (same names and result shapes) over the
  * skynet-mem layer, plus what a user hunting memory needs: full records, top-N,
  * limits, orphans. Snapshots are in lua-memory-snapshot.c, the jemalloc controls
- * in lua-memory-jemalloc.c, the logger in lua-memory-log.c. */
+ * in lua-memory-jemalloc.c; log lines go through skynet_mem_log (the host's
+ * logger, registered with skynet_mem_set_log). */
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -30,10 +30,6 @@ static inline size_t lmem_total(const struct skynet_mem_stat *st) {
 	return st->bytes + st->lua_bytes;
 }
 
-/* One line to the host's logger: skynet_error inside skynet, host_log in this
- * project's host, else stderr. */
-LMEM_HIDDEN void lmem_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* skynet's C name for info(): { [handle] = C bytes }. */
 int dump_mem_lua(lua_State *L);
 

@@ -124,5 +124,7 @@ void host_catch_signals(void);
 
 /* logging: through the logger service when it runs, else stderr */
 void host_log(uint32_t source, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* host_log(0, line): what the host registers with skynet_mem_set_log. */
+void host_log_line(void *ud, const char *line);
 
 #endif

@@ -74,6 +74,7 @@ int host_start(const struct host_config *cfg) {
 		goto fail;
 	if (host_launch("logger", NULL) == 0)
 		goto fail;
+	skynet_mem_set_log(host_log_line, NULL);
 	S.nworkers = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (S.nworkers <= 0)
 		S.nworkers = 1;
@@ -98,6 +99,7 @@ fail:
 void host_stop(void) {
 	if (!S.started)
 		return;
+	skynet_mem_set_log(NULL, NULL);   /* the logger service is going */
 	http_stop();
 	history_stop();
 	console_stop();

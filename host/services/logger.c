@@ -80,3 +80,9 @@ void host_log(uint32_t source, const char *fmt, ...) {
 	}
 	fprintf(stderr, "[:%08x] %s\n", source, buf);
 }
+
+/* The library's and the Lua module's log lines (skynet_mem_set_log). */
+void host_log_line(void *ud, const char *line) {
+	(void)ud;
+	host_log(0, "%s", line);
+}

@@ -7,6 +7,12 @@
 #include "skynet_mem.h"
 #include "skynet_mem_skynet.h"
 
+/* The library's log lines (dump_c_mem, skynet.memory) to skynet's logger. */
+static void log_line(void *ud, const char *line) {
+	(void)ud;
+	skynet_error(NULL, "%s", line);
+}
+
 /* skynet's own skynet_current_handle (a pthread key) stays what skynet code
  * calls; the layer reads its own per-thread copy, kept equal by the patched
  * skynet_server.c, which saves a call per allocation. */
@@ -15,6 +21,7 @@ void skynet_mem_thread_init(uint32_t handle) {
 	/* snlua logs its own Lua heap warning (skynet_error, 32 MiB and each
 	 * doubling): the layer's would say it twice. */
 	skynet_mem_lua_warnings(0);
+	skynet_mem_set_log(log_line, NULL);
 	skynet_mem_set_current(handle);
 }
 

@@ -13,7 +13,8 @@
 
 /* Call where skynet sets a thread's current handle at thread start
  * (skynet_initthread): the layer follows skynet_mem_set_current from then on,
- * and leaves the Lua heap warning to snlua (skynet_mem_lua_warnings(0)). */
+ * leaves the Lua heap warning to snlua (skynet_mem_lua_warnings(0)) and sends
+ * its log lines to skynet's logger (skynet_mem_set_log). */
 void skynet_mem_thread_init(uint32_t handle);
 
 /* The creator's Lua heap before a module instance is created. */
