@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "host.h"
+#include "kernel.h"
 #include "skynet_mem.h"
 
 struct host_mem_row {
