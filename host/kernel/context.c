@@ -273,15 +273,6 @@ size_t host_service_count(void) {
 	return handle_list(NULL, 0);
 }
 
-long long host_service_messages(uint32_t handle) {
-	struct skynet_context *ctx = handle_grab(handle);
-	if (ctx == NULL)
-		return -1;
-	long long n = atomic_load(&ctx->messages);
-	context_release(ctx);
-	return n;
-}
-
 int host_service_load(uint32_t handle, struct host_service_load *out) {
 	struct skynet_context *ctx = handle_grab(handle);
 	if (ctx == NULL)

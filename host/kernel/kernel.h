@@ -102,8 +102,6 @@ int host_exit_service(uint32_t handle);
 void skynet_context_label(struct skynet_context *ctx, const char *label);
 int host_service_name(uint32_t handle, char *buf, size_t len);  /* 0, or -1 unknown */
 size_t host_service_count(void);
-/* Messages delivered to handle so far, or -1 when unknown. */
-long long host_service_messages(uint32_t handle);
 struct host_service_load {
 	long long messages;   /* delivered so far */
 	size_t mqlen;         /* waiting in the mailbox */
