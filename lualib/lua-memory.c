@@ -39,7 +39,7 @@ static void setint(lua_State *L, const char *key, uint64_t v) {
 }
 
 void lmem_pushstat(lua_State *L, const struct skynet_mem_stat *st) {
-	lua_createtable(L, 0, 10);
+	lua_createtable(L, 0, 13);
 	setint(L, "handle", st->handle);
 	setint(L, "bytes", st->bytes);
 	setint(L, "blocks", st->blocks);
@@ -51,6 +51,10 @@ void lmem_pushstat(lua_State *L, const struct skynet_mem_stat *st) {
 	setint(L, "frees", st->frees);
 	lua_pushboolean(L, st->retired);
 	lua_setfield(L, -2, "retired");
+	setint(L, "queued", st->queued);
+	setint(L, "queued_msgs", st->queued_msgs);
+	lua_pushstring(L, st->name);
+	lua_setfield(L, -2, "name");
 }
 
 /* Runs unlocked over a copy of each shard; must not raise (no Lua calls). */
@@ -219,6 +223,16 @@ static int lsetlimit(lua_State *L) {
 	return 1;
 }
 
+/* setname(handle, name): names the handle's record (nil clears); the layer
+ * cuts it to 63 bytes at a UTF-8 boundary. */
+static int lsetname(lua_State *L) {
+	uint32_t h = lmem_checkhandle(L, 1);
+	const char *name = luaL_optstring(L, 2, NULL);
+	if (skynet_mem_set_name(h, name) != 0)
+		return luaL_error(L, "setname: out of memory");
+	return 0;
+}
+
 /* orphans(): bytes and blocks still held by exited services. */
 static int lorphans(lua_State *L) {
 	size_t bytes, blocks;
@@ -275,6 +289,7 @@ int luaopen_skynet_memory(lua_State *L) {
 		{ "top", ltop },
 		{ "getlimit", lgetlimit },
 		{ "setlimit", lsetlimit },
+		{ "setname", lsetname },
 		{ "orphans", lorphans },
 		{ "totals", ltotals },
 		{ "services", lservices },
