@@ -86,6 +86,16 @@ struct profile_sample {
  * most max; how many (profile_stack.c). */
 HIDDEN uint32_t profile_stack(uintptr_t *out, uint32_t max);
 
+/* Names for code addresses (profile_symbol.c): the containing function from
+ * its module's .symtab (static ones too), else dladdr's, else module+offset.
+ * A symbolizer caches the modules it has read; NULL works, without .symtab. */
+struct symbolizer;
+HIDDEN struct symbolizer *symbolizer_new(void);
+HIDDEN void symbolizer_free(struct symbolizer *s);
+/* "function+0xoffset" of the code address at into buf; *fn: the function's
+ * start (at itself when unknown). */
+HIDDEN void symbolize(struct symbolizer *s, uintptr_t at, char *buf, size_t size, uintptr_t *fn);
+
 /* A copy of the live samples (of owner, or all when all != 0), allocated
  * with backend_raw_alloc (free with backend_raw_free); *n set; NULL when
  * there are none or no memory (errno then ENOMEM). */

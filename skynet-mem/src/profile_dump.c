@@ -136,25 +136,11 @@ static void write_heap(struct out *o, const struct profile_sample *s, size_t n, 
 	out_copy_file(o, "/proc/self/maps");
 }
 
-/* A frame as text: function+offset, or module+offset when the function has
- * no dynamic symbol. ip is a return address: the call lies one byte back. */
-static void frame_text(uintptr_t ip, char *buf, size_t size) {
-	Dl_info di;
-	uintptr_t at = ip - 1;
-	if (dladdr((void *)at, &di) != 0 && di.dli_sname != NULL) {
-		snprintf(buf, size, "%s+0x%jx", di.dli_sname, (uintmax_t)(at - (uintptr_t)di.dli_saddr));
-	} else if (di.dli_fname != NULL && di.dli_fname[0] != 0) {
-		const char *slash = strrchr(di.dli_fname, '/');
-		snprintf(buf, size, "%s+0x%jx", slash ? slash + 1 : di.dli_fname,
-			(uintmax_t)(at - (uintptr_t)di.dli_fbase));
-	} else {
-		snprintf(buf, size, "0x%jx", (uintmax_t)at);
-	}
-}
-
 /* Folded stacks: "outermost;...;innermost bytes", one line per stack. */
 static void write_collapsed(struct out *o, const struct profile_sample *s, size_t n, int all) {
 	char name[256];
+	uintptr_t fn;
+	struct symbolizer *sym = symbolizer_new();
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 		double b = 0;
@@ -163,12 +149,13 @@ static void write_collapsed(struct out *o, const struct profile_sample *s, size_
 		if (all)
 			out_printf(o, ":%08x;", s[i].owner);
 		for (uint32_t k = s[i].depth; k-- > 0;) {
-			frame_text(s[i].frame[k], name, sizeof(name));
+			symbolize(sym, s[i].frame[k] - 1, name, sizeof(name), &fn);   /* the call, one byte back */
 			out_printf(o, "%s%s", name, k ? ";" : "");
 		}
 		out_printf(o, " %zu\n", rounded(b));
 		i = j;
 	}
+	symbolizer_free(sym);
 }
 
 int skynet_mem_profile_write(int fd, uint32_t handle, int flags) {
@@ -275,13 +262,14 @@ size_t skynet_mem_profile_sites(uint32_t handle, char *buf, size_t size, int top
 	/* The samples' array becomes the sites' (a site is smaller). */
 	struct site *site = (struct site *)s;
 	size_t ns = 0;
+	struct symbolizer *sym = symbolizer_new();
+	char name[200];
 	for (size_t i = 0; i < n; i++) {
 		uintptr_t ip = s[i].depth ? s[i].frame[0] : 0;
 		double est = s[i].estimate;
-		Dl_info di;
 		uintptr_t key = ip;
-		if (ip && dladdr((void *)(ip - 1), &di) != 0 && di.dli_saddr != NULL)
-			key = (uintptr_t)di.dli_saddr;
+		if (ip)
+			symbolize(sym, ip - 1, name, sizeof(name), &key);
 		size_t k = 0;
 		while (k < ns && site[k].key != key)
 			k++;
@@ -292,9 +280,10 @@ size_t skynet_mem_profile_sites(uint32_t handle, char *buf, size_t size, int top
 	qsort(site, ns, sizeof(*site), by_bytes);
 	size_t len = 0;
 	for (size_t k = 0; k < ns && (top <= 0 || k < (size_t)top) && len + 1 < size; k++) {
-		char name[200], amount[32];
+		char amount[32];
+		uintptr_t fn;
 		if (site[k].ip)
-			frame_text(site[k].ip, name, sizeof(name));
+			symbolize(sym, site[k].ip - 1, name, sizeof(name), &fn);
 		else
 			snprintf(name, sizeof(name), "?");
 		human(site[k].bytes, amount, sizeof(amount));
@@ -303,6 +292,7 @@ size_t skynet_mem_profile_sites(uint32_t handle, char *buf, size_t size, int top
 			break;
 		len += (size_t)w < size - len ? (size_t)w : size - len - 1;
 	}
+	symbolizer_free(sym);
 	backend_raw_free(s);
 	return ns;
 }

@@ -179,6 +179,7 @@ static void test_leak_sites(void **state) {
 	assert_int_equal(r.blocks, 6);
 	printf("sites: %s\n", r.sites);
 	assert_true(r.sites[0] != 0);
+	assert_non_null(strstr(r.sites, "l_cmalloc+0x"));   /* core.cmalloc's C function (static) */
 	assert_non_null(strstr(r.sites, " ~"));         /* an estimate of bytes */
 	assert_null(strstr(r.sites, "skynet-mem"));     /* the layer's own frames dropped */
 }
