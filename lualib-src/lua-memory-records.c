@@ -36,7 +36,7 @@ void lmem_setint(lua_State *L, const char *key, uint64_t v) {
 }
 
 void lmem_pushstat(lua_State *L, const struct skynet_mem_stat *st) {
-	lua_createtable(L, 0, 10);
+	lua_createtable(L, 0, 13);
 	lmem_setint(L, "handle", st->handle);
 	lmem_setint(L, "bytes", st->bytes);
 	lmem_setint(L, "blocks", st->blocks);
@@ -48,6 +48,10 @@ void lmem_pushstat(lua_State *L, const struct skynet_mem_stat *st) {
 	lmem_setint(L, "frees", st->frees);
 	lua_pushboolean(L, st->retired);
 	lua_setfield(L, -2, "retired");
+	lmem_setint(L, "queued", st->queued);
+	lmem_setint(L, "queued_msgs", st->queued_msgs);
+	lua_pushstring(L, st->name);
+	lua_setfield(L, -2, "name");
 }
 
 /* Runs unlocked over a copy of each shard; must not raise (no Lua calls). */

@@ -136,6 +136,16 @@ static int lsetlimit(lua_State *L) {
 	return 1;
 }
 
+/* setname(handle, name): names the handle's record (nil clears); the layer
+ * cuts it to 63 bytes at a UTF-8 boundary. */
+static int lsetname(lua_State *L) {
+	uint32_t h = lmem_checkhandle(L, 1);
+	const char *name = luaL_optstring(L, 2, NULL);
+	if (skynet_mem_set_name(h, name) != 0)
+		return luaL_error(L, "setname: out of memory");
+	return 0;
+}
+
 /* orphans(): bytes and blocks still held by exited services. */
 static int lorphans(lua_State *L) {
 	size_t bytes, blocks;
@@ -192,6 +202,7 @@ int luaopen_skynet_memory(lua_State *L) {
 		{ "top", ltop },
 		{ "getlimit", lgetlimit },
 		{ "setlimit", lsetlimit },
+		{ "setname", lsetname },
 		{ "orphans", lorphans },
 		{ "totals", ltotals },
 		{ "services", lservices },

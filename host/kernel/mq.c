@@ -71,18 +71,28 @@ struct message_queue *globalmq_pop(void) {
 	return q;
 }
 
+static void mq_free(struct message_queue *q);
+
 void globalmq_shutdown(void) {
 	pthread_mutex_lock(&G.lock);
 	G.shutdown = 1;
 	pthread_cond_broadcast(&G.cond);
-	/* Mailboxes still queued stay with their services, which free them. */
-	for (struct message_queue *q = G.head; q; q = q->next) {
-		pthread_mutex_lock(&q->lock);
-		q->in_global = 0;
-		pthread_mutex_unlock(&q->lock);
-	}
+	struct message_queue *q = G.head;
 	G.head = G.tail = NULL;
 	pthread_mutex_unlock(&G.lock);
+	/* A mailbox still queued stays with its live service, which frees it at
+	 * its release; one whose service was released already waited for a
+	 * worker to free it (mq_orphan), and no worker will now: freed here. */
+	while (q) {
+		struct message_queue *next = q->next;
+		pthread_mutex_lock(&q->lock);
+		q->in_global = 0;
+		int released = q->release;
+		pthread_mutex_unlock(&q->lock);
+		if (released)
+			mq_free(q);
+		q = next;
+	}
 }
 
 /* Called with the current service set to the new one: it pays for its mailbox.
