@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "context.h"
+#include "mq.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
 
@@ -26,10 +26,12 @@ static struct {
 	pthread_cond_t cond;
 	struct message_queue *head, *tail;
 	int shutdown;
-} G = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0 };
+	mq_drop_fn drop;
+} G = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, NULL };
 
-void globalmq_init(void) {
+void globalmq_init(mq_drop_fn drop) {
 	pthread_mutex_lock(&G.lock);
+	G.drop = drop;
 	G.head = G.tail = NULL;
 	G.shutdown = 0;
 	pthread_mutex_unlock(&G.lock);
@@ -138,7 +140,7 @@ void mq_push(struct message_queue *q, struct skynet_message *m) {
 	pthread_mutex_lock(&q->lock);
 	if (q->release || ((q->tail + 1) % q->cap == q->head && expand(q) != 0)) {
 		pthread_mutex_unlock(&q->lock);
-		context_drop_message(m, q->handle);
+		G.drop(m, q->handle);
 		return;
 	}
 	/* Delivered: from now on the payload is the receiver's (its backlog is its memory). */
@@ -207,7 +209,7 @@ static void mq_free(struct message_queue *q) {
 	while (q->head != q->tail) {
 		m = q->queue[q->head];
 		q->head = (q->head + 1) % q->cap;
-		context_drop_message(&m, q->handle);
+		G.drop(&m, q->handle);
 	}
 	pthread_mutex_destroy(&q->lock);
 	skynet_free(q->queue);
@@ -228,7 +230,7 @@ void mq_mark_release(struct message_queue *q) {
 		pthread_mutex_unlock(&q->lock);
 		if (empty)
 			break;
-		context_drop_message(&m, q->handle);
+		G.drop(&m, q->handle);
 	}
 	pthread_mutex_lock(&q->lock);
 	q->release = 1;

@@ -5,6 +5,7 @@
 
 #include "block.h"
 #include "ledger.h"
+#include "owner_info.h"
 #include "record.h"
 #include "skynet_mem.h"
 
@@ -16,23 +17,44 @@ void skynet_mem_flush(void) {
  * always sees its own allocations exactly. */
 int skynet_mem_stat(uint32_t handle, struct skynet_mem_stat *out) {
 	ledger_flush();
-	return table_stat(handle, out);
+	if (record_stat(handle, out) != 0)
+		return -1;
+	owner_queue_fill(out);
+	return 0;
+}
+
+/* foreach's records with the host's mailbox figures added, outside the locks. */
+struct with_queue {
+	int (*fn)(const struct skynet_mem_stat *, void *);
+	void *ud;
+};
+
+static int add_queue(const struct skynet_mem_stat *st, void *ud) {
+	struct with_queue *w = ud;
+	struct skynet_mem_stat full = *st;
+	owner_queue_fill(&full);
+	return w->fn(&full, w->ud);
 }
 
 size_t skynet_mem_foreach(int (*fn)(const struct skynet_mem_stat *, void *), void *ud) {
 	ledger_flush();
-	return fn ? table_foreach(fn, ud) : 0;
+	if (fn == NULL)
+		return 0;
+	if (!owner_queue_reader_set())
+		return record_foreach(fn, ud);
+	struct with_queue w = { fn, ud };
+	return record_foreach(add_queue, &w);
 }
 
 void skynet_mem_totals(struct skynet_mem_totals *out) {
 	ledger_flush();
-	table_totals(out);
+	record_totals(out);
 }
 
 void skynet_mem_orphans(size_t *bytes, size_t *blocks) {
 	size_t b, n;
 	ledger_flush();
-	table_orphans(&b, &n);
+	record_orphans(&b, &n);
 	if (bytes)
 		*bytes = b;
 	if (blocks)
@@ -44,7 +66,7 @@ int skynet_mem_set_limit(uint32_t handle, size_t limit) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (table_set_limit(handle, limit) != 0) {
+	if (record_set_limit(handle, limit) != 0) {
 		errno = ESRCH;
 		return -1;
 	}
@@ -53,7 +75,7 @@ int skynet_mem_set_limit(uint32_t handle, size_t limit) {
 }
 
 size_t skynet_mem_get_limit(uint32_t handle) {
-	return table_get_limit(handle);
+	return record_get_limit(handle);
 }
 
 /* The check build lists the leftover blocks whether or not the caller wants
@@ -63,7 +85,7 @@ void skynet_mem_service_exit(uint32_t handle, struct skynet_mem_stat *leftover) 
 	if (leftover == NULL)
 		leftover = &mine;
 	ledger_flush();
-	table_exit(handle, leftover);
+	record_exit(handle, leftover);
 	block_service_exit(handle, leftover->blocks);
 }
 
@@ -101,4 +123,8 @@ int skynet_mem_has_check(void) {
 #else
 	return 0;
 #endif
+}
+
+void skynet_mem_lua_warnings(int on) {
+	atomic_store_explicit(&record_lua_warnings_off, !on, memory_order_relaxed);
 }
