@@ -27,11 +27,15 @@
 #include "record.h"
 
 #define LEDGER_FIRST_SLOTS 64
-#define LEDGER_MAX_SLOTS 16384                /* 1 MiB of slots */
+#define LEDGER_MAX_SLOTS 32768                /* 2 MiB of slots */
 /* Services a thread keeps a slot for: past it a new one evicts one. Below
  * the 3/4 of claimed and gone slots that asks for a rehash, so a full table
  * is rehashed (to drop gone slots) once per thousands of new services. */
-#define LEDGER_MAX_LIVE (LEDGER_MAX_SLOTS / 8 * 5)   /* 10,240 */
+#define LEDGER_MAX_LIVE (LEDGER_MAX_SLOTS / 8 * 5)   /* 20,480 */
+/* A service's slot lies within LEDGER_PROBE slots of its home: every probe
+ * ends there, whatever the table holds (a claim with no room in that window
+ * evicts the service at home). */
+#define LEDGER_PROBE 8
 #define SLOT_BATCH ((int64_t)64 * 1024)
 #define DIRTY_MAX 8
 /* Per slot: C bytes within SLOT_BATCH, and C + Lua bytes within it after
@@ -59,7 +63,8 @@ struct ledger_slot {
 	/* The service had a limit when the slot was claimed or last published:
 	 * the fast paths then take the checked ones, and never read the record.
 	 * (A limit set meanwhile applies from the slot's next publication.) */
-	int limited;
+	uint8_t limited;
+	uint8_t seen;              /* switched to since the eviction clock last passed */
 };
 
 #define SLOT_GONE ((uint64_t)1)   /* never a slot_key: probes go on past it */
