@@ -53,6 +53,7 @@ void lmem_pushstat(lua_State *L, const struct skynet_mem_stat *st) {
 	lua_setfield(L, -2, "retired");
 	setint(L, "queued", st->queued);
 	setint(L, "queued_msgs", st->queued_msgs);
+	setint(L, "limit_hits", st->limit_hits);
 	lua_pushstring(L, st->name);
 	lua_setfield(L, -2, "name");
 }

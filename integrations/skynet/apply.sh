@@ -316,6 +316,8 @@ sed -e 's/^#include "atomic.h"$/&\
 	skynet_mem_set_current(ctx->handle);/' \
 	-e '/^dispatch_message(struct skynet_context \*ctx, struct skynet_message \*msg) {$/,/^}$/{
 s/^	CHECKCALLING_END(ctx)$/	skynet_mem_flush();\
+	if (skynet_mem_limit_pending())\
+		skynet_mem_log_limits();\
 &/
 }' \
 	-e '/^skynet_initthread(int m) {$/,/^}$/{
@@ -360,11 +362,16 @@ flow_patch
 done
 
 # The layer's headers, the glue, and the Lua module.
+# skynet's Makefile knows no header dependencies: a changed header rebuilds all.
+HEADERS_BEFORE=$CHANGED
+CHANGED=0
 for h in skynet_malloc.h malloc_hook.h skynet_mem.h skynet_mem_api.h; do
 	install_file "$INCDIR/$h" skynet-src/$h
 done
-install_file "$HERE/malloc_hook.c" skynet-src/malloc_hook.c
 install_file "$HERE/skynet_mem_skynet.h" skynet-src/skynet_mem_skynet.h
+[ $CHANGED = 1 ] && rm -f "$SKYNET_DIR/skynet" "$SKYNET_DIR"/cservice/*.so "$SKYNET_DIR"/luaclib/*.so
+[ $HEADERS_BEFORE = 1 ] && CHANGED=1
+install_file "$HERE/malloc_hook.c" skynet-src/malloc_hook.c
 for f in lua-memory.c lua-memory.h lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-log.c; do
 	install_file "$REPO/lualib/$f" lualib-src/$f
 done

@@ -74,7 +74,7 @@ wait_for() {   # wait_for SECONDS: until every mark is in the output, or skynet 
 			[ "$have" -ge "$need" ] || { all=0; break; }
 		done
 		[ $all = 1 ] && return 0
-		cat "$DIR/out.log" | grep -q '^memcheck: FAIL\|^harness: .* returned error' && return 1
+		cat "$DIR/out.log" | grep -q '^[a-z]*: FAIL\|^harness: .* returned error' && return 1
 		kill -0 "$PID" 2>/dev/null || return 1
 		[ "$(date +%s)" -lt "$deadline" ] || return 1
 		sleep 0.1
@@ -111,6 +111,7 @@ run() {
 			die "testhandle.lua is not the one this test knows"
 		MARKS="1:Start~debug~console" ;;
 	memcheck) MARKS="1:^memcheck:~ok" ;;
+	flow|churn|limits) MARKS="1:^$TEST:~ok" ;;
 	overflow) MARKS="1:overflow:~injected" ;;
 	*) die "unknown test $TEST" ;;
 	esac
@@ -148,7 +149,7 @@ EOF
 	grep -v ' LAUNCH \|exited holding' "$DIR/skynet.log" 2>/dev/null | tail -n 30 || true
 	echo "--- $(grep -c 'exited holding' "$DIR/skynet.log" || true) services exited holding blocks (in flight, cached code, kept)"
 	[ $ok = 1 ] || die "$TEST: not every mark appeared in ${SECONDS_MAX}s ($MARKS)"
-	grep -q '^memcheck: FAIL' "$DIR/out.log" && die "memcheck failed"
+	grep -q '^[a-z]*: FAIL' "$DIR/out.log" && die "$TEST failed"
 	# snlua warns of its Lua heap itself (the logger): the layer must not too.
 	if grep 'Memory warning: Lua heap' "$DIR/out.log"; then
 		die "the layer's Lua heap warning doubles snlua's"
