@@ -49,6 +49,10 @@ struct skynet_mem_totals {
  * Other services' changes made meanwhile stay pending within a bound of
  * 1 MiB per thread (see docs/performance.md). */
 SKYNET_MEM_API void     skynet_mem_set_current(uint32_t handle);
+/* The thread's value set above (0 when never set), whoever defines
+ * skynet_current_handle: a host saves it to charge a stretch of work to
+ * another owner, then puts it back. */
+SKYNET_MEM_API uint32_t skynet_mem_get_current(void);
 /* Owner of new blocks; weak default returns the thread's value set above. */
 SKYNET_MEM_API uint32_t skynet_current_handle(void);
 /* For a host that defines skynet_current_handle but also calls

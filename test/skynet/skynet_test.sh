@@ -156,6 +156,11 @@ EOF
 	if grep 'Memory warning: Lua heap' "$DIR/out.log"; then
 		die "the layer's Lua heap warning doubles snlua's"
 	fi
+	# skynet's own start-up leaves nothing on the bootstrap (it exits once
+	# the harness is up; a line, if any, is usually in by now).
+	if grep 'exited holding.*(snlua bootstrap)$' "$DIR/skynet.log"; then
+		die "the bootstrap exited holding memory"
+	fi
 	# Every service's Lua heap is gone when it exits.
 	if grep 'exited holding' "$DIR/skynet.log" | grep -v ', lua 0 bytes (.*)$'; then
 		die "a service exited with Lua heap still charged"
