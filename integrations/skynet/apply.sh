@@ -54,7 +54,7 @@ PATCHED="$PATCHED $FLOW_PATCHED"
 REPLACED="skynet-src/malloc_hook.c skynet-src/malloc_hook.h skynet-src/skynet_malloc.h lualib-src/lua-memory.c"
 # Files apply.sh adds (skynet has none of them); --revert removes them.
 ADDED="skynet-src/skynet_mem.h skynet-src/skynet_mem_api.h skynet-src/skynet_mem_skynet.h
-lualib-src/lua-memory.h lualib-src/lua-memory-jemalloc.c lualib-src/lua-memory-snapshot.c lualib-src/lua-memory-log.c
+lualib-src/lua-memory.h lualib-src/lua-memory-records.c lualib-src/lua-memory-records.h lualib-src/lua-memory-jemalloc.c lualib-src/lua-memory-snapshot.c
 skynet-mem.mk libskynet-mem-hook.so.0"
 
 # --- revert: skynet's own files back, apply.sh's own gone ---
@@ -325,7 +325,7 @@ install_file() {   # install_file STAGED DEST (relative to SKYNET_DIR)
 # Makefile: no 3rd/jemalloc; our Lua module's files; skynet-mem.mk for the link.
 sed -e 's/^MALLOC_STATICLIB := \$(JEMALLOC_STATICLIB)$/# skynet-mem: Debian'"'"'s jemalloc, through libskynet-mem-hook (skynet-mem.mk)\
 MALLOC_STATICLIB :=/' \
-	-e 's/^  lua-memory.c \\$/  lua-memory.c lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-log.c \\/' \
+	-e 's/^  lua-memory.c \\$/  lua-memory.c lua-memory-records.c lua-memory-jemalloc.c lua-memory-snapshot.c \\/' \
 	"$ORIG/Makefile" >"$STAGE/Makefile"
 printf '\n# skynet-mem (integrations/skynet/apply.sh)\ninclude skynet-mem.mk\n' >>"$STAGE/Makefile"
 install_file "$STAGE/Makefile" Makefile
@@ -409,8 +409,8 @@ install_file "$HERE/skynet_mem_skynet.h" skynet-src/skynet_mem_skynet.h
 [ $CHANGED = 1 ] && rm -f "$SKYNET_DIR/skynet" "$SKYNET_DIR"/cservice/*.so "$SKYNET_DIR"/luaclib/*.so
 [ $HEADERS_BEFORE = 1 ] && CHANGED=1
 install_file "$HERE/malloc_hook.c" skynet-src/malloc_hook.c
-for f in lua-memory.c lua-memory.h lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-log.c; do
-	install_file "$REPO/lualib/$f" lualib-src/$f
+for f in lua-memory.c lua-memory.h lua-memory-records.c lua-memory-records.h lua-memory-jemalloc.c lua-memory-snapshot.c; do
+	install_file "$REPO/lualib-src/$f" lualib-src/$f
 done
 
 # The library beside the binary, found through an $ORIGIN RPATH: the tree

@@ -11,6 +11,12 @@
 #include "skynet_mem.h"
 #include "skynet_mem_skynet.h"
 
+/* The library's log lines (dump_c_mem, skynet.memory) to skynet's logger. */
+static void log_line(void *ud, const char *line) {
+	(void)ud;
+	skynet_error(NULL, "%s", line);
+}
+
 /* skynet_initthread's handles: (uint32_t)-m for skynet_imp.h's THREAD_*. */
 static const char *thread_row(uint32_t v) {
 	switch (v) {
@@ -35,6 +41,7 @@ void skynet_mem_thread_init(uint32_t handle) {
 	 * buffers, say): past a limit a C block is admitted and the crossing
 	 * logged; Lua growth still fails, a catchable "not enough memory". */
 	skynet_mem_set_limit_mode(SKYNET_MEM_LIMIT_SOFT_C);
+	skynet_mem_set_log(log_line, NULL);
 	skynet_mem_set_queue_reader(skynet_mem_skynet_queue);
 	const char *row = thread_row(handle);
 	if (row)
@@ -92,11 +99,11 @@ void skynet_mem_log_limits(void) {
 	while (skynet_mem_limit_event(&ev, &lost)) {
 		struct skynet_mem_stat st;
 		const char *name = skynet_mem_stat(ev.handle, &st) == 0 ? st.name : "";
-		skynet_error(NULL, "skynet-mem: service :%08x passed its limit of %zu bytes (%zu used): a %s allocation of %zu bytes %s (%s)",
+		skynet_mem_log("skynet-mem: service :%08x passed its limit of %zu bytes (%zu used): a %s allocation of %zu bytes %s (%s)",
 			ev.handle, ev.limit, ev.used, ev.lua ? "Lua" : "C", ev.request,
 			ev.refused ? "refused" : "admitted", name);
 		if (lost)
-			skynet_error(NULL, "skynet-mem: %llu more limit crossings were not logged", (unsigned long long)lost);
+			skynet_mem_log("skynet-mem: %llu more limit crossings were not logged", (unsigned long long)lost);
 	}
 }
 
@@ -111,6 +118,6 @@ void skynet_mem_death(uint32_t handle) {
 	struct skynet_mem_stat left;
 	skynet_mem_service_exit(handle, &left);
 	if (left.bytes || left.blocks || left.lua_bytes)
-		skynet_error(NULL, "skynet-mem: service :%08x exited holding %zu bytes in %zu blocks, lua %zu bytes (%s)",
+		skynet_mem_log("skynet-mem: service :%08x exited holding %zu bytes in %zu blocks, lua %zu bytes (%s)",
 			handle, left.bytes, left.blocks, left.lua_bytes, left.name);
 }

@@ -24,7 +24,8 @@
  * admits C allocations past a limit (SKYNET_MEM_LIMIT_SOFT_C: skynet's C
  * code does not check for NULL; Lua growth past it still fails),
  * names the thread's row (main, socket, timer, monitor, worker) and installs
- * the mailbox reader. */
+ * the mailbox reader; the library's log lines go to skynet's logger
+ * (skynet_mem_set_log). */
 void skynet_mem_thread_init(uint32_t handle);
 
 /* A service's birth, in skynet_context_new. */

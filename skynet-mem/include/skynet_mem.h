@@ -138,6 +138,14 @@ SKYNET_MEM_API void     skynet_mem_lua_transfer(uint32_t from, uint32_t to, size
  * so skynet's glue turns this one off. */
 SKYNET_MEM_API void     skynet_mem_lua_warnings(int on);
 
+/* Where the library's log lines go (dump_c_mem, the skynet.memory module's
+ * messages): fn(ud, line), one line without its newline. NULL (the default)
+ * writes them to stderr. skynet's glue registers skynet_error, a host its
+ * logger; fn may be called from any thread. */
+SKYNET_MEM_API void     skynet_mem_set_log(void (*fn)(void *ud, const char *line), void *ud);
+/* One line (printf format, cut at 255 bytes) through the registered function. */
+SKYNET_MEM_API void     skynet_mem_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* strdup charged to the current service (skynet's skynet_strdup). */
 SKYNET_MEM_API char    *skynet_mem_strdup(const char *str);
 

@@ -1,0 +1,64 @@
+#ifndef SKYNET_HOST_PAGE_H
+#define SKYNET_HOST_PAGE_H
+
+/* What the live page at / shows besides /memory.json: a ring of samples
+ * (history.c), the allocations refused at a service's limit (limit_hits.h),
+ * the process's resident memory (process_mem.c), and the page's files and
+ * JSON (page.c, page_json.c). */
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include "kernel.h"
+#include "limit_hits.h"
+
+struct host_mem_view;
+struct MHD_Connection;
+
+/* history.c: one sample a second for ten minutes, totals plus the top
+ * HISTORY_TOP services, so its memory is fixed whatever the services. */
+#define HISTORY_SAMPLES 600
+#define HISTORY_TOP 8
+#define HISTORY_INTERVAL_MS 1000
+
+struct history_service {
+	uint32_t handle;
+	size_t c_bytes, lua_bytes;
+	char name[HOST_NAME_MAX_LEN];
+};
+
+struct history_sample {
+	uint64_t t_ms;          /* since the host started */
+	size_t c_bytes, lua_bytes, orphan_bytes, resident, services;
+	size_t ntop;
+	struct history_service top[HISTORY_TOP];   /* by C + Lua bytes, largest first */
+};
+
+/* The sampling thread; 0, or -1. */
+int history_start(void);
+void history_stop(void);
+/* Adds a sample of the running host taken at t_ms, from one pass over the
+ * layer's records (the oldest sample goes when the ring is full). */
+void history_sample(uint64_t t_ms);
+/* The same from a view (tests). */
+void history_add(const struct host_mem_view *v, uint64_t t_ms);
+/* Copies the samples newer than since_ms, oldest first, into a malloc'd
+ * array (*out; NULL when none); returns how many, or -1 out of memory. */
+long history_copy(uint64_t since_ms, struct history_sample **out);
+
+/* process_mem.c: resident set size of this process in bytes (0 unknown). */
+size_t host_process_resident(void);
+
+/* page_json.c: /history.json (samples newer than since_ms, exit reports,
+ * limit hits, exited services still owning memory); malloc'd, NULL out of memory. */
+char *host_history_json(uint64_t since_ms);
+
+/* page.c: the folder the page's files are read from, or NULL when none has index.html. */
+const char *host_page_dir(void);
+/* page.c: the page's routes (/, its files, /history.json). Returns the HTTP
+ * status with a malloc'd *body (NULL: out of memory) and its *type, or 0
+ * when url is not one of them. */
+unsigned host_page_route(struct MHD_Connection *conn, const char *url, char **body, const char **type);
+
+#endif
