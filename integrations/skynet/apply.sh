@@ -49,7 +49,7 @@ ORIG=$STATE/orig
 # Files apply.sh rewrites or replaces (relative to SKYNET_DIR).
 PATCHED="Makefile skynet-src/skynet_server.c"
 # The message flow (names, mailboxes, the owner following the message):
-FLOW_PATCHED="skynet-src/skynet_mq.c skynet-src/skynet_socket.c skynet-src/skynet_handle.c skynet-src/skynet_env.c skynet-src/skynet_module.c 3rd/lua/lauxlib.c 3rd/lua/loadlib.c"
+FLOW_PATCHED="skynet-src/skynet_mq.c skynet-src/skynet_socket.c skynet-src/skynet_handle.c skynet-src/skynet_env.c skynet-src/skynet_module.c skynet-src/skynet_timer.c 3rd/lua/lauxlib.c 3rd/lua/loadlib.c"
 PATCHED="$PATCHED $FLOW_PATCHED"
 REPLACED="skynet-src/malloc_hook.c skynet-src/malloc_hook.h skynet-src/skynet_malloc.h lualib-src/lua-memory.c"
 # Files apply.sh adds (skynet has none of them); --revert removes them.
@@ -134,6 +134,8 @@ recognise_flow() {
 	once skynet-src/skynet_env.c '^	E->L = luaL_newstate();$' "the environment's state"
 	once skynet-src/skynet_module.c '^#include "spinlock.h"$' "the spinlock.h include"
 	once skynet-src/skynet_module.c '^		dl = dlopen(tmp, RTLD_NOW | RTLD_GLOBAL);$' "a C service's dlopen"
+	once skynet-src/skynet_timer.c '^#include "spinlock.h"$' "the spinlock.h include"
+	once skynet-src/skynet_timer.c '^	struct timer_node \*node = (struct timer_node \*)skynet_malloc(sizeof(\*node)+sz);$' "a timer's node"
 	once 3rd/lua/loadlib.c '^#include <dlfcn.h>$' "the dlfcn.h include"
 	once 3rd/lua/loadlib.c '^  void \*lib = dlopen(path, RTLD_NOW | (seeglb ? RTLD_GLOBAL : RTLD_LOCAL));$' "a C library's dlopen"
 	once 3rd/lua/lauxlib.c '^static struct codecache CC;$' "the code cache"
@@ -281,6 +283,17 @@ extern void *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsiz
 	[ "$(grep -c 'skynet_mem_' "$STAGE/skynet_module.c")" = 4 ] ||
 		die "internal: skynet_module.c was not patched as expected"
 	install_file "$STAGE/skynet_module.c" skynet-src/skynet_module.c
+
+	# A pending timeout is the timer thread's until it fires (the thread
+	# frees it then): a service killed meanwhile has not leaked it.
+	sed -e 's/^#include "spinlock.h"$/&\
+#include "skynet_mem_skynet.h"/' \
+		-e 's/^	struct timer_node \*node = (struct timer_node \*)skynet_malloc(sizeof(\*node)+sz);$/&\
+	skynet_mem_transfer(node, SKYNET_MEM_TIMER);/' \
+		"$ORIG/skynet-src/skynet_timer.c" >"$STAGE/skynet_timer.c"
+	[ "$(grep -c 'skynet_mem_' "$STAGE/skynet_timer.c")" = 2 ] ||
+		die "internal: skynet_timer.c was not patched as expected"
+	install_file "$STAGE/skynet_timer.c" skynet-src/skynet_timer.c
 	sed -e 's/^#include <dlfcn.h>$/&\
 \/* skynet-mem: what dlopen keeps is the main row'"'"'s (weak: lua and luac link without the layer). *\/\
 extern unsigned int skynet_mem_get_current(void) __attribute__((weak));\

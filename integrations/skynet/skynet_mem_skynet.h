@@ -17,6 +17,8 @@
 /* skynet's main thread (skynet_initthread(THREAD_MAIN)): also the owner of
  * the process's tables, the handle and name tables and the environment. */
 #define SKYNET_MEM_MAIN 0xffffffffu
+/* skynet's timer thread: also the owner of the pending timeouts. */
+#define SKYNET_MEM_TIMER 0xfffffffdu
 
 /* Call where skynet sets a thread's current handle at thread start
  * (skynet_initthread, v = skynet's (uint32_t)-m): the layer follows

@@ -1,4 +1,5 @@
--- churn: 2,000 clean services launched and killed log no leak line; a
+-- churn: 2,000 clean services launched and killed log no leak line, nor one
+-- killed with a timeout pending; a
 -- leaker logs exactly one, with its bytes, blocks and name.
 local skynet = require "skynet"
 require "skynet.manager"   -- skynet.kill
@@ -14,6 +15,11 @@ T.start("churn", function()
 		skynet.kill(last)
 	end
 	T.retired(last)
+	-- A service killed with a timeout pending: the timer's node is the
+	-- timer thread's, not a leak.
+	local sleeper = skynet.newservice "sleeper"
+	skynet.kill(sleeper)
+	T.retired(sleeper)
 	local leaker = skynet.newservice "leaker"
 	skynet.kill(leaker)
 	local text = T.poll("the leaker's line", function()
@@ -31,4 +37,5 @@ T.start("churn", function()
 	-- everything else that exited so far left nothing).
 	T.eq(T.count(text, "exited holding"), 1, "exit lines in the log")
 	T.eq(T.count(text, "(snlua clean)"), 0, "no clean service's line")
+	T.eq(T.count(text, "(snlua sleeper)"), 0, "no line for a pending timeout")
 end)
