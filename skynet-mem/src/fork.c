@@ -31,6 +31,7 @@
 #include "block.h"
 #include "internal.h"
 #include "ledger.h"
+#include "limit_events.h"
 #include "log.h"
 #include "profile.h"
 #include "record.h"
@@ -49,6 +50,7 @@ static size_t lock_groups(struct lock_group *g) {
 	size_t n = block_locks(g, GROUPS - 4);
 	g[n++] = record_locks();
 	g[n++] = ledger_locks();
+	g[n++] = limit_event_locks();
 	g[n++] = log_locks();
 	g[n++] = profile_locks();   /* a leaf: held around no other lock */
 	return n;
