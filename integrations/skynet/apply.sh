@@ -42,6 +42,8 @@ ORIG=$STATE/orig
 # Files apply.sh rewrites or replaces (relative to SKYNET_DIR).
 PATCHED="Makefile skynet-src/skynet_server.c"
 REPLACED="skynet-src/malloc_hook.c skynet-src/malloc_hook.h skynet-src/skynet_malloc.h lualib-src/lua-memory.c"
+# The operator's views (console commands, memory_web, the page): views.sh.
+. "$HERE/views.sh"
 
 # --- recognise the tree (its pristine files) ---
 src() {   # the pristine copy of a skynet file
@@ -85,6 +87,7 @@ once lualib-src/lua-memory.c '^luaopen_skynet_memory(lua_State \*L) {$' "skynet.
 	die "$SKYNET_DIR is not a skynet tree apply.sh knows: delete_context does not end in context_dec()"
 [ "$(sed -n '/^dispatch_message/,/^}/p' "$(src $S)" | grep -c '^	CHECKCALLING_END(ctx)$')" = 1 ] ||
 	die "$SKYNET_DIR is not a skynet tree apply.sh knows: dispatch_message does not end in CHECKCALLING_END"
+views_recognise
 
 # --- find or build the layer ---
 cache_flag() {   # cache_flag BUILD_DIR OPTION: ON or OFF, from CMakeCache.txt
@@ -147,7 +150,7 @@ install_file() {   # install_file STAGED DEST (relative to SKYNET_DIR)
 # Makefile: no 3rd/jemalloc; our Lua module's files; skynet-mem.mk for the link.
 sed -e 's/^MALLOC_STATICLIB := \$(JEMALLOC_STATICLIB)$/# skynet-mem: Debian'"'"'s jemalloc, through libskynet-mem-hook (skynet-mem.mk)\
 MALLOC_STATICLIB :=/' \
-	-e 's/^  lua-memory.c \\$/  lua-memory.c lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-log.c \\/' \
+	-e 's/^  lua-memory.c \\$/  lua-memory.c lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-log.c lua-memory-views.c mem-views.c mem-history.c mem-utf8.c \\/' \
 	"$ORIG/Makefile" >"$STAGE/Makefile"
 printf '\n# skynet-mem (integrations/skynet/apply.sh)\ninclude skynet-mem.mk\n' >>"$STAGE/Makefile"
 install_file "$STAGE/Makefile" Makefile
@@ -202,9 +205,12 @@ for h in skynet_malloc.h malloc_hook.h skynet_mem.h skynet_mem_api.h; do
 done
 install_file "$HERE/malloc_hook.c" skynet-src/malloc_hook.c
 install_file "$HERE/skynet_mem_skynet.h" skynet-src/skynet_mem_skynet.h
-for f in lua-memory.c lua-memory.h lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-log.c; do
+for f in lua-memory.c lua-memory.h lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-log.c \
+	lua-memory-views.c mem-views.c mem-views.h mem-history.c mem-utf8.c; do
 	install_file "$REPO/lualib/$f" lualib-src/$f
 done
+
+views_install
 
 # skynet-mem.mk: where the layer is. A new library path relinks everything.
 cat >"$STAGE/skynet-mem.mk" <<EOF

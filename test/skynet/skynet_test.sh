@@ -74,7 +74,7 @@ wait_for() {   # wait_for SECONDS: until every mark is in the output, or skynet 
 			[ "$have" -ge "$need" ] || { all=0; break; }
 		done
 		[ $all = 1 ] && return 0
-		cat "$DIR/out.log" | grep -q '^memcheck: FAIL\|^harness: .* returned error' && return 1
+		cat "$DIR/out.log" | grep -q '^[a-z]*check: FAIL\|^harness: .* returned error' && return 1
 		kill -0 "$PID" 2>/dev/null || return 1
 		[ "$(date +%s)" -lt "$deadline" ] || return 1
 		sleep 0.1
@@ -111,6 +111,7 @@ run() {
 			die "testhandle.lua is not the one this test knows"
 		MARKS="1:Start~debug~console" ;;
 	memcheck) MARKS="1:^memcheck:~ok" ;;
+	viewcheck) MARKS="1:^viewcheck:~ok" ;;   # the layer's debug console commands (views)
 	overflow) MARKS="1:overflow:~injected" ;;
 	*) die "unknown test $TEST" ;;
 	esac
@@ -148,7 +149,7 @@ EOF
 	grep -v ' LAUNCH \|exited holding' "$DIR/skynet.log" 2>/dev/null | tail -n 30 || true
 	echo "--- $(grep -c 'exited holding' "$DIR/skynet.log" || true) services exited holding blocks (in flight, cached code, kept)"
 	[ $ok = 1 ] || die "$TEST: not every mark appeared in ${SECONDS_MAX}s ($MARKS)"
-	grep -q '^memcheck: FAIL' "$DIR/out.log" && die "memcheck failed"
+	grep -q '^[a-z]*check: FAIL' "$DIR/out.log" && die "$TEST failed"
 	# snlua warns of its Lua heap itself (the logger): the layer must not too.
 	if grep 'Memory warning: Lua heap' "$DIR/out.log"; then
 		die "the layer's Lua heap warning doubles snlua's"
@@ -201,6 +202,15 @@ refuse() {
 	done
 	sed -i 's/^	skynet_module_instance_release(ctx->mod, ctx->instance);$/	release_it(ctx);/' "$R/edited/skynet-src/skynet_server.c"
 	expect_refusal "$R/edited" "skynet_server.c has 0 lines for the instance release"
+	# A debug console apply.sh does not know (its extension needs COMMAND.help).
+	mkdir "$R/console"
+	cp -r "$WORK/skynet/.skynet-mem/orig/." "$R/console/"
+	for f in skynet-src/skynet_imp.h service-src/service_snlua.c platform.mk; do
+		mkdir -p "$R/console/$(dirname "$f")"
+		cp "$WORK/skynet/$f" "$R/console/$f"
+	done
+	sed -i 's/^function COMMAND.help()$/COMMAND.help = function()/' "$R/console/service/debug_console.lua"
+	expect_refusal "$R/console" "service/debug_console.lua has 0 lines for the console's help"
 	# skynet-mem's own files without the backup apply.sh keeps.
 	mkdir "$R/stray"
 	cp -r "$R/edited/." "$R/stray/"
