@@ -207,7 +207,7 @@ install_file "$HERE/malloc_hook.c" skynet-src/malloc_hook.c
 install_file "$HERE/skynet_mem_skynet.h" skynet-src/skynet_mem_skynet.h
 for f in lua-memory.c lua-memory.h lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-log.c \
 	lua-memory-views.c mem-views.c mem-views.h mem-history.c mem-utf8.c; do
-	install_file "$REPO/lualib/$f" lualib-src/$f
+	install_file "$REPO/lualib-src/$f" lualib-src/$f
 done
 
 views_install
