@@ -122,7 +122,7 @@ char *mem_views_metrics(const struct mem_views *v, size_t top) {
 	gauge(f, "skynet_mem_orphan_blocks", "C blocks still owned by exited services (leaks).", v->orphan_blocks);
 	gauge(f, "skynet_mem_process_resident_bytes", "Resident set size of the host process.", v->resident);
 	if (v->has_refusals)
-		fprintf(f, "# HELP skynet_mem_limit_refusals_total Allocations refused because the service was at its limit.\n"
+		fprintf(f, "# HELP skynet_mem_limit_refusals_total Allocations refused because a service was at its limit.\n"
 			"# TYPE skynet_mem_limit_refusals_total counter\nskynet_mem_limit_refusals_total %llu\n",
 			(unsigned long long)v->refusals);
 	if (v->jemalloc) {
