@@ -20,7 +20,7 @@ static int to_views(const struct host_mem_view *v, struct mem_views *out, struct
 		o->name = r->name;
 		o->mailbox = r->load.mqlen;
 		o->messages = r->load.messages;
-		o->lua_mem = -1;   /* the host's snlua keeps no count of its own (yet) */
+		o->lua_mem = r->st.handle && !r->exited ? r->load.lua_mem : -1;   /* snlua's own count */
 	}
 	struct mem_views m = {
 		.rows = *rows, .n = v->n, .services = v->n ? v->n - 1 : 0,

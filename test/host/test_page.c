@@ -301,6 +301,7 @@ static void test_page_in_chromium(void **state) {
 	assert_non_null(strstr(row, ">alloc<"));
 	assert_cell(row, "num c", st.bytes);
 	assert_cell(row, "num lua", st.lua_bytes);
+	assert_non_null(strstr(row, "class=\"num luamem\" data-v=\""));   /* Lua's own count, its own column */
 	assert_cell(row, "num blocks", st.blocks);
 	assert_true(st.blocks >= 5 && st.bytes >= 5 * class_of(300));
 	free(row);
