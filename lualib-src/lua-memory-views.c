@@ -142,19 +142,43 @@ static struct ring *check_ring(lua_State *L) {
 	return luaL_checkudata(L, 1, HISTORY_META);
 }
 
-/* ring:sample(t_ms [, names]): a sample of the layer now. */
+/* Names the last sample's services from names (a handle missing there gets
+ * "?"); returns how many were missing, pushing their handles as an array when any. */
+static int name_last(lua_State *L, struct ring *r, int names) {
+	struct mem_history_sample *s = &r->s[(r->n - 1) % r->cap];
+	int missing = 0;
+	for (size_t k = 0; k < s->ntop; k++) {
+		const char *name = str_at(L, names, s->top[k].handle);
+		if (name == NULL && s->top[k].handle != 0) {
+			if (missing++ == 0)
+				lua_createtable(L, 4, 0);
+			lua_pushinteger(L, (lua_Integer)s->top[k].handle);
+			lua_rawseti(L, -2, missing);
+		}
+		mem_utf8_cut(s->top[k].name, sizeof(s->top[k].name),
+			name ? name : s->top[k].handle == 0 ? "host" : "?");
+	}
+	return missing;
+}
+
+/* ring:sample(t_ms [, names]): a sample of the layer now, its services named
+ * from names; returns the handles names lacked (an array), or nothing. */
 static int ring_sample(lua_State *L) {
 	struct ring *r = check_ring(L);
 	lua_Integer t = luaL_checkinteger(L, 2);
 	int names = lua_istable(L, 3) ? 3 : 0;
-	struct mem_history_sample *s = &r->s[r->n % r->cap];
-	mem_history_take(s, (uint64_t)t);
-	for (size_t k = 0; k < s->ntop; k++) {
-		const char *name = str_at(L, names, s->top[k].handle);
-		mem_utf8_cut(s->top[k].name, sizeof(s->top[k].name),
-			name ? name : s->top[k].handle == 0 ? "host" : "?");
-	}
+	mem_history_take(&r->s[r->n % r->cap], (uint64_t)t);
 	r->n++;
+	return name_last(L, r, names) ? 1 : 0;
+}
+
+/* ring:rename(names): names the last sample's services again (after the
+ * caller learnt the names sample lacked). */
+static int ring_rename(lua_State *L) {
+	struct ring *r = check_ring(L);
+	luaL_checktype(L, 2, LUA_TTABLE);
+	if (r->n)
+		name_last(L, r, 2);
 	return 0;
 }
 
@@ -223,7 +247,8 @@ static int lhistory(lua_State *L) {
 	r->cap = (size_t)cap;
 	r->n = 0;
 	if (luaL_newmetatable(L, HISTORY_META)) {
-		static const luaL_Reg m[] = { { "sample", ring_sample }, { "json", ring_json }, { NULL, NULL } };
+		static const luaL_Reg m[] = { { "sample", ring_sample }, { "rename", ring_rename }, { "json", ring_json },
+			{ NULL, NULL } };
 		luaL_newlib(L, m);
 		lua_setfield(L, -2, "__index");
 	}

@@ -15,6 +15,7 @@ DEADLINE=100   # seconds for the whole test
 end=$((SECONDS + DEADLINE))
 
 tmp=$(mktemp -d)
+say() { echo "[${SECONDS}s] $*"; }
 skpid="" prompid="" chrompid=""
 cleanup() {
 	[ -n "$prompid" ] && kill "$prompid" 2>/dev/null
@@ -66,7 +67,7 @@ port=$(sed -n 's|.*memory_web: serving http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$tm
 keeper=$(sed -n 's/^webcheck: ready keeper=\(:[0-9a-f]*\) .*/\1/p' "$tmp/out.log")
 hog=$(sed -n 's/^webcheck: ready .* hog=\(:[0-9a-f]*\) .*/\1/p' "$tmp/out.log")
 URL=http://127.0.0.1:$port
-echo "memory_web on $URL; keeper $keeper, hog $hog"
+say "memory_web on $URL; keeper $keeper, hog $hog"
 get() { curl -sS -m 5 "$@"; }
 code() { curl -s -m 5 -o /dev/null -w '%{http_code}' "$@"; }
 
@@ -83,7 +84,7 @@ done
 lua=$(grep "^skynet_mem_service_lua_bytes{handle=\"$keeper\"" "$tmp/metrics" | awk '{ print $NF }')
 mem=$(grep "^skynet_mem_service_lua_mem_bytes{handle=\"$keeper\"" "$tmp/metrics" | awk '{ print $NF }')
 [ "$mem" -gt 0 ] && [ "$mem" -lt "$lua" ] || fail "snlua's count $mem should be below the charge $lua"
-echo "/metrics: $(grep -vc '^#' "$tmp/metrics") samples, promtool accepts it; keeper Lua charged $lua, own count $mem"
+say "/metrics: $(grep -vc '^#' "$tmp/metrics") samples, promtool accepts it; keeper Lua charged $lua, own count $mem"
 get "$URL/metrics?top=2" >"$tmp/top2"
 grep -q '^skynet_mem_service_c_bytes{handle="rest",name="rest"}' "$tmp/top2" || fail "?top=2 has no rest series"
 [ "$(grep -c '^skynet_mem_service_c_bytes{handle=":' "$tmp/top2")" = 2 ] || fail "?top=2 kept other than 2 services"
@@ -96,11 +97,6 @@ k = [s for s in d['services'] if s['handle'] == '$keeper']
 assert k and k[0]['c_bytes'] > 0 and k[0]['lua_mem'] < k[0]['lua_bytes'], k
 assert d['totals']['orphan_bytes'] > 0, d['totals']
 " || fail "/memory.json"
-until_ok "two samples in /history.json" sh -c "curl -sS -m 5 '$URL/history.json' | python3 -c \"
-import json, sys
-d = json.load(sys.stdin)
-assert len(d['samples']) >= 2 and d['exited_with_leftovers'] >= 1, d
-\""
 # bad requests: 4xx, and the page's files
 [ "$(code "$URL/metrics?top=x")" = 400 ] || fail "?top=x is not 400"
 [ "$(code "$URL/history.json?since=-1")" = 400 ] || fail "?since=-1 is not 400"
@@ -109,7 +105,7 @@ assert len(d['samples']) >= 2 and d['exited_with_leftovers'] >= 1, d
 [ "$(code -X POST -d x "$URL/metrics")" = 405 ] || fail "POST is not 405"
 [ "$(code "$URL/")" = 200 ] && [ "$(code "$URL/app.js")" = 200 ] || fail "the page's files"
 printf 'GARBAGE\r\n\r\n' | curl -s -m 5 telnet://127.0.0.1:$port >/dev/null 2>&1 || true
-echo "bad requests answered 4xx"
+say "bad requests answered 4xx"
 
 # 40 half-open clients (connected, nothing sent) and 40 that ask for the page
 # and never read, then /metrics still answers; the page too.
@@ -120,7 +116,7 @@ for i in $(seq 40); do
 done
 t0=$(date +%s%N)
 get "$URL/metrics" | grep -q "^skynet_mem_service_c_bytes{handle=\"$keeper\"" || fail "/metrics beside half-open and never-reading clients"
-echo "/metrics answered beside 80 stray clients in $((($(date +%s%N) - t0) / 1000000)) ms"
+say "/metrics answered beside 80 stray clients in $((($(date +%s%N) - t0) / 1000000)) ms"
 
 # Headless Chromium loads the page meanwhile (checked below): the keeper's row.
 profile=$tmp/chromium
@@ -167,9 +163,17 @@ has_result "ALERTS{alertname=\"SkynetMemServiceNearLimit\",handle=\"$keeper\"}" 
 rules=$(curl -fsS -m 5 "http://127.0.0.1:$pport/api/v1/rules")
 echo "$rules" | grep -q '"health":"err"' && fail "a rule failed to evaluate: $rules"
 a=$(query 'scrape_samples_post_metric_relabeling{job="skynet"}')
-echo "prometheus: every rule healthy, the near-limit alert fires on $hog; last scrape: $a"
+say "prometheus: every rule healthy, the near-limit alert fires on $hog; last scrape: $a"
 kill "$prompid" 2>/dev/null
 prompid=""
+
+# /history.json: memory_web's ring has sampled meanwhile, its services named
+until_ok "two samples in /history.json" sh -c "curl -sS -m 5 '$URL/history.json' | python3 -c \"
+import json, sys
+d = json.load(sys.stdin)
+assert len(d['samples']) >= 2 and d['exited_with_leftovers'] >= 1, d
+assert d['names'].get('$keeper', '').startswith('snlua keeper'), d['names']
+\""
 
 wait $chrompid || fail "chromium failed"
 grep -q 'data-loaded="1"' "$tmp/dom" || fail "the page did not load its data"
@@ -178,8 +182,8 @@ row=$(tr '\n' ' ' <"$tmp/dom" | grep -o "<tr data-handle=\"$keeper\".*" | sed 's
 echo "$row" | grep -q '房间' || fail "the keeper's name is not on the page: $row"
 echo "$row" | grep -q "class=\"num c\" data-v=\"$c\"" || fail "the page's C bytes for the keeper are not $c: $row"
 echo "$row" | grep -q 'class="num luamem" data-v="[0-9]' || fail "the page shows no own count of the keeper's Lua heap: $row"
-echo "chromium: the keeper's row shows C $c and both Lua figures"
+say "chromium: the keeper's row shows C $c and both Lua figures"
 
 kill -0 $skpid 2>/dev/null || fail "skynet died"
 [ "$(code "$URL/metrics")" = 200 ] || fail "memory_web stopped serving"
-echo "views_web: ok"
+say "views_web: ok"

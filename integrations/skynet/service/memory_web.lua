@@ -67,10 +67,15 @@ local function asset(path)
 	return 200, body, types[ext]
 end
 
--- Names and the services' own figures, asked when a view is asked for.
-local names = {}
+-- Names and the services' own figures, asked when a view is asked for (and
+-- by the sampler when a service it ranks has none yet). Handles the launcher
+-- does not know (C services, skynet's threads) are remembered as nameless.
+local names, nameless = {}, {}
 local function refresh_names()
 	names = views.launched()
+	for h in pairs(nameless) do
+		names[h] = names[h] or ""
+	end
 	return names
 end
 
@@ -78,6 +83,9 @@ local function figures()
 	local launched = refresh_names()
 	local f = views.figures(launched, ASK_TIMEOUT)
 	f.names = launched
+	-- the answers' buffers are freed (charged to the services that answered)
+	-- when this dispatch ends: read the records after it
+	skynet.yield()
 	return f
 end
 
@@ -87,9 +95,20 @@ local function now_ms()
 	return (skynet.now() - started) * 10
 end
 
--- One sample a second; names asked again only when a top service has none.
+-- One sample a second; names asked of the launcher only when a service in
+-- it has none yet.
 local function sampler()
-	history:sample(now_ms(), names)
+	local unnamed = history:sample(now_ms(), names)
+	if unnamed then
+		refresh_names()
+		for _, h in ipairs(unnamed) do
+			if not names[h] then
+				nameless[h] = true
+				names[h] = ""
+			end
+		end
+		history:rename(names)
+	end
 	skynet.timeout(SAMPLE_CS, sampler)
 end
 
