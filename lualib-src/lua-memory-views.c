@@ -81,12 +81,11 @@ static void build(lua_State *L, int arg, struct mem_views *view) {
 			continue;
 		struct mem_views_row *r = &box->v[n++];
 		r->st = *st;
+		/* the Lua side's name, else the record's own (skynet_mem_set_name) */
 		r->name = str_at(L, names, st->handle);
-		/* issue 20: the record's own name (memory.stat(h).name) goes here when
-		 * the Lua side has none */
-		if (r->name == NULL)
-			r->name = st->handle == 0 ? "host" : "";
-		r->mailbox = (size_t)int_at(L, mailbox, st->handle, 0);
+		if (r->name == NULL || r->name[0] == '\0')
+			r->name = r->st.name[0] ? r->st.name : st->handle == 0 ? "host" : "";
+		r->mailbox = (size_t)int_at(L, mailbox, st->handle, (long long)st->queued_msgs);
 		r->messages = int_at(L, messages, st->handle, -1);
 		r->lua_mem = int_at(L, lua_mem, st->handle, -1);
 		view->services += st->handle != 0;
@@ -149,6 +148,8 @@ static int name_last(lua_State *L, struct ring *r, int names) {
 	int missing = 0;
 	for (size_t k = 0; k < s->ntop; k++) {
 		const char *name = str_at(L, names, s->top[k].handle);
+		if (name == NULL && s->top[k].name[0])
+			continue;   /* the record's own name, from the sample */
 		if (name == NULL && s->top[k].handle != 0) {
 			if (missing++ == 0)
 				lua_createtable(L, 4, 0);
@@ -197,7 +198,7 @@ static int write_exited(const struct skynet_mem_stat *st, void *ud) {
 	if (e->shown++ < 50) {
 		fprintf(e->f, "%s{\"handle\":\":%08x\",\"name\":", e->shown > 1 ? "," : "", st->handle);
 		const char *name = str_at(e->L, e->names, st->handle);
-		mem_views_json_string(e->f, name ? name : "");
+		mem_views_json_string(e->f, name ? name : st->name);
 		fprintf(e->f, ",\"c_bytes\":%zu,\"blocks\":%zu}", st->bytes, st->blocks);
 	}
 	e->all++;

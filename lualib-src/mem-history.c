@@ -29,6 +29,9 @@ static int take_record(const struct skynet_mem_stat *st, void *ud) {
 		return 0;
 	s->services += st->handle != 0;
 	mem_history_consider(s, st->handle, st->bytes, st->lua_bytes);
+	for (size_t k = 0; k < s->ntop; k++)   /* the record's own name, when it has one */
+		if (s->top[k].handle == st->handle)
+			mem_utf8_cut(s->top[k].name, sizeof(s->top[k].name), st->name);
 	return 0;
 }
 

@@ -74,8 +74,8 @@ struct mem_history_sample {
 
 /* Keeps handle in s->top when it is among the largest (names filled later). */
 MEM_VIEWS_HIDDEN void mem_history_consider(struct mem_history_sample *s, uint32_t handle, size_t c, size_t lua);
-/* A sample of the layer now: totals and the largest live records; their names
- * are left empty for the caller. */
+/* A sample of the layer now: totals and the largest live records, named by
+ * their records ("" when a record has none: the caller names them). */
 MEM_VIEWS_HIDDEN void mem_history_take(struct mem_history_sample *s, uint64_t t_ms);
 
 /* The members of /history.json that both hosts write alike: interval_ms,

@@ -34,10 +34,6 @@ static int to_views(const struct host_mem_view *v, struct mem_views *out, struct
 	return 0;
 }
 
-char *host_metrics_text(const struct host_mem_view *v) {
-	return host_metrics_text_top(v, 0);
-}
-
 char *host_metrics_text_top(const struct host_mem_view *v, size_t top) {
 	struct mem_views m;
 	struct mem_views_row *rows;

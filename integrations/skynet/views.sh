@@ -4,10 +4,14 @@
 #   views_recognise   before anything is written: the pristine debug_console.lua
 #                     must have the lines the console's extension relies on
 #   views_install     after the layer's files: writes the views' files
-# Uses apply.sh's src, once, die, install_file, STAGE, REPO, HERE, SKYNET_DIR.
+# Uses apply.sh's src, once, die, install_file, STAGE, REPO, HERE, SKYNET_DIR;
+# adds to its PATCHED (a file it rewrites) and ADDED (files --revert removes).
 
 VIEWS_CONSOLE=service/debug_console.lua
 PATCHED="$PATCHED $VIEWS_CONSOLE"
+ADDED="$ADDED lualib-src/lua-memory-views.c lualib-src/mem-views.c lualib-src/mem-views.h
+lualib-src/mem-history.c lualib-src/mem-utf8.c lualib/skynet/memory_views.lua lualib/skynet/memory_console.lua
+service/memory_web.lua service/memory_web/index.html service/memory_web/app.js service/memory_web/style.css"
 
 views_recognise() {
 	[ -f "$(src $VIEWS_CONSOLE)" ] || die "$SKYNET_DIR is not a skynet checkout: $VIEWS_CONSOLE is missing"
