@@ -62,6 +62,8 @@ ready() { grep -q '^webcheck: ready' "$tmp/out.log" || { kill -0 $skpid 2>/dev/n
 until_ok "webcheck ready" ready
 grep -q "^webcheck: bad address refused" "$tmp/out.log" || fail "memory_web accepted localhost:99999"
 grep -q "memory_web: bad address 'localhost:99999' (want IP:PORT" "$tmp/skynet.log" || fail "no clear error for the bad address"
+grep -q "^webcheck: bad timeout refused" "$tmp/out.log" || fail "memory_web accepted a connection timeout of 0"
+grep -q "memory_web: bad connection timeout '0' (want seconds, 1..3600)" "$tmp/skynet.log" || fail "no clear error for the bad timeout"
 port=$(sed -n 's|.*memory_web: serving http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$tmp/skynet.log" | head -n 1)
 [ -n "$port" ] || fail "memory_web did not say its port"
 keeper=$(sed -n 's/^webcheck: ready keeper=\(:[0-9a-f]*\) .*/\1/p' "$tmp/out.log")
@@ -117,6 +119,7 @@ done
 t0=$(date +%s%N)
 get "$URL/metrics" | grep -q "^skynet_mem_service_c_bytes{handle=\"$keeper\"" || fail "/metrics beside half-open and never-reading clients"
 say "/metrics answered beside 80 stray clients in $((($(date +%s%N) - t0) / 1000000)) ms"
+stray_fd=$fd   # the last never-reading client: memory_web closes it (3 s here)
 
 # Headless Chromium loads the page meanwhile (checked below): the keeper's row.
 profile=$tmp/chromium
@@ -166,6 +169,12 @@ a=$(query 'scrape_samples_post_metric_relabeling{job="skynet"}')
 say "prometheus: every rule healthy, the near-limit alert fires on $hog; last scrape: $a"
 kill "$prompid" 2>/dev/null
 prompid=""
+
+# The stray clients were closed by memory_web (their 3 s are over): the last
+# one reads its answer, then the end of the stream.
+timeout 5 cat <&$stray_fd >"$tmp/stray" || fail "memory_web did not close a client that never read"
+grep -q '^HTTP/1.1 200' "$tmp/stray" || fail "the never-reading client had no answer"
+say "the stray clients were closed"
 
 # /history.json: memory_web's ring has sampled meanwhile, its services named
 until_ok "two samples in /history.json" sh -c "curl -sS -m 5 '$URL/history.json' | python3 -c \"

@@ -1,6 +1,6 @@
 -- memory_web: the layer's HTTP views inside skynet, over skynet's own socket
 -- and http libraries (no thread of its own). Start it from the bootstrap:
---   skynet.newservice("memory_web", "127.0.0.1:9120")
+--   skynet.newservice("memory_web", "127.0.0.1:9120" [, connection timeout seconds, 10])
 -- GET /metrics[?top=N]  Prometheus text (the project's host's names and labels)
 -- GET /memory.json      every live service's record
 -- GET /history.json[?since=MS]  the ring this service keeps (a sample a second)
@@ -15,7 +15,7 @@ local urllib = require "http.url"
 local memory = require "skynet.memory"
 local views = require "skynet.memory_views"
 
-local address = ...
+local address, timeout_arg = ...
 local CONN_TIMEOUT = 1000   -- centiseconds a connection may live (half-open, never reading)
 local MAX_CONNS = 256       -- connections at once; the next ones are closed at once
 local REQUEST_MAX = 8192    -- bytes of a request's body
@@ -36,6 +36,14 @@ local function parse_address(s)
 	return ip, tonumber(port)
 end
 local ip, port = parse_address(address)
+-- an optional second argument: the seconds a connection may live (1..3600)
+if timeout_arg ~= nil then
+	local s = tostring(timeout_arg):match("^%d+$") and tonumber(timeout_arg)
+	if not s or s < 1 or s > 3600 then
+		error(string.format("memory_web: bad connection timeout '%s' (want seconds, 1..3600)", tostring(timeout_arg)), 0)
+	end
+	CONN_TIMEOUT = s * 100
+end
 
 -- The page's files: the folder memory_web/ beside this service's file.
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."

@@ -13,9 +13,11 @@ local function settle(h)
 end
 
 skynet.start(function()
-	skynet.newservice("memory_web", "127.0.0.1:0")
+	skynet.newservice("memory_web", "127.0.0.1:0", 3)   -- connections live 3 s
 	local ok, err = pcall(skynet.newservice, "memory_web", "localhost:99999")
 	print("webcheck: bad address " .. (ok and "accepted" or "refused: " .. tostring(err)))
+	ok = pcall(skynet.newservice, "memory_web", "127.0.0.1:0", "0")
+	print("webcheck: bad timeout " .. (ok and "accepted" or "refused"))
 	local keeper = skynet.newservice("keeper", "房间", "\"q\"", "C:\\x", "bad\xffbyte")
 	skynet.call(keeper, "lua", "keep", 100)
 	skynet.call(keeper, "lua", "grow", 2000)
