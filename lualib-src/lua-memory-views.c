@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lua-memory.h"
+#include "mem-history.h"
 #include "mem-views.h"
 
 #define HISTORY_META "skynet.memory.history"

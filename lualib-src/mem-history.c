@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem-views.h"
+#include "mem-history.h"
 
 void mem_history_consider(struct mem_history_sample *s, uint32_t handle, size_t c, size_t lua) {
 	size_t t = c + lua, pos = s->ntop;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem-views.h"
+#include "mem-utf8.h"
 
 /* Length of the valid sequence at p (n bytes left), or 0 (RFC 3629 table). */
 static size_t seq_len(const unsigned char *p, size_t n) {

@@ -11,9 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mem-utf8.h"
 #include "skynet_mem.h"
-
-#define MEM_VIEWS_HIDDEN __attribute__((visibility("hidden")))
 
 struct mem_views_row {
 	struct skynet_mem_stat st;
@@ -52,52 +51,5 @@ MEM_VIEWS_HIDDEN void mem_views_json_string(FILE *f, const char *s);
 
 /* The process's resident memory in bytes (0: unknown). */
 MEM_VIEWS_HIDDEN size_t mem_views_resident(void);
-
-/* The page's history (mem-history.c): samples of the totals and the
- * MEM_HISTORY_TOP largest services, so a ring's size does not depend on how
- * many services run. The ring is the caller's (its lock too). */
-#define MEM_HISTORY_TOP 8
-#define MEM_NAME_MAX 64   /* with the NUL; longer names are cut at a UTF-8 boundary */
-
-struct mem_history_service {
-	uint32_t handle;
-	size_t c_bytes, lua_bytes;
-	char name[MEM_NAME_MAX];
-};
-
-struct mem_history_sample {
-	uint64_t t_ms;
-	size_t c_bytes, lua_bytes, orphan_bytes, resident, services;
-	size_t ntop;
-	struct mem_history_service top[MEM_HISTORY_TOP];   /* by C + Lua bytes, largest first */
-};
-
-/* Keeps handle in s->top when it is among the largest (names filled later). */
-MEM_VIEWS_HIDDEN void mem_history_consider(struct mem_history_sample *s, uint32_t handle, size_t c, size_t lua);
-/* A sample of the layer now: totals and the largest live records, named by
- * their records ("" when a record has none: the caller names them). */
-MEM_VIEWS_HIDDEN void mem_history_take(struct mem_history_sample *s, uint64_t t_ms);
-
-/* The members of /history.json that both hosts write alike: interval_ms,
- * capacity, top_k, now, samples (n, oldest first) and names (of the services
- * in them). The caller writes the braces and its own members. */
-MEM_VIEWS_HIDDEN void mem_history_write(FILE *f, const struct mem_history_sample *s, size_t n,
-	unsigned interval_ms, size_t capacity, uint64_t now_ms);
-
-/* UTF-8 (mem-utf8.c). */
-enum mem_utf8_escape {
-	MEM_UTF8_RAW,     /* as is */
-	MEM_UTF8_LABEL,   /* a Prometheus label value: \\ \" \n */
-	MEM_UTF8_LINE,    /* one console line: control characters become '?' */
-	MEM_UTF8_JSON,    /* inside a JSON string: \" \\ and \u00XX for controls */
-};
-/* Copies src into dst (cap bytes, NUL included), cut before a character
- * that would not fit whole. Returns the bytes copied. */
-MEM_VIEWS_HIDDEN size_t mem_utf8_cut(char *dst, size_t cap, const char *src);
-/* Writes s as valid UTF-8: each byte that starts no valid sequence becomes
- * U+FFFD (overlong forms, surrogates and values past U+10FFFF included). */
-MEM_VIEWS_HIDDEN void mem_utf8_write(FILE *f, const char *s, enum mem_utf8_escape esc);
-/* The same into a malloc'd string; NULL out of memory. */
-MEM_VIEWS_HIDDEN char *mem_utf8_clean(const char *s, enum mem_utf8_escape esc);
 
 #endif

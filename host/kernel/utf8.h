@@ -5,7 +5,7 @@
  * implementation is the views' renderer's (lualib-src/mem-utf8.c), which
  * skynet's memory_web uses too; these are the host's names for it. */
 
-#include "mem-views.h"
+#include "mem-utf8.h"
 
 enum host_utf8_escape {
 	HOST_UTF8_RAW = MEM_UTF8_RAW,       /* as is */

@@ -12,7 +12,7 @@
 
 #include "kernel.h"
 #include "limit_hits.h"
-#include "mem-views.h"
+#include "mem-history.h"
 
 struct host_mem_view;
 struct MHD_Connection;

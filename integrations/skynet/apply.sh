@@ -370,7 +370,7 @@ done
 install_file "$HERE/malloc_hook.c" skynet-src/malloc_hook.c
 install_file "$HERE/skynet_mem_skynet.h" skynet-src/skynet_mem_skynet.h
 for f in lua-memory.c lua-memory.h lua-memory-records.c lua-memory-records.h lua-memory-jemalloc.c lua-memory-snapshot.c \
-	lua-memory-views.c mem-views.c mem-views.h mem-history.c mem-utf8.c; do
+	lua-memory-views.c mem-views.c mem-views.h mem-history.c mem-history.h mem-utf8.c mem-utf8.h; do
 	install_file "$REPO/lualib-src/$f" lualib-src/$f
 done
 

@@ -10,7 +10,7 @@
 VIEWS_CONSOLE=service/debug_console.lua
 PATCHED="$PATCHED $VIEWS_CONSOLE"
 ADDED="$ADDED lualib-src/lua-memory-views.c lualib-src/mem-views.c lualib-src/mem-views.h
-lualib-src/mem-history.c lualib-src/mem-utf8.c lualib/skynet/memory_views.lua lualib/skynet/memory_console.lua
+lualib-src/mem-history.c lualib-src/mem-history.h lualib-src/mem-utf8.c lualib-src/mem-utf8.h lualib/skynet/memory_views.lua lualib/skynet/memory_console.lua
 service/memory_web.lua service/memory_web/index.html service/memory_web/app.js service/memory_web/style.css"
 
 views_recognise() {
