@@ -27,6 +27,8 @@ cleanup() {
 trap cleanup EXIT
 fail() {
 	echo "views_web: FAIL: $*"
+	[ -n "$prompid" ] && curl -s -m 2 "http://127.0.0.1:$pport/api/v1/targets" | grep -o '"lastError":"[^"]*"'
+	[ -n "${URL:-}" ] && curl -s -o /dev/null -m 5 -w 'GET /metrics: %{http_code} in %{time_total} s\n' "$URL/metrics"
 	for f in out.log skynet.log prom.log; do [ -f "$tmp/$f" ] && { echo "--- $f"; tail -n 20 "$tmp/$f"; }; done
 	exit 1
 }
