@@ -4,6 +4,7 @@
 #   views_recognise   before anything is written: the pristine debug_console.lua
 #                     must have the lines the console's extension relies on
 #   views_install     after the layer's files: writes the views' files
+#   views_revert      after --revert removed the files: the folders it made
 # Uses apply.sh's src, once, die, install_file, STAGE, REPO, HERE, SKYNET_DIR;
 # adds to its PATCHED (a file it rewrites) and ADDED (files --revert removes).
 
@@ -49,5 +50,13 @@ views_install() {
 	web=$(views_web_dir)
 	for f in index.html app.js style.css; do
 		install_file "$web/$f" service/memory_web/$f
+	done
+}
+
+# --revert: the folders views_install made, when nothing else is in them
+# (skynet's own lualib/skynet always has files: it stays).
+views_revert() {
+	for d in service/memory_web lualib/skynet lualib; do
+		rmdir "$SKYNET_DIR/$d" 2>/dev/null || true
 	done
 }
