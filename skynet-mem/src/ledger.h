@@ -7,8 +7,8 @@
  * when a service sits in its home slot) that grows to LEDGER_MAX_SLOTS, so a
  * worker running thousands of services keeps a slot, and the record reference
  * it holds, for each: a service switch takes no lock and evicts nothing.
- * Past LEDGER_MAX_SLOTS * 3/4 services a new one replaces the one in its home
- * slot (published and released first).
+ * Past LEDGER_MAX_LIVE services a new one evicts one first (published and
+ * released): the one in its home slot, else the eviction clock's next.
  * Pending deltas are published to the shared records: a switch of the current
  * service (skynet_mem_set_current, or the host's own current handle changing)
  * publishes the service it leaves; skynet_mem_set_current(0), thread exit and
@@ -27,11 +27,15 @@
 #include "record.h"
 
 #define LEDGER_FIRST_SLOTS 64
-#define LEDGER_MAX_SLOTS 16384                /* 1 MiB of slots */
+#define LEDGER_MAX_SLOTS 32768                /* 2 MiB of slots */
 /* Services a thread keeps a slot for: past it a new one evicts one. Below
  * the 3/4 of claimed and gone slots that asks for a rehash, so a full table
  * is rehashed (to drop gone slots) once per thousands of new services. */
-#define LEDGER_MAX_LIVE (LEDGER_MAX_SLOTS / 8 * 5)   /* 10,240 */
+#define LEDGER_MAX_LIVE (LEDGER_MAX_SLOTS / 8 * 5)   /* 20,480 */
+/* A service's slot lies within LEDGER_PROBE slots of its home: every probe
+ * ends there, whatever the table holds (a claim with no room in that window
+ * evicts the service at home). */
+#define LEDGER_PROBE 8
 #define SLOT_BATCH ((int64_t)64 * 1024)
 #define DIRTY_MAX 8
 /* Per slot: C bytes within SLOT_BATCH, and C + Lua bytes within it after
@@ -59,7 +63,8 @@ struct ledger_slot {
 	/* The service had a limit when the slot was claimed or last published:
 	 * the fast paths then take the checked ones, and never read the record.
 	 * (A limit set meanwhile applies from the slot's next publication.) */
-	int limited;
+	uint8_t limited;
+	uint8_t seen;              /* switched to since the eviction clock last passed */
 };
 
 #define SLOT_GONE ((uint64_t)1)   /* never a slot_key: probes go on past it */
