@@ -112,6 +112,7 @@ run() {
 			die "testhandle.lua is not the one this test knows"
 		MARKS="1:Start~debug~console" ;;
 	memcheck) MARKS="1:^memcheck:~ok" ;;
+	viewcheck) MARKS="1:^viewcheck:~ok" ;;   # the layer's debug console commands (views)
 	flow|churn|limits) MARKS="1:^$TEST:~ok" ;;
 	clean) MARKS="" ;;
 	overflow) MARKS="1:overflow:~injected" ;;
@@ -224,6 +225,15 @@ refuse() {
 	done
 	sed -i 's/^	skynet_module_instance_release(ctx->mod, ctx->instance);$/	release_it(ctx);/' "$R/edited/skynet-src/skynet_server.c"
 	expect_refusal "$R/edited" "skynet_server.c has 0 lines for the instance release"
+	# A debug console apply.sh does not know (its extension needs COMMAND.help).
+	mkdir "$R/console"
+	cp -r "$WORK/skynet/.skynet-mem/orig/." "$R/console/"
+	for f in skynet-src/skynet_imp.h service-src/service_snlua.c platform.mk; do
+		mkdir -p "$R/console/$(dirname "$f")"
+		cp "$WORK/skynet/$f" "$R/console/$f"
+	done
+	sed -i 's/^function COMMAND.help()$/COMMAND.help = function()/' "$R/console/service/debug_console.lua"
+	expect_refusal "$R/console" "service/debug_console.lua has 0 lines for the console's help"
 	# skynet-mem's own files without the backup apply.sh keeps.
 	mkdir "$R/stray"
 	cp -r "$R/edited/." "$R/stray/"
