@@ -175,6 +175,21 @@ EOF
 		echo "skynet_test: overflow by $h reported, naming the service"
 		return 0
 	fi
+	# The check build lists leftovers for real leaks only, the first 16
+	# blocks and a count: churn's leaker (1 block) and memcheck's keeper
+	# (1,000 blocks) are the only listings.
+	if [ "$(cat "$SK/.skynet-mem/variant" 2>/dev/null)" = check ]; then
+		case $TEST in
+		churn)
+			[ "$(grep -c 'exits owning' "$DIR/out.log")" = 1 ] || die "churn: expected one MEMORY_CHECK listing (the leaker's)"
+			grep -q 'exits owning 1 blocks' "$DIR/out.log" || die "churn: the listing is not the leaker's" ;;
+		memcheck)
+			[ "$(grep -c 'exits owning' "$DIR/out.log")" = 1 ] || die "memcheck: expected one MEMORY_CHECK listing (the keeper's)"
+			[ "$(sed -n '/exits owning 1000 blocks/,/more$/p' "$DIR/out.log" | grep -c '^  block ')" = 16 ] ||
+				die "memcheck: the keeper's listing does not show 16 blocks"
+			grep -q '^  \.\.\. 984 more$' "$DIR/out.log" || die "memcheck: the listing does not count the rest" ;;
+		esac
+	fi
 	# The check build: no heap-error report (leak reports of services that
 	# exit holding blocks are counted by the layer, not errors).
 	if grep 'MEMORY_CHECK' "$DIR/out.log" | grep -v 'exits owning'; then
