@@ -9,11 +9,13 @@
  *   backend.c   cookie.h  owner_header.h  the raw allocator; the release block's owner tag
  *                                         (trailing cookie, or the header layout's)
  *   record.c                              the service table: exact shared records
+ *   limit_events.c                        limit crossings: the mode, counts, the host's queue
  *   ledger.c                              per-thread pending deltas, published to records
  *   current.c                             the current service (owner of new blocks)
  *   large_owner.c                         owners of large release blocks, by address
  *   block.h  -> block.c | block_header.c | check/   block operations, one per build
  *   block_ledger.h                        the ledger's side of a block, both release layouts
+ *   owner_info.c                          owner names, the host's mailbox figures
  *   log.c                                 log lines, through the function the host registers
  *   api.c stats.c skynet_malloc.c lua_alloc.c hook.c check_stub.c   the public surface
  *   fork.c                                every lock of the above across fork()

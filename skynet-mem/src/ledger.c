@@ -4,6 +4,7 @@
 
 #include "backend.h"
 #include "ledger.h"
+#include "limit_events.h"
 #include "thread_key.h"
 
 __thread struct ledger *ledger_tls TLS_IE;
@@ -269,13 +270,17 @@ struct ledger_slot *ledger_lookup_slow(uint32_t handle) {
 	return s;
 }
 
-int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit) {
+int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit, int c) {
 	if (more == 0)
 		return 1;   /* a shrink or a same-class resize: never refused, even over the limit */
 	int64_t used = atomic_load(&s->rec->bytes) + atomic_load(&s->rec->lua) + slot_bytes(s) + s->lua;
 	if (used < 0)
 		used = 0;
-	return (size_t)used <= limit && more <= limit - (size_t)used;
+	if ((size_t)used <= limit && more <= limit - (size_t)used) {
+		limit_under(s->rec);
+		return 1;
+	}
+	return limit_crossed(s->rec, (size_t)used, limit, more, c);
 }
 
 /* Publishes s; a late change of an exited service's record lets it go. */

@@ -111,7 +111,7 @@ HIDDEN void ledger_publish(struct ledger_slot *s);
  * published, or it belongs to an exiting thread (such a slot is always clean:
  * every change comes here and is published at once). */
 HIDDEN void ledger_done_slow(struct ledger_slot *s);
-HIDDEN int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit);
+HIDDEN int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit, int c);
 /* Publishes every pending slot of the calling thread, and lets go of the
  * records of services that exited since the last time. */
 HIDDEN void ledger_flush(void);
@@ -162,12 +162,23 @@ static inline struct ledger_slot *ledger_lookup(uint32_t handle) {
 	return __builtin_expect(s != NULL, 1) ? s : ledger_lookup_slow(handle);
 }
 
-/* 1 when the service may grow by more bytes (C or Lua) under its limit. */
+/* 1 when the service may grow its Lua heap by more bytes under its limit
+ * (refused past it, a crossing recorded: limit_events.h). */
 static inline int ledger_admit(struct ledger_slot *s, size_t more) {
 	size_t limit = atomic_load_explicit(&s->rec->limit, memory_order_relaxed);
 	if (__builtin_expect(limit == 0, 1))
 		return 1;
-	return ledger_admit_slow(s, more, limit);
+	return ledger_admit_slow(s, more, limit, 0);
+}
+
+/* The same for a C block: past the limit it is refused, or admitted and the
+ * crossing recorded when the host chose soft C limits (skynet's C code
+ * assumes malloc never fails). */
+static inline int ledger_admit_c(struct ledger_slot *s, size_t more) {
+	size_t limit = atomic_load_explicit(&s->rec->limit, memory_order_relaxed);
+	if (__builtin_expect(limit == 0, 1))
+		return 1;
+	return ledger_admit_slow(s, more, limit, 1);
 }
 
 /* 1 when the slot's pending C bytes, after `more`, lie outside +-SLOT_BATCH,
