@@ -1,6 +1,7 @@
 /* The current service (see current.h) and skynet_mem_set_current. */
 
 #include "current.h"
+#include "guard.h"
 #include "ledger.h"
 #include "skynet_mem.h"
 
@@ -47,6 +48,8 @@ void skynet_mem_set_current(uint32_t handle) {
 		ledger_flush();
 	else
 		ledger_switch(from, handle, current_is_default);
+	if (__builtin_expect(guard_active, 0))
+		guard_enter(handle);   /* a guarded service's slot is not cached */
 }
 
 /* skynet defines skynet_current_handle (a pthread key), and its glue also calls
