@@ -92,12 +92,12 @@ check-sanitize: deps
 	$(call san_build,asan-check,ON,ASAN_CFLAGS)
 	cd $(BUILD)/asan-check && $(ASAN_RUN) ctest -j2 --output-on-failure -E '$(ASAN_SKIP)'
 	$(call san_build,tsan,OFF,TSAN_CFLAGS,--target test_stress)
-	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/test/core/test_stress
+	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/test/layer/test_stress
 	$(call san_build,tsan-check,ON,TSAN_CFLAGS,--target test_stress)
-	SKYNET_MEM_CHECK_LEAKS=0 TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan-check/test/core/test_stress
+	SKYNET_MEM_CHECK_LEAKS=0 TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan-check/test/layer/test_stress
 	$(call san_build,tsan-header,OFF,TSAN_CFLAGS,--target test_stress test_block_layout,-DSKYNET_MEM_LAYOUT=header)
-	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan-header/test/core/test_stress
-	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan-header/test/core/test_block_layout
+	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan-header/test/layer/test_stress
+	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan-header/test/layer/test_block_layout
 
 # libFuzzer over the MEMORY_CHECK build (clang, ASan+UBSan), bounded in time.
 fuzz: deps

@@ -203,7 +203,7 @@ done
 install_file "$HERE/malloc_hook.c" skynet-src/malloc_hook.c
 install_file "$HERE/skynet_mem_skynet.h" skynet-src/skynet_mem_skynet.h
 for f in lua-memory.c lua-memory.h lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-log.c; do
-	install_file "$REPO/lualib/$f" lualib-src/$f
+	install_file "$REPO/lualib-src/$f" lualib-src/$f
 done
 
 # skynet-mem.mk: where the layer is. A new library path relinks everything.

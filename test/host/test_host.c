@@ -61,7 +61,7 @@ static void test_skynet_memory_in_services(void **state) {
 	assert_int_equal(bytes, st.bytes);
 	assert_int_equal(current, bytes);   /* C bytes only, as skynet's current() */
 #else
-	skip();   /* lualib/ (skynet-memory-lua) not in this build */
+	skip();   /* lualib-src/ (skynet-memory-lua) not in this build */
 #endif
 }
 

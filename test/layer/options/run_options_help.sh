@@ -8,7 +8,7 @@ set -eu
 prog=$1
 root=$2
 out=$(SKYNET_MEM_OPTIONS=help "$prog" noop 2>&1 >/dev/null)
-names=$(grep -rhoE 'getenv\("SKYNET_MEM_[A-Z_]+"\)' "$root/skynet-mem/src" "$root/lualib" "$root/service-src" \
+names=$(grep -rhoE 'getenv\("SKYNET_MEM_[A-Z_]+"\)' "$root/skynet-mem/src" "$root/lualib-src" "$root/host" \
 	| sed 's/getenv("\(.*\)")/\1/' | sort -u)
 table=$(grep -oE '"SKYNET_MEM_[A-Z_]+"' "$root/skynet-mem/src/options.c" | tr -d '"' | sort -u)
 [ -n "$table" ] || { echo "no names in options.c"; exit 1; }
