@@ -284,6 +284,7 @@ int luaopen_skynet_memory(lua_State *L) {
 	};
 	luaL_newlib(L, l);
 	lmem_open_snapshot(L);
+	lmem_open_guard(L);
 	lmem_open_jemalloc(L);
 	lua_pushboolean(L, skynet_mem_has_jemalloc());
 	lua_setfield(L, -2, "jemalloc");
