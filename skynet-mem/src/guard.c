@@ -1,9 +1,11 @@
 /* Which services are guarded and how often (guard.h), and the public guard
- * API of skynet_mem.h. A thread counts the blocks of the guarded service it
- * runs; when the next one is to be guarded it "arms": malloc's short path
- * then sends every request to mem_alloc (malloc_short_max = 0), where the
- * requested size is known, until that block is placed. Other threads take
- * the longer path for that moment too: one block's time at every = N > 1. */
+ * API of skynet_mem.h. A guarded service's blocks are counted by its own
+ * allocation counter (the record's, plus the thread's pending), read on the
+ * slow paths only; when a block is due, the thread "arms": malloc's short
+ * path then sends every request to mem_alloc (malloc_short_max = 0), where
+ * the requested size is known, until the next block is placed. Other
+ * threads take the longer path for that moment too. At every = 1 the thread
+ * stays armed while it runs the service. */
 
 #include <errno.h>
 #include <string.h>
@@ -62,6 +64,9 @@ static struct spin_lock lock = SPIN_LOCK_INIT;
 static struct {
 	uint32_t handle;
 	unsigned every;
+	/* The service's count of allocations (all threads) at which the next
+	 * block is guarded; 0: not known yet. */
+	atomic_uint_fast64_t next;
 } table[SERVICES];
 static int used;                    /* entries of table, under lock */
 static unsigned every_all;          /* SKYNET_MEM_GUARD: every service */
@@ -71,17 +76,12 @@ static int armed_threads;           /* under lock */
 /* The calling thread's view of its current service. */
 static __thread struct {
 	uint32_t handle;
-	unsigned every, left;   /* left: blocks until (and with) the next guarded one */
-	unsigned gen;           /* generation + 1 when read; 0: never */
+	unsigned every;
+	unsigned gen;                /* generation + 1 when read; 0: never */
+	int entry;                   /* the service's index in table; -1: every_all */
+	atomic_uint_fast64_t next;   /* for every_all: this thread's own count */
 	int armed, busy;
 } me TLS_IE;
-
-static unsigned every_locked(uint32_t handle) {
-	for (int k = 0; k < used; k++)
-		if (table[k].handle == handle)
-			return table[k].every;
-	return every_all;
-}
 
 static void arm(void) {
 #ifdef MEM_MALLOC_FAST
@@ -92,14 +92,16 @@ static void arm(void) {
 	if (armed_threads++ == 0)
 		__atomic_store_n(&malloc_short_max, 0, __ATOMIC_RELAXED);
 	spin_unlock(&lock);
+#else
+	me.armed = 1;   /* every block goes through mem_alloc anyway */
 #endif
 }
 
 static void disarm(void) {
-#ifdef MEM_MALLOC_FAST
 	if (!me.armed)
 		return;
 	me.armed = 0;
+#ifdef MEM_MALLOC_FAST
 	spin_lock(&lock);
 	if (--armed_threads == 0)
 		__atomic_store_n(&malloc_short_max, malloc_short_bound, __ATOMIC_RELAXED);
@@ -110,35 +112,78 @@ static void disarm(void) {
 /* Brings the thread's view up to date for handle. */
 static void refresh(uint32_t handle) {
 	unsigned gen = __atomic_load_n(&generation, __ATOMIC_ACQUIRE) + 1;
-	if (me.gen == gen && me.handle == handle)
+	if (__builtin_expect(me.gen == gen && me.handle == handle, 1))
 		return;
 	spin_lock(&lock);
-	unsigned every = every_locked(handle);
-	gen = generation + 1;
+	int k = 0;
+	while (k < used && table[k].handle != handle)
+		k++;
+	unsigned every = k < used ? table[k].every : every_all;
+	me.gen = generation + 1;
 	spin_unlock(&lock);
+	if (me.handle != handle || k == used)
+		atomic_store_explicit(&me.next, 0, memory_order_relaxed);
 	me.handle = handle;
-	me.gen = gen;
+	me.entry = k < used ? k : -1;
 	me.every = every;
-	if (me.left == 0 || me.left > every)
-		me.left = every;
-	if (every == 0 || (every > 1 && me.left > 1))
-		disarm();
-	else
-		arm();
+	if (every != 1)
+		disarm();   /* a block due for another service is not this one's */
 }
 
-/* A guarded service's slot stays out of malloc's cache: its blocks come here. */
+/* A guarded service's slot at every = 1 stays out of malloc's cache: its
+ * blocks all come through mem_alloc. */
 static void uncache(void) {
 	if (ledger_current != LEDGER_NONE && ledger_current->key == slot_key(me.handle))
 		ledger_current = LEDGER_NONE;
 }
 
+/* The service's allocations so far: published, and this thread's pending. */
+static uint64_t allocs_of(uint32_t handle) {
+	struct ledger_slot *s = ledger_peek(handle);
+	if (s == NULL || s->rec == NULL)
+		return 0;
+	return atomic_load_explicit(&s->rec->allocs, memory_order_relaxed) + s->allocs;
+}
+
+/* The service's next guarded block: the count its allocations reach then. */
+static atomic_uint_fast64_t *next_of(void) {
+	return me.entry >= 0 ? &table[me.entry].next : &me.next;
+}
+
+/* 1 when block number `count` of the service is due to be guarded. */
+static int due(uint64_t count) {
+	atomic_uint_fast64_t *next = next_of();
+	uint_fast64_t n = atomic_load_explicit(next, memory_order_relaxed);
+	if (n == 0) {   /* first seen: the count starts here */
+		atomic_compare_exchange_strong(next, &n, count + me.every - 1);
+		return 0;
+	}
+	return count >= n;
+}
+
+/* Takes the due block for block number `count` (another thread may have). */
+static int claim(uint64_t count) {
+	atomic_uint_fast64_t *next = next_of();
+	uint_fast64_t n = atomic_load_explicit(next, memory_order_relaxed);
+	return count >= n && atomic_compare_exchange_strong(next, &n, count + me.every);
+}
+
+/* The count of a guarded service's allocations is read at each switch to
+ * it (a dispatch), at malloc's slow charge (a first block after a
+ * publication, every 64 KiB of growth) and in mem_alloc (calloc, memalign,
+ * realloc, large blocks): when a block is due, the next one goes through
+ * mem_alloc, which guards it. So the fast path is untouched and 1 in every
+ * blocks is guarded, each taken at the first such point after it is due. */
 void guard_enter(uint32_t handle) {
 	if (me.busy)
 		return;
 	refresh(handle);
-	if (me.every)
+	if (me.every == 1) {
 		uncache();
+		arm();
+	} else if (me.every > 1 && due(allocs_of(handle) + 1)) {
+		arm();   /* the service's next block */
+	}
 }
 
 void guard_counted(uint32_t handle) {
@@ -147,9 +192,12 @@ void guard_counted(uint32_t handle) {
 	refresh(handle);
 	if (me.every == 0)
 		return;
-	uncache();
-	if (me.left > 1 && --me.left == 1)
+	if (me.every == 1) {
+		uncache();
 		arm();
+	} else if (due(allocs_of(handle) + 1)) {
+		arm();   /* this block was made already: the next one */
+	}
 }
 
 void *guard_alloc(uint32_t handle, size_t n, size_t align, int zero, size_t u) {
@@ -159,14 +207,11 @@ void *guard_alloc(uint32_t handle, size_t n, size_t align, int zero, size_t u) {
 	refresh(handle);
 	if (me.every == 0)
 		return NULL;
-	if (me.left > 1) {
-		if (--me.left == 1)
-			arm();
-		return NULL;
-	}
-	me.left = me.every;
-	if (me.every > 1)
+	if (me.every > 1) {
 		disarm();
+		if (!claim(allocs_of(handle) + 1))
+			return NULL;
+	}
 	if (n > GUARD_MAX || u == 0 || guard_top == 0)
 		return NULL;
 	me.busy = 1;
@@ -221,8 +266,12 @@ int skynet_mem_guard(uint32_t handle, unsigned every) {
 	if (every != 0) {
 		table[k].handle = handle;
 		table[k].every = every;
+		atomic_store_explicit(&table[k].next, 0, memory_order_relaxed);
 	} else if (k < used) {
-		table[k] = table[--used];
+		used--;
+		table[k].handle = table[used].handle;
+		table[k].every = table[used].every;
+		atomic_store_explicit(&table[k].next, atomic_load(&table[used].next), memory_order_relaxed);
 	}
 	__atomic_store_n(&generation, generation + 1, __ATOMIC_RELEASE);
 	spin_unlock(&lock);
@@ -233,7 +282,10 @@ int skynet_mem_guard(uint32_t handle, unsigned every) {
 
 unsigned skynet_mem_guard_every(uint32_t handle) {
 	spin_lock(&lock);
-	unsigned every = every_locked(handle);
+	int k = 0;
+	while (k < used && table[k].handle != handle)
+		k++;
+	unsigned every = k < used ? table[k].every : every_all;
 	spin_unlock(&lock);
 	return every;
 }

@@ -23,19 +23,35 @@ static size_t head, count;        /* under lock */
 static size_t live;               /* under lock */
 static atomic_uint_fast64_t guarded, missed;
 
-/* Below every address the heap uses (jemalloc's mappings and the
- * executable's, near the top of the 47-bit space; a non-PIE program's brk
- * heap near the bottom): then every heap pointer is above guard_top and
- * free's one compare sends none of them to the cold path. */
-#define POOL_HINT ((uintptr_t)1 << 40)
+/* Below every address the heap uses, so that every heap pointer is above
+ * guard_top and free's one compare sends none of them to the cold path:
+ * 16 MiB is above what NULL plus an offset reaches and below the heap and
+ * the executable (PIE at 0x55..., mappings near the top of the 47-bit space;
+ * under valgrind the heap starts near 64 MiB); a non-PIE program's brk heap
+ * may lie lower (its frees then take the cold path: correct, slower). */
+static const uintptr_t hints[] = { (uintptr_t)16 << 20, (uintptr_t)4 << 30, (uintptr_t)1 << 40 };
+
+static void *map_low(size_t len) {
+	for (size_t k = 0; k < sizeof(hints) / sizeof(hints[0]); k++) {
+		void *m = mmap((void *)hints[k], len, PROT_NONE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		if (m == (void *)hints[k])
+			return m;
+		if (m != MAP_FAILED)   /* a kernel without MAP_FIXED_NOREPLACE put it elsewhere */
+			munmap(m, len);
+	}
+	return mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+}
 
 int guard_pool_make(size_t slots, int underflow) {
 	if (guard_top != 0)
 		return 0;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t stride = page + GUARD_MAX;
+	if (slots > 65536)
+		slots = 65536;
 	size_t len = slots * stride + page;
-	void *m = mmap((void *)POOL_HINT, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *m = map_low(len);
 	if (m == MAP_FAILED)
 		return -1;
 	size_t meta = slots * sizeof(struct guard_slot) + slots * sizeof(uint32_t);
@@ -121,16 +137,34 @@ static struct guard_slot *slot_at(const void *p, size_t *index) {
 	return &guard_pool.slot[i];
 }
 
-/* The first byte around a live block's pages that is not the fill, or 0. */
+/* The first byte of [a, b) that is not the fill, or 0; memcmp by chunks
+ * first (fast), bytes only in a damaged chunk. */
+static uintptr_t unfilled(uintptr_t a, uintptr_t b) {
+	static unsigned char fill[256];
+	if (fill[0] != GUARD_FILL)
+		memset(fill, GUARD_FILL, sizeof(fill));
+	while (a < b) {
+		size_t k = b - a < sizeof(fill) ? b - a : sizeof(fill);
+		if (memcmp((const void *)a, fill, k) != 0)
+			for (size_t i = 0; i < k; i++)
+				if (((const unsigned char *)a)[i] != GUARD_FILL)
+					return a + i;
+		a += k;
+	}
+	return 0;
+}
+
+/* The first byte around a live block's pages that is not the fill, or 0:
+ * the nearest to the block first. */
 static uintptr_t damaged(const struct guard_slot *s) {
 	uintptr_t lo = page_down(s->p), hi = page_up(s->p + (s->n ? s->n : 1));
-	for (uintptr_t a = lo; a < s->p; a++)
-		if (*(const unsigned char *)a != GUARD_FILL)
-			return a;
-	for (uintptr_t a = s->p + s->n; a < hi; a++)
-		if (*(const unsigned char *)a != GUARD_FILL)
-			return a;
-	return 0;
+	uintptr_t bad = unfilled(s->p + s->n, hi);
+	if (bad == 0 && unfilled(lo, s->p) != 0) {
+		bad = s->p - 1;   /* below the block: name the byte nearest to it */
+		while (*(const unsigned char *)bad == GUARD_FILL)
+			bad--;
+	}
+	return bad;
 }
 
 int guard_free(void *p) {

@@ -16,7 +16,7 @@
 #include "internal.h"
 
 #define GUARD_MAX ((size_t)16 * 1024)   /* the largest block guarded */
-#define GUARD_FRAMES 12                  /* stack frames kept per allocation and free */
+#define GUARD_FRAMES 10                  /* stack frames kept per allocation and free */
 #define GUARD_FILL 0xa5
 
 enum guard_state { SLOT_UNUSED, SLOT_LIVE, SLOT_FREED };

@@ -42,8 +42,8 @@ int guard_stack(uintptr_t *pcs, int max, int skip) {
 	in_stack = 1;
 	if (self_hi == 0)
 		dl_iterate_phdr(find_self, NULL);
-	void *raw[GUARD_FRAMES + 16];
-	int n = backtrace(raw, GUARD_FRAMES + 16);
+	void *raw[GUARD_FRAMES + 6];   /* the layer's own frames: at most 5 */
+	int n = backtrace(raw, max + skip + 6 < GUARD_FRAMES + 6 ? max + skip + 6 : GUARD_FRAMES + 6);
 	in_stack = 0;
 	int k = 0, i = skip + 1;
 	while (i < n && (uintptr_t)raw[i] >= self_lo && (uintptr_t)raw[i] < self_hi)
