@@ -1,22 +1,34 @@
 # Quick start (fresh Debian 12, as root):  make demo   |   make test
-# Each target installs missing Debian packages, configures and builds with CMake.
+# Each target installs the Debian packages it needs that are missing (scripts/install-deps.sh:
+# make and make demo the build's, make test also what the tests drive, the bench targets
+# valgrind), then configures and builds with CMake. make layer: the layer alone, no install.
 
 JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps release nojemalloc check-build header demo test bench bench-hotpath install clean
+.PHONY: all deps deps-test deps-bench layer release nojemalloc check-build header demo test bench bench-hotpath install clean
 
 all: release
 
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh build
+
+deps-test:
+	@scripts/install-deps.sh test
+
+deps-bench:
+	@scripts/install-deps.sh bench
 
 # $(1): build folder under $(BUILD), $(2): CMake options
 define build_variant
 	cmake -S . -B $(BUILD)/$(1) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) $(2) >/dev/null
 	cmake --build $(BUILD)/$(1) -j$(JOBS)
 endef
+
+# The layer, the interposer and their tests alone: a C compiler, CMake and jemalloc.
+layer:
+	$(call build_variant,layer,-DSKYNET_MEM_LUA=OFF -DSKYNET_MEM_HOST=OFF -DSKYNET_MEM_BENCH=OFF)
 
 release: deps
 	$(call build_variant,release,)
@@ -38,7 +50,7 @@ demo: release
 # then every build variant's ctest suite, whose summary line closes the output.
 # The header layout runs all but the skynet fixture builds (the layer's own
 # tests, the interposer's, Lua's and the hosts').
-test: release nojemalloc check-build header
+test: deps-test release nojemalloc check-build header
 	@$(MAKE) --no-print-directory check-sanitize fuzz
 	@scripts/run-tests.sh $(BUILD)/release $(BUILD)/nojemalloc $(BUILD)/check --exclude '^skynet_' $(BUILD)/header
 
@@ -47,13 +59,13 @@ bench: release
 
 # Instructions per malloc+free pair (callgrind): steady where ns move with load.
 .PHONY: bench-insns
-bench-insns: release
+bench-insns: deps-bench release
 	bench/insns.sh $(BUILD)/release
 
 # The hot path against bare jemalloc, both block layouts side by side
 # (bench/layouts.sh): instructions per operation (callgrind), many services
 # per worker, real-program shapes, power-of-two memory.
-bench-hotpath: release header
+bench-hotpath: deps-bench release header
 	bench/layouts.sh $(BUILD)/release $(BUILD)/header
 
 install: release
@@ -86,7 +98,7 @@ define san_build
 endef
 
 .PHONY: check-sanitize fuzz bench-check bench-skynet
-check-sanitize: deps
+check-sanitize: deps-test
 	$(call san_build,asan,OFF,ASAN_CFLAGS)
 	cd $(BUILD)/asan && $(ASAN_RUN) ctest -j2 --output-on-failure -E '$(ASAN_SKIP)'
 	$(call san_build,asan-check,ON,ASAN_CFLAGS)
@@ -100,7 +112,7 @@ check-sanitize: deps
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan-header/test/layer/test_block_layout
 
 # libFuzzer over the MEMORY_CHECK build (clang, ASan+UBSan), bounded in time.
-fuzz: deps
+fuzz: deps-test
 	CC=clang cmake -S . -B $(BUILD)/fuzz $(SAN_CMAKE) -DSKYNET_MEM_CHECK=ON -DSKYNET_MEM_TESTS=OFF \
 		-DSKYNET_MEM_FUZZ=ON -DCMAKE_C_FLAGS="$(ASAN_CFLAGS)" >/dev/null
 	cmake --build $(BUILD)/fuzz -j$(JOBS) --target fuzz_check
@@ -121,5 +133,5 @@ bench-check: check-build
 
 # skynet built from the fixture twice, its own malloc hook vs skynet-mem
 # (integrations/skynet), interleaved: ping-pong calls and a Lua-heavy service.
-bench-skynet: release
+bench-skynet: deps-bench release
 	bench/skynet/run.sh $(BUILD)/release

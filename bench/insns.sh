@@ -7,7 +7,7 @@ build=${1:-build/release}
 pairs=${2:-1000000}
 prog=$build/bench/bench_insns
 [ -x "$prog" ] || { echo "no $prog (a jemalloc build with SKYNET_MEM_BENCH=ON)"; exit 1; }
-command -v valgrind >/dev/null || { echo "valgrind is missing (scripts/install-deps.sh installs it)"; exit 1; }
+command -v valgrind >/dev/null || { echo "valgrind is missing (scripts/install-deps.sh bench installs it)"; exit 1; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 count() {

@@ -167,7 +167,7 @@ static int lprofactive(lua_State *L) {
 /* skynet's NOUSE_JEMALLOC answers. */
 static int ldumpinfo(lua_State *L) {
 	(void)L;
-	lmem_log("No jemalloc");
+	skynet_mem_log("No jemalloc");
 	return 0;
 }
 

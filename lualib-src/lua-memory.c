@@ -1,7 +1,9 @@
 /* skynet.memory: skynet's memory module (same names and result shapes) over the
  * skynet-mem layer, plus what a user hunting memory needs: full records, top-N,
- * limits, orphans. Snapshots are in lua-memory-snapshot.c, the jemalloc controls
- * in lua-memory-jemalloc.c, the logger in lua-memory-log.c. */
+ * limits, orphans. The records as Lua sees them are in lua-memory-records.c,
+ * snapshots in lua-memory-snapshot.c, the jemalloc controls in
+ * lua-memory-jemalloc.c; log lines go through skynet_mem_log (the host's
+ * logger, registered with skynet_mem_set_log). */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,91 +11,6 @@
 
 #include "lua-memory.h"
 #include "malloc_hook.h"
-
-#define LIST_META "skynet.memory.list"
-
-uint32_t lmem_checkhandle(lua_State *L, int arg) {
-	if (lua_type(L, arg) == LUA_TSTRING) {
-		/* skynet's address text, as the debug console prints it. */
-		const char *s = lua_tostring(L, arg);
-		char *end;
-		if (s[0] == ':' && s[1] != '\0' && strlen(s) <= 9) {
-			unsigned long v = strtoul(s + 1, &end, 16);
-			if (*end == '\0' && s[1] != '-' && s[1] != '+' && s[1] != ' ')
-				return (uint32_t)v;
-		}
-		luaL_argerror(L, arg, "handle expected (an integer or \":%08x\")");
-		return 0;
-	}
-	if (lua_type(L, arg) != LUA_TNUMBER)
-		luaL_typeerror(L, arg, "integer handle");
-	lua_Integer h = luaL_checkinteger(L, arg);
-	luaL_argcheck(L, h >= 0 && h <= (lua_Integer)0xffffffffu, arg,
-		"handle out of range (0..0xffffffff)");
-	return (uint32_t)h;
-}
-
-static void setint(lua_State *L, const char *key, uint64_t v) {
-	lua_pushinteger(L, (lua_Integer)v);
-	lua_setfield(L, -2, key);
-}
-
-void lmem_pushstat(lua_State *L, const struct skynet_mem_stat *st) {
-	lua_createtable(L, 0, 10);
-	setint(L, "handle", st->handle);
-	setint(L, "bytes", st->bytes);
-	setint(L, "blocks", st->blocks);
-	setint(L, "lua_bytes", st->lua_bytes);
-	setint(L, "total", lmem_total(st));
-	setint(L, "peak", st->peak);
-	setint(L, "limit", st->limit);
-	setint(L, "allocs", st->allocs);
-	setint(L, "frees", st->frees);
-	lua_pushboolean(L, st->retired);
-	lua_setfield(L, -2, "retired");
-}
-
-/* Runs unlocked over a copy of each shard; must not raise (no Lua calls). */
-static int collect_one(const struct skynet_mem_stat *st, void *ud) {
-	struct lmem_list *list = ud;
-	if (list->n == list->cap) {
-		size_t cap = list->cap ? list->cap * 2 : 64;
-		struct skynet_mem_stat *v = realloc(list->v, cap * sizeof(*v));
-		if (v == NULL)
-			return 1;
-		list->v = v;
-		list->cap = cap;
-	}
-	list->v[list->n++] = *st;
-	return 0;
-}
-
-void lmem_release(struct lmem_list *list) {
-	free(list->v);
-	list->v = NULL;
-	list->n = list->cap = 0;
-}
-
-static int list_gc(lua_State *L) {
-	lmem_release(luaL_checkudata(L, 1, LIST_META));
-	return 0;
-}
-
-struct lmem_list *lmem_collect(lua_State *L) {
-	struct lmem_list *list = lua_newuserdatauv(L, sizeof(*list), 0);
-	memset(list, 0, sizeof(*list));
-	if (luaL_newmetatable(L, LIST_META)) {
-		lua_pushcfunction(L, list_gc);
-		lua_setfield(L, -2, "__gc");
-	}
-	lua_setmetatable(L, -2);
-	size_t seen = skynet_mem_foreach(collect_one, list);
-	if (list->n < seen) {
-		lmem_release(list);
-		luaL_error(L, "not enough memory");
-	}
-	return list;
-}
 
 /* --- skynet's functions: C bytes only, as skynet counts them (its Lua heap is
  * counted by snlua itself; here it is each record's lua_bytes) --- */
@@ -219,6 +136,16 @@ static int lsetlimit(lua_State *L) {
 	return 1;
 }
 
+/* setname(handle, name): names the handle's record (nil clears); the layer
+ * cuts it to 63 bytes at a UTF-8 boundary. */
+static int lsetname(lua_State *L) {
+	uint32_t h = lmem_checkhandle(L, 1);
+	const char *name = luaL_optstring(L, 2, NULL);
+	if (skynet_mem_set_name(h, name) != 0)
+		return luaL_error(L, "setname: out of memory");
+	return 0;
+}
+
 /* orphans(): bytes and blocks still held by exited services. */
 static int lorphans(lua_State *L) {
 	size_t bytes, blocks;
@@ -240,13 +167,13 @@ static int ltotals(lua_State *L) {
 	struct skynet_mem_totals t;
 	skynet_mem_totals(&t);
 	lua_createtable(L, 0, 7);
-	setint(L, "bytes", t.bytes);
-	setint(L, "blocks", t.blocks);
-	setint(L, "lua_bytes", t.lua_bytes);
-	setint(L, "total", t.bytes + t.lua_bytes);
-	setint(L, "services", t.services);
-	setint(L, "allocs", t.allocs);
-	setint(L, "frees", t.frees);
+	lmem_setint(L, "bytes", t.bytes);
+	lmem_setint(L, "blocks", t.blocks);
+	lmem_setint(L, "lua_bytes", t.lua_bytes);
+	lmem_setint(L, "total", t.bytes + t.lua_bytes);
+	lmem_setint(L, "services", t.services);
+	lmem_setint(L, "allocs", t.allocs);
+	lmem_setint(L, "frees", t.frees);
 	return 1;
 }
 
@@ -275,6 +202,7 @@ int luaopen_skynet_memory(lua_State *L) {
 		{ "top", ltop },
 		{ "getlimit", lgetlimit },
 		{ "setlimit", lsetlimit },
+		{ "setname", lsetname },
 		{ "orphans", lorphans },
 		{ "totals", ltotals },
 		{ "services", lservices },

@@ -97,7 +97,7 @@ for w in pingpong lua; do
 done
 
 [ "${IR:-1}" = 1 ] || exit 0
-command -v valgrind >/dev/null || { echo "bench/skynet: valgrind missing (scripts/install-deps.sh), no instruction counts"; exit 0; }
+command -v valgrind >/dev/null || { echo "bench/skynet: valgrind missing (scripts/install-deps.sh bench), no instruction counts"; exit 0; }
 ir_of() {   # ir_of VARIANT ARGS...: instructions of one whole run
 	sk=$WORK/$1/skynet
 	shift

@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "context.h"
-#include "screen.h"
+#include "handle.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
 #include "utf8.h"
@@ -29,10 +29,6 @@ static struct {
 	void *ud;
 } R = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-void context_grab(struct skynet_context *ctx) {
-	atomic_fetch_add(&ctx->ref, 1);
-}
-
 static void report_exit(const struct host_exit_report *r) {
 	pthread_mutex_lock(&R.lock);
 	R.ring[R.n % REPORTS_KEPT] = *r;
@@ -50,10 +46,7 @@ static void report_exit(const struct host_exit_report *r) {
 				r->handle, r->name, r->bytes, r->blocks, r->lua_bytes);
 		else
 			snprintf(line, sizeof(line), "[exit] :%08x %-12s clean (lua %zu)", r->handle, r->name, r->lua_bytes);
-		if (!screen_note(line)) {   /* else shown under the live table */
-			printf("%s\n", line);
-			fflush(stdout);
-		}
+		host_note(line);
 	}
 	if (hook)
 		hook(r, ud);
@@ -132,6 +125,15 @@ void context_release(struct skynet_context *ctx) {
 		context_delete(ctx);
 }
 
+/* Takes the handle out of the registry and drops the registry's reference. */
+static int retire(uint32_t handle) {
+	struct skynet_context *ctx;
+	int r = handle_retire(handle, &ctx);
+	if (ctx)
+		context_release(ctx);
+	return r;
+}
+
 uint32_t host_launch(const char *module, const char *param) {
 	const struct skynet_module *mod = host_module_find(module);
 	if (mod == NULL)
@@ -144,7 +146,7 @@ uint32_t host_launch(const char *module, const char *param) {
 	struct skynet_context *ctx = skynet_malloc(sizeof(*ctx));
 	if (ctx == NULL) {
 		skynet_mem_set_current(prev);
-		handle_retire(h);
+		retire(h);
 		skynet_mem_service_exit(h, NULL);
 		return 0;
 	}
@@ -163,7 +165,7 @@ uint32_t host_launch(const char *module, const char *param) {
 	} else {
 		if (ctx->queue)
 			mq_deactivate(ctx->queue);
-		handle_retire(h);
+		retire(h);
 	}
 	context_release(ctx);
 	return ok ? h : 0;
@@ -259,8 +261,8 @@ void context_dispatch(struct message_queue *q) {
 	context_release(ctx);
 }
 
-void host_exit_service(uint32_t handle) {
-	handle_retire(handle);
+int host_exit_service(uint32_t handle) {
+	return retire(handle);
 }
 
 int host_service_name(uint32_t handle, char *buf, size_t len) {
@@ -269,15 +271,6 @@ int host_service_name(uint32_t handle, char *buf, size_t len) {
 
 size_t host_service_count(void) {
 	return handle_list(NULL, 0);
-}
-
-long long host_service_messages(uint32_t handle) {
-	struct skynet_context *ctx = handle_grab(handle);
-	if (ctx == NULL)
-		return -1;
-	long long n = atomic_load(&ctx->messages);
-	context_release(ctx);
-	return n;
 }
 
 int host_service_load(uint32_t handle, struct host_service_load *out) {
@@ -327,24 +320,13 @@ int host_foreach_service(void (*fn)(uint32_t handle, void *ud), void *ud) {
 	return 0;
 }
 
-int host_broadcast_system(const char *cmd) {
-	uint32_t *h = NULL;
-	size_t n = snapshot(&h);
-	int sent = 0;
-	for (size_t i = 0; i < n; i++)
-		if (skynet_send_copy(NULL, h[i], PTYPE_SYSTEM, 0, cmd, strlen(cmd)) >= 0)
-			sent++;
-	skynet_free(h);
-	return sent;
-}
-
 /* At shutdown, with no worker running: every service exits, in handle order. */
 void context_release_all(void) {
 	uint32_t *h = NULL;
 	size_t n;
 	while ((n = snapshot(&h)) > 0) {
 		for (size_t i = 0; i < n; i++)
-			handle_retire(h[i]);
+			retire(h[i]);
 		skynet_free(h);
 		h = NULL;
 	}

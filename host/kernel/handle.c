@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "context.h"
+#include "handle.h"
 #include "utf8.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
@@ -139,7 +139,7 @@ struct skynet_context *handle_grab(uint32_t handle) {
 	return ctx;
 }
 
-int handle_retire(uint32_t handle) {
+int handle_retire(uint32_t handle, struct skynet_context **out) {
 	struct skynet_context *ctx = NULL;
 	int found = 0;
 	pthread_rwlock_wrlock(&H.lock);
@@ -159,8 +159,7 @@ int handle_retire(uint32_t handle) {
 		}
 	}
 	pthread_rwlock_unlock(&H.lock);
-	if (ctx)
-		context_release(ctx);
+	*out = ctx;
 	return found ? 0 : -1;
 }
 

@@ -1,9 +1,9 @@
-/* The C service types: built in (snlua, logger) plus any an embedder registers. */
+/* The C service types: what the host (snlua, logger) and an embedder register. */
 
 #include <pthread.h>
 #include <string.h>
 
-#include "context.h"
+#include "kernel.h"
 
 #define MAX_MODULES 32
 
@@ -11,8 +11,7 @@ static struct {
 	pthread_mutex_t lock;
 	const struct skynet_module *m[MAX_MODULES];
 	int n;
-} M = { .lock = PTHREAD_MUTEX_INITIALIZER,
-	.m = { &host_snlua_module, &host_logger_module }, .n = 2 };
+} M = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 int host_module_register(const struct skynet_module *mod) {
 	int r = -1;

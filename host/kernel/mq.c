@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "context.h"
+#include "mq.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
 
@@ -26,10 +26,12 @@ static struct {
 	pthread_cond_t cond;
 	struct message_queue *head, *tail;
 	int shutdown;
-} G = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0 };
+	mq_drop_fn drop;
+} G = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, NULL };
 
-void globalmq_init(void) {
+void globalmq_init(mq_drop_fn drop) {
 	pthread_mutex_lock(&G.lock);
+	G.drop = drop;
 	G.head = G.tail = NULL;
 	G.shutdown = 0;
 	pthread_mutex_unlock(&G.lock);
@@ -69,18 +71,28 @@ struct message_queue *globalmq_pop(void) {
 	return q;
 }
 
+static void mq_free(struct message_queue *q);
+
 void globalmq_shutdown(void) {
 	pthread_mutex_lock(&G.lock);
 	G.shutdown = 1;
 	pthread_cond_broadcast(&G.cond);
-	/* Mailboxes still queued stay with their services, which free them. */
-	for (struct message_queue *q = G.head; q; q = q->next) {
-		pthread_mutex_lock(&q->lock);
-		q->in_global = 0;
-		pthread_mutex_unlock(&q->lock);
-	}
+	struct message_queue *q = G.head;
 	G.head = G.tail = NULL;
 	pthread_mutex_unlock(&G.lock);
+	/* A mailbox still queued stays with its live service, which frees it at
+	 * its release; one whose service was released already waited for a
+	 * worker to free it (mq_orphan), and no worker will now: freed here. */
+	while (q) {
+		struct message_queue *next = q->next;
+		pthread_mutex_lock(&q->lock);
+		q->in_global = 0;
+		int released = q->release;
+		pthread_mutex_unlock(&q->lock);
+		if (released)
+			mq_free(q);
+		q = next;
+	}
 }
 
 /* Called with the current service set to the new one: it pays for its mailbox.
@@ -128,7 +140,7 @@ void mq_push(struct message_queue *q, struct skynet_message *m) {
 	pthread_mutex_lock(&q->lock);
 	if (q->release || ((q->tail + 1) % q->cap == q->head && expand(q) != 0)) {
 		pthread_mutex_unlock(&q->lock);
-		context_drop_message(m, q->handle);
+		G.drop(m, q->handle);
 		return;
 	}
 	/* Delivered: from now on the payload is the receiver's (its backlog is its memory). */
@@ -197,7 +209,7 @@ static void mq_free(struct message_queue *q) {
 	while (q->head != q->tail) {
 		m = q->queue[q->head];
 		q->head = (q->head + 1) % q->cap;
-		context_drop_message(&m, q->handle);
+		G.drop(&m, q->handle);
 	}
 	pthread_mutex_destroy(&q->lock);
 	skynet_free(q->queue);
@@ -218,7 +230,7 @@ void mq_mark_release(struct message_queue *q) {
 		pthread_mutex_unlock(&q->lock);
 		if (empty)
 			break;
-		context_drop_message(&m, q->handle);
+		G.drop(&m, q->handle);
 	}
 	pthread_mutex_lock(&q->lock);
 	q->release = 1;

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "context.h"
+#include "clock.h"
+#include "kernel.h"
+#include "timer.h"
 
 struct timer_event {
 	uint64_t expire;   /* ms, CLOCK_MONOTONIC */
@@ -22,18 +24,7 @@ static struct {
 	struct timer_event *heap;
 	size_t n, cap;
 	int running, quit;
-	uint64_t start;
 } T = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static uint64_t now_ms(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t host_now(void) {
-	return (now_ms() - T.start) / 10;
-}
 
 static void swap(size_t a, size_t b) {
 	struct timer_event t = T.heap[a];
@@ -76,7 +67,7 @@ int host_timeout(uint32_t handle, int ti, int session) {
 		T.heap = h;
 		T.cap = ncap;
 	}
-	T.heap[T.n] = (struct timer_event){ now_ms() + (uint64_t)ti * 10, handle, session };
+	T.heap[T.n] = (struct timer_event){ clock_ms() + (uint64_t)ti * 10, handle, session };
 	sift_up(T.n++);
 	pthread_cond_signal(&T.cond);
 	pthread_mutex_unlock(&T.lock);
@@ -87,7 +78,7 @@ static void *timer_main(void *arg) {
 	(void)arg;
 	pthread_mutex_lock(&T.lock);
 	while (!T.quit) {
-		uint64_t now = now_ms();
+		uint64_t now = clock_ms();
 		if (T.n && T.heap[0].expire <= now) {
 			struct timer_event e = T.heap[0];
 			T.heap[0] = T.heap[--T.n];
@@ -117,7 +108,6 @@ static void *timer_main(void *arg) {
 }
 
 int timer_start(void) {
-	T.start = now_ms();
 	T.quit = 0;
 	T.n = 0;
 	if (pthread_create(&T.thread, NULL, timer_main, NULL) != 0)

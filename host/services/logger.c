@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "context.h"
-#include "screen.h"
+#include "kernel.h"
+#include "logger.h"
 #include "skynet_malloc.h"
 
 struct logger {
@@ -35,8 +35,10 @@ static int logger_cb(struct skynet_context *ctx, void *ud, int type, int session
 	if (type == PTYPE_TEXT) {
 		char line[512];
 		snprintf(line, sizeof(line), "[:%08x] %.*s", source, (int)sz, (const char *)msg);
-		if (l->out == stdout && screen_note(line))   /* the live table holds the screen */
+		if (l->out == stdout) {
+			host_note(line);   /* under the live table while it holds the screen */
 			return 0;
+		}
 		fprintf(l->out, "%s\n", line);
 		fflush(l->out);
 	}
@@ -79,4 +81,10 @@ void host_log(uint32_t source, const char *fmt, ...) {
 			return;
 	}
 	fprintf(stderr, "[:%08x] %s\n", source, buf);
+}
+
+/* The library's and the Lua module's log lines (skynet_mem_set_log). */
+void host_log_line(void *ud, const char *line) {
+	(void)ud;
+	host_log(0, "%s", line);
 }

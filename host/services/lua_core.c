@@ -7,10 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "context.h"
+#include "kernel.h"
+#include "limit_hits.h"
+#include "logger.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
-#include "page.h"
 #include "snlua.h"
 
 static char cb_key;
@@ -95,7 +96,7 @@ static int l_exit(lua_State *L) {
 
 static int l_kill(lua_State *L) {
 	uint32_t h = get_address(L, 1);
-	lua_pushboolean(L, h != 0 && handle_retire(h) == 0);
+	lua_pushboolean(L, h != 0 && host_exit_service(h) == 0);
 	return 1;
 }
 

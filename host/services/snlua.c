@@ -9,10 +9,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "context.h"
+#include "kernel.h"
+#include "limit_hits.h"
+#include "logger.h"
 #include "skynet_malloc.h"
 #include "skynet_mem.h"
-#include "page.h"
 #include "snlua.h"
 
 #ifdef HAVE_SKYNET_MEMORY_LUA

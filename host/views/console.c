@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "logger.h"
 #include "observe.h"
 
 #define DEFAULT_CLIENTS 32

@@ -82,10 +82,6 @@ static void gauge(FILE *f, const char *name, const char *help, size_t v) {
 	fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n%s %zu\n", name, help, name, name, v);
 }
 
-char *host_metrics_text(const struct host_mem_view *v) {
-	return host_metrics_text_top(v, 0);
-}
-
 char *host_metrics_text_top(const struct host_mem_view *v, size_t top) {
 	unsigned char *keep = choose(v, top);
 	char *buf = NULL;

@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "host.h"
+#include "kernel.h"
 #include "skynet_mem.h"
 
 struct host_mem_row {
@@ -51,7 +51,6 @@ int http_start(int port);
 void http_stop(void);
 
 /* Text formats, in a malloc'd string (NULL out of memory). */
-char *host_metrics_text(const struct host_mem_view *v);
 /* Only the top services by C + Lua bytes have their own series (0: all); the
  * others are summed into one handle="rest" series per metric. */
 char *host_metrics_text_top(const struct host_mem_view *v, size_t top);

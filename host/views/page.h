@@ -2,7 +2,7 @@
 #define SKYNET_HOST_PAGE_H
 
 /* What the live page at / shows besides /memory.json: a ring of samples
- * (history.c), the allocations refused at a service's limit (limit_hits.c),
+ * (history.c), the allocations refused at a service's limit (limit_hits.h),
  * the process's resident memory (process_mem.c), and the page's files and
  * JSON (page.c, page_json.c). */
 
@@ -10,7 +10,8 @@
 #include <stdio.h>
 #include <stdint.h>
 
-#include "host.h"
+#include "kernel.h"
+#include "limit_hits.h"
 
 struct host_mem_view;
 struct MHD_Connection;
@@ -45,28 +46,6 @@ void history_add(const struct host_mem_view *v, uint64_t t_ms);
 /* Copies the samples newer than since_ms, oldest first, into a malloc'd
  * array (*out; NULL when none); returns how many, or -1 out of memory. */
 long history_copy(uint64_t since_ms, struct history_sample **out);
-
-/* limit_hits.c: allocations a service's limit refused; a burst from one
- * service within a second is one hit with a count. */
-#define LIMIT_HITS_KEPT 32
-
-struct host_limit_hit {
-	uint32_t handle;
-	char name[HOST_NAME_MAX_LEN];
-	const char *kind;      /* "C" or "Lua" */
-	size_t request, used, limit;
-	uint64_t first_ms, last_ms;
-	uint64_t count;
-};
-
-/* Called where an allocation of request bytes charged to handle failed;
- * counted only when the service has a limit (else the allocator failed). */
-void host_limit_refused(uint32_t handle, const char *kind, size_t request);
-/* The last hits, oldest first; returns how many were copied. *total: every
- * refused allocation so far. */
-size_t host_limit_hits(struct host_limit_hit *out, size_t max, uint64_t *total);
-/* Writes the skynet_mem_limit_refusals_total counter (Prometheus text). */
-void host_limit_refusals_metric(FILE *f);
 
 /* process_mem.c: resident set size of this process in bytes (0 unknown). */
 size_t host_process_resident(void);

@@ -2,6 +2,7 @@
 # apply.sh SKYNET_DIR [--check]: turns an unmodified skynet checkout into one
 # built on skynet-mem; then `make linux` in SKYNET_DIR builds skynet over
 # Debian's jemalloc and the layer's malloc interposer (libskynet-mem-hook).
+# apply.sh --revert SKYNET_DIR: puts skynet's own files back (see revert()).
 #
 # Where the layer comes from (first that applies; written to SKYNET_DIR/skynet-mem.mk):
 #   SKYNET_MEM_BUILD=dir    a CMake build folder of this repository (its lib);
@@ -14,7 +15,7 @@
 set -eu
 
 usage() {
-	echo "usage: $0 SKYNET_DIR [--check]" >&2
+	echo "usage: $0 SKYNET_DIR [--check] | $0 --revert SKYNET_DIR" >&2
 	exit 2
 }
 die() {
@@ -23,6 +24,12 @@ die() {
 }
 
 [ $# -ge 1 ] || usage
+MODE=apply
+if [ "$1" = --revert ]; then
+	MODE=revert
+	shift
+	[ $# = 1 ] || usage
+fi
 SKYNET_DIR=$1
 shift
 VARIANT=release
@@ -41,7 +48,31 @@ ORIG=$STATE/orig
 
 # Files apply.sh rewrites or replaces (relative to SKYNET_DIR).
 PATCHED="Makefile skynet-src/skynet_server.c"
+# The message flow (names, mailboxes, the owner following the message):
+FLOW_PATCHED="skynet-src/skynet_mq.c skynet-src/skynet_socket.c skynet-src/skynet_handle.c skynet-src/skynet_env.c 3rd/lua/lauxlib.c"
+PATCHED="$PATCHED $FLOW_PATCHED"
 REPLACED="skynet-src/malloc_hook.c skynet-src/malloc_hook.h skynet-src/skynet_malloc.h lualib-src/lua-memory.c"
+# Files apply.sh adds (skynet has none of them); --revert removes them.
+ADDED="skynet-src/skynet_mem.h skynet-src/skynet_mem_api.h skynet-src/skynet_mem_skynet.h
+lualib-src/lua-memory.h lualib-src/lua-memory-jemalloc.c lualib-src/lua-memory-snapshot.c lualib-src/lua-memory-log.c
+skynet-mem.mk libskynet-mem-hook.so.0"
+
+# --- revert: skynet's own files back, apply.sh's own gone ---
+revert() {
+	[ -d "$ORIG" ] || die "$SKYNET_DIR has no $ORIG: apply.sh was not run there (nothing to revert)"
+	(cd "$ORIG" && find . -type f | sed 's|^\./||') | while read -r f; do
+		cmp -s "$ORIG/$f" "$SKYNET_DIR/$f" || cp -p "$ORIG/$f" "$SKYNET_DIR/$f"
+	done
+	for f in $ADDED; do
+		rm -f "$SKYNET_DIR/$f"
+	done
+	# Built over the layer: make builds them again, over skynet's own hook.
+	rm -f "$SKYNET_DIR/skynet" "$SKYNET_DIR"/cservice/*.so "$SKYNET_DIR"/luaclib/*.so \
+		"$SKYNET_DIR/3rd/lua/liblua.a" "$SKYNET_DIR/3rd/lua/lauxlib.o"
+	rm -rf "$STATE"
+	echo "apply.sh: $SKYNET_DIR has skynet's own files again: make -C $SKYNET_DIR linux"
+}
+[ $MODE = revert ] && { revert; exit 0; }
 
 # --- recognise the tree (its pristine files) ---
 src() {   # the pristine copy of a skynet file
@@ -81,6 +112,30 @@ once $S '^dispatch_message(struct skynet_context \*ctx, struct skynet_message \*
 once $S 'pthread_getspecific(G_NODE.handle_key)' "the current handle's thread key"
 once skynet-src/malloc_hook.c '^skynet_lalloc(void \*ptr, size_t osize, size_t nsize) {$' "skynet's hook"
 once lualib-src/lua-memory.c '^luaopen_skynet_memory(lua_State \*L) {$' "skynet.memory"
+# The message flow's lines (flow_patch below).
+recognise_flow() {
+	once $S '^	int r = skynet_module_instance_init(mod, inst, ctx, param);$' "the instance init"
+	M=skynet-src/skynet_mq.c
+	once $M '^#include "spinlock.h"$' "the spinlock.h include"
+	once $M '^	struct message_queue \*next;$' "the queue's next field"
+	once $M '^	q->next = NULL;$' "the queue's creation"
+	once $M '^	assert(message);$' "the push"
+	once $M '^	q->queue\[q->tail\] = \*message;$' "the push's store"
+	once $M '^		\*message = q->queue\[q->head++\];$' "the pop"
+	once $M '^	q->queue = new_queue;$' "the queue's growth"
+	once $M '^	_release(q);$' "the queue's release"
+	once skynet-src/skynet_socket.c '^#include "skynet_harbor.h"$' "the skynet_harbor.h include"
+	once skynet-src/skynet_socket.c '^		sm->buffer = result->data;$' "the forwarded buffer"
+	once skynet-src/skynet_handle.c '^#include "spinlock.h"$' "the spinlock.h include"
+	once skynet-src/skynet_handle.c '^	const char \* ret = _insert_name(H, name, handle);$' "the name registration"
+	once skynet-src/skynet_handle.c '^		s->slot = new_slot;$' "the handle table's growth"
+	once skynet-src/skynet_handle.c '^		s->name = n;$' "the name table's growth"
+	once skynet-src/skynet_env.c '^#include "spinlock.h"$' "the spinlock.h include"
+	once skynet-src/skynet_env.c '^	E->L = luaL_newstate();$' "the environment's state"
+	once 3rd/lua/lauxlib.c '^static struct codecache CC;$' "the code cache"
+	once 3rd/lua/lauxlib.c '^  lua_State \*L = lua_newstate(luaL_alloc, NULL, G(fromL)->seed);$' "the code cache's states"
+}
+recognise_flow
 [ "$(sed -n '/^delete_context/,/^}/p' "$(src $S)" | grep -c '^	context_dec();$')" = 1 ] ||
 	die "$SKYNET_DIR is not a skynet tree apply.sh knows: delete_context does not end in context_dec()"
 [ "$(sed -n '/^dispatch_message/,/^}/p' "$(src $S)" | grep -c '^	CHECKCALLING_END(ctx)$')" = 1 ] ||
@@ -122,6 +177,98 @@ else
 fi
 [ -f "$LIBDIR/libskynet-mem-hook.so" ] || die "no libskynet-mem-hook.so in $LIBDIR"
 
+# --- the message flow: a message's payload is its receiver's from the moment
+# it enters the mailbox (skynet_mq_push; the socket thread's read buffers
+# too), what waits there is counted (skynet_mq_mem), the mailbox's growth is
+# its owner's, a service's death is reported once its mailbox and the
+# messages dropped with it are freed; registered names; the code cache ---
+flow_patch() {
+	sed -e 's/^#include "spinlock.h"$/&\
+#include "skynet_mem_skynet.h"/' \
+		-e 's/^	struct message_queue \*next;$/&\
+	size_t mem_queued;   \/* skynet-mem: payload bytes waiting *\//' \
+		-e 's/^	q->next = NULL;$/&\
+	q->mem_queued = 0;/' \
+		-e 's/^	assert(message);$/&\
+	if (message->data)\
+		skynet_mem_transfer(message->data, q->handle);/' \
+		-e 's/^	q->queue\[q->tail\] = \*message;$/&\
+	q->mem_queued += message->sz \& MESSAGE_TYPE_MASK;/' \
+		-e 's/^		\*message = q->queue\[q->head++\];$/&\
+		q->mem_queued -= message->sz \& MESSAGE_TYPE_MASK;/' \
+		-e 's/^	q->queue = new_queue;$/&\
+	skynet_mem_transfer(new_queue, q->handle);/' \
+		-e 's/^	_release(q);$/	uint32_t mem_handle = q->handle;\
+&\
+	skynet_mem_death(mem_handle);/' \
+		"$ORIG/skynet-src/skynet_mq.c" >"$STAGE/skynet_mq.c"
+	cat >>"$STAGE/skynet_mq.c" <<'EOC'
+
+/* skynet-mem: the payload bytes and messages waiting in q. */
+void
+skynet_mq_mem(struct message_queue *q, size_t *bytes, size_t *msgs) {
+	SPIN_LOCK(q)
+	*bytes = q->mem_queued;
+	*msgs = (size_t)(q->head <= q->tail ? q->tail - q->head : q->tail + q->cap - q->head);
+	SPIN_UNLOCK(q)
+}
+EOC
+	[ "$(grep -c 'mem_queued\|skynet_mem_' "$STAGE/skynet_mq.c")" = 9 ] ||
+		die "internal: skynet_mq.c was not patched as expected"
+	install_file "$STAGE/skynet_mq.c" skynet-src/skynet_mq.c
+
+	sed -e 's/^#include "skynet_harbor.h"$/&\
+#include "skynet_mem_skynet.h"/' \
+		-e 's/^		sm->buffer = result->data;$/&\
+		if (sm->buffer \&\& (type == SKYNET_SOCKET_TYPE_DATA || type == SKYNET_SOCKET_TYPE_UDP))\
+			skynet_mem_transfer(sm->buffer, (uint32_t)result->opaque);/' \
+		"$ORIG/skynet-src/skynet_socket.c" >"$STAGE/skynet_socket.c"
+	[ "$(grep -c 'skynet_mem_' "$STAGE/skynet_socket.c")" = 2 ] ||
+		die "internal: skynet_socket.c was not patched as expected"
+	install_file "$STAGE/skynet_socket.c" skynet-src/skynet_socket.c
+
+	sed -e 's/^#include "spinlock.h"$/&\
+#include "skynet_mem_skynet.h"/' \
+		-e 's/^	const char \* ret = _insert_name(H, name, handle);$/&\
+	if (ret)\
+		skynet_mem_named(handle, ret);/' \
+		-e 's/^		s->slot = new_slot;$/&\
+		skynet_mem_transfer(new_slot, SKYNET_MEM_MAIN);/' \
+		-e 's/^		s->name = n;$/&\
+		skynet_mem_transfer(n, SKYNET_MEM_MAIN);/' \
+		"$ORIG/skynet-src/skynet_handle.c" >"$STAGE/skynet_handle.c"
+	[ "$(grep -c 'skynet_mem_' "$STAGE/skynet_handle.c")" = 4 ] ||
+		die "internal: skynet_handle.c was not patched as expected"
+	install_file "$STAGE/skynet_handle.c" skynet-src/skynet_handle.c
+
+	# The handle table and the environment are the process's (the main
+	# thread's row), not the service's that happened to grow them.
+	sed -e 's/^#include "spinlock.h"$/&\
+#include "skynet_mem_skynet.h"/' \
+		-e 's/^	E->L = luaL_newstate();$/	E->L = lua_newstate(skynet_mem_lua_alloc, (void *)(size_t)SKYNET_MEM_MAIN, luaL_makeseed(NULL));/' \
+		"$ORIG/skynet-src/skynet_env.c" >"$STAGE/skynet_env.c"
+	[ "$(grep -c 'skynet_mem_' "$STAGE/skynet_env.c")" = 2 ] ||
+		die "internal: skynet_env.c was not patched as expected"
+	install_file "$STAGE/skynet_env.c" skynet-src/skynet_env.c
+
+	# lauxlib.c is built into liblua.a for the skynet binary and for 3rd/lua's
+	# own lua and luac, which do not link the layer: a weak reference.
+	sed -e 's/^static struct codecache CC;$/&\
+\
+\/* skynet-mem: the cache'"'"'s states are charged to the pseudo-owner "code cache". *\/\
+extern void *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) __attribute__((weak));/' \
+		-e 's/^  lua_State \*L = lua_newstate(luaL_alloc, NULL, G(fromL)->seed);$/  lua_State *L = skynet_mem_lua_alloc ?\
+    lua_newstate(skynet_mem_lua_alloc, (void *)(size_t)0xfffffff0u, G(fromL)->seed) :\
+    lua_newstate(luaL_alloc, NULL, G(fromL)->seed);/' \
+		"$ORIG/3rd/lua/lauxlib.c" >"$STAGE/lauxlib.c"
+	[ "$(grep -c 'skynet_mem_' "$STAGE/lauxlib.c")" = 3 ] ||
+		die "internal: lauxlib.c was not patched as expected"
+	if ! cmp -s "$STAGE/lauxlib.c" "$SKYNET_DIR/3rd/lua/lauxlib.c"; then
+		rm -f "$SKYNET_DIR/3rd/lua/liblua.a" "$SKYNET_DIR/3rd/lua/lauxlib.o"   # no dependency in skynet's Makefile
+	fi
+	install_file "$STAGE/lauxlib.c" 3rd/lua/lauxlib.c
+}
+
 # --- keep the originals, once each ---
 for f in $PATCHED $REPLACED; do
 	if [ ! -f "$ORIG/$f" ]; then
@@ -147,7 +294,7 @@ install_file() {   # install_file STAGED DEST (relative to SKYNET_DIR)
 # Makefile: no 3rd/jemalloc; our Lua module's files; skynet-mem.mk for the link.
 sed -e 's/^MALLOC_STATICLIB := \$(JEMALLOC_STATICLIB)$/# skynet-mem: Debian'"'"'s jemalloc, through libskynet-mem-hook (skynet-mem.mk)\
 MALLOC_STATICLIB :=/' \
-	-e 's/^  lua-memory.c \\$/  lua-memory.c lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-log.c \\/' \
+	-e 's/^  lua-memory.c \\$/  lua-memory.c lua-memory-records.c lua-memory-jemalloc.c lua-memory-snapshot.c \\/' \
 	"$ORIG/Makefile" >"$STAGE/Makefile"
 printf '\n# skynet-mem (integrations/skynet/apply.sh)\ninclude skynet-mem.mk\n' >>"$STAGE/Makefile"
 install_file "$STAGE/Makefile" Makefile
@@ -162,7 +309,9 @@ sed -e 's/^#include "atomic.h"$/&\
 	-e 's/^	void \*inst = skynet_module_instance_create(mod);$/	struct skynet_mem_birth mem_birth = skynet_mem_birth_begin();\
 &/' \
 	-e 's/^	ctx->handle = handle;$/&\
-	skynet_mem_birth_end(\&mem_birth, handle);/' \
+	skynet_mem_birth_end(\&mem_birth, handle, ctx, inst, name, param);/' \
+	-e 's/^	int r = skynet_module_instance_init(mod, inst, ctx, param);$/&\
+	skynet_mem_birth_done(\&mem_birth);/' \
 	-e 's/^	pthread_setspecific(G_NODE.handle_key, (void \*)(uintptr_t)(ctx->handle));$/&\
 	skynet_mem_set_current(ctx->handle);/' \
 	-e '/^dispatch_message(struct skynet_context \*ctx, struct skynet_message \*msg) {$/,/^}$/{
@@ -181,12 +330,26 @@ s/^delete_context(struct skynet_context \*ctx) {$/&\
 	skynet_mem_set_current(mem_handle);/
 s/^	context_dec();$/	pthread_setspecific(G_NODE.handle_key, mem_caller);\
 	skynet_mem_set_current((uint32_t)(uintptr_t)mem_caller);\
-	skynet_mem_death(mem_handle);\
 &/
 }' "$ORIG/$S" >"$STAGE/skynet_server.c"
 [ "$(grep -c 'mem_birth\|mem_caller\|mem_handle\|skynet_mem_skynet.h\|skynet_mem_set_current\|skynet_mem_thread_init\|skynet_mem_flush' "$STAGE/skynet_server.c")" = 13 ] ||
 	die "internal: skynet_server.c was not patched as expected"
+cat >>"$STAGE/skynet_server.c" <<'EOC'
+
+/* skynet-mem: what waits in a service's mailbox (the layer's queue reader). */
+int
+skynet_mem_skynet_queue(uint32_t handle, size_t *bytes, size_t *msgs) {
+	struct skynet_context * ctx = skynet_handle_grab(handle);
+	if (ctx == NULL)
+		return -1;
+	skynet_mq_mem(ctx->queue, bytes, msgs);
+	skynet_context_release(ctx);
+	return 0;
+}
+EOC
 install_file "$STAGE/skynet_server.c" $S
+
+flow_patch
 
 # Files an older apply.sh changed and this one does not: skynet's own again.
 (cd "$ORIG" && find . -type f | sed 's|^\./||') | while read -r f; do
@@ -202,17 +365,28 @@ for h in skynet_malloc.h malloc_hook.h skynet_mem.h skynet_mem_api.h; do
 done
 install_file "$HERE/malloc_hook.c" skynet-src/malloc_hook.c
 install_file "$HERE/skynet_mem_skynet.h" skynet-src/skynet_mem_skynet.h
-for f in lua-memory.c lua-memory.h lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-log.c; do
+for f in lua-memory.c lua-memory.h lua-memory-records.c lua-memory-records.h lua-memory-jemalloc.c lua-memory-snapshot.c; do
 	install_file "$REPO/lualib-src/$f" lualib-src/$f
 done
 
-# skynet-mem.mk: where the layer is. A new library path relinks everything.
-cat >"$STAGE/skynet-mem.mk" <<EOF
-# Written by skynet-mem's integrations/skynet/apply.sh ($VARIANT build).
-SKYNET_MEM_LIBDIR := $LIBDIR
+# The library beside the binary, found through an $ORIGIN RPATH: the tree
+# can be moved or copied to another machine as it is. (Rerun apply.sh after
+# rebuilding the layer: it copies the library again.)
+deploy_library() {
+	cp -L "$LIBDIR/libskynet-mem-hook.so.0" "$STAGE/libskynet-mem-hook.so.0" 2>/dev/null ||
+		cp -L "$LIBDIR/libskynet-mem-hook.so" "$STAGE/libskynet-mem-hook.so.0"
+	install_file "$STAGE/libskynet-mem-hook.so.0" libskynet-mem-hook.so.0
+}
+deploy_library
+
+# skynet-mem.mk: how the binary links the layer. A change relinks everything.
+cat >"$STAGE/skynet-mem.mk" <<'EOF'
+# Written by skynet-mem's integrations/skynet/apply.sh: the layer's
+# libskynet-mem-hook.so.0 is in this folder, beside the skynet binary.
 CFLAGS += -DSKYNET_MEM_USE_JEMALLOC
-LDFLAGS += -L\$(SKYNET_MEM_LIBDIR) -Wl,-rpath,\$(SKYNET_MEM_LIBDIR) -lskynet-mem-hook
+LDFLAGS += -L. -l:libskynet-mem-hook.so.0 -Wl,-rpath,'$$ORIGIN'
 EOF
+echo "# $VARIANT build, copied from $LIBDIR" >>"$STAGE/skynet-mem.mk"
 if ! cmp -s "$STAGE/skynet-mem.mk" "$SKYNET_DIR/skynet-mem.mk" 2>/dev/null; then
 	rm -f "$SKYNET_DIR/skynet" "$SKYNET_DIR"/cservice/*.so "$SKYNET_DIR"/luaclib/*.so
 	cp "$STAGE/skynet-mem.mk" "$SKYNET_DIR/skynet-mem.mk"

@@ -1,11 +1,33 @@
 /* skynet-mem's glue for skynet: apply.sh installs it as skynet-src/malloc_hook.c.
  * The allocator itself, skynet_malloc.h's functions and malloc_hook.h's are the
  * layer's (libskynet-mem-hook, linked into the skynet binary); what is left for
- * skynet's own tree is a service's birth and death, seen from skynet_server.c. */
+ * skynet's own tree is a service's birth, names and death, seen from the
+ * skynet files apply.sh patches. */
+
+#include <stdio.h>
+#include <string.h>
 
 #include "skynet.h"
 #include "skynet_mem.h"
 #include "skynet_mem_skynet.h"
+
+/* The library's log lines (dump_c_mem, skynet.memory) to skynet's logger. */
+static void log_line(void *ud, const char *line) {
+	(void)ud;
+	skynet_error(NULL, "%s", line);
+}
+
+/* skynet_initthread's handles: (uint32_t)-m for skynet_imp.h's THREAD_*. */
+static const char *thread_row(uint32_t v) {
+	switch (v) {
+	case 0: return "worker";
+	case 0xffffffffu: return "main";
+	case 0xfffffffeu: return "socket";
+	case 0xfffffffdu: return "timer";
+	case 0xfffffffcu: return "monitor";
+	default: return NULL;
+	}
+}
 
 /* skynet's own skynet_current_handle (a pthread key) stays what skynet code
  * calls; the layer reads its own per-thread copy, kept equal by the patched
@@ -15,6 +37,13 @@ void skynet_mem_thread_init(uint32_t handle) {
 	/* snlua logs its own Lua heap warning (skynet_error, 32 MiB and each
 	 * doubling): the layer's would say it twice. */
 	skynet_mem_lua_warnings(0);
+	skynet_mem_set_log(log_line, NULL);
+	skynet_mem_set_queue_reader(skynet_mem_skynet_queue);
+	const char *row = thread_row(handle);
+	if (row)
+		skynet_mem_set_name(handle, row);
+	if (handle == 0xffffffffu)   /* the main thread starts first */
+		skynet_mem_set_name(SKYNET_MEM_CODE_CACHE, "code cache");
 	skynet_mem_set_current(handle);
 }
 
@@ -30,18 +59,47 @@ struct skynet_mem_birth skynet_mem_birth_begin(void) {
 	return b;
 }
 
+/* skynet's own C modules: their create returns a skynet_malloc block (a
+ * module without create gives (void *)~0, others may return anything). */
+static int instance_is_block(const char *module) {
+	static const char *known[] = { "snlua", "logger", "gate", "harbor" };
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(module, known[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* Exact: the creator's own Lua state is suspended in skynet.launch meanwhile,
  * and skynet_mem_stat publishes this thread's pending changes first. */
-void skynet_mem_birth_end(const struct skynet_mem_birth *b, uint32_t handle) {
+void skynet_mem_birth_end(const struct skynet_mem_birth *b, uint32_t handle,
+	void *ctx, void *inst, const char *module, const char *param) {
 	size_t now = lua_bytes_of(b->creator);
 	if (now > b->lua_bytes)
 		skynet_mem_lua_transfer(b->creator, handle, now - b->lua_bytes);
+	skynet_mem_transfer(ctx, handle);
+	if (inst && instance_is_block(module))
+		skynet_mem_transfer(inst, handle);
+	char name[SKYNET_MEM_NAME_MAX];
+	snprintf(name, sizeof(name), "%s%s%s", module, param && param[0] ? " " : "", param ? param : "");
+	skynet_mem_set_name(handle, name);
+	skynet_mem_set_current(handle);
+}
+
+void skynet_mem_birth_done(const struct skynet_mem_birth *b) {
+	skynet_mem_set_current(b->creator);
+}
+
+void skynet_mem_named(uint32_t handle, const char *name) {
+	skynet_mem_transfer((void *)name, handle);
+	char dotted[SKYNET_MEM_NAME_MAX];
+	snprintf(dotted, sizeof(dotted), ".%s", name);
+	skynet_mem_set_name(handle, dotted);
 }
 
 void skynet_mem_death(uint32_t handle) {
 	struct skynet_mem_stat left;
 	skynet_mem_service_exit(handle, &left);
 	if (left.bytes || left.blocks || left.lua_bytes)
-		skynet_error(NULL, "skynet-mem: service :%08x exited holding %zu bytes in %zu blocks, lua %zu bytes",
-			handle, left.bytes, left.blocks, left.lua_bytes);
+		skynet_error(NULL, "skynet-mem: service :%08x exited holding %zu bytes in %zu blocks, lua %zu bytes (%s)",
+			handle, left.bytes, left.blocks, left.lua_bytes, left.name);
 }

@@ -1,34 +1,59 @@
 #ifndef SKYNET_MEM_SKYNET_H
 #define SKYNET_MEM_SKYNET_H
 
-/* skynet-mem's glue for skynet's skynet_server.c (installed by apply.sh).
- * skynet_server.c also calls skynet_mem_set_current wherever it sets a thread's
- * current handle. A service is born on its creator's thread and may die on any
- * thread; these keep its Lua heap and its exit on its own record. */
+/* skynet-mem's glue for skynet (installed by apply.sh into skynet-src/ and
+ * included by the files it patches: skynet_server.c, skynet_mq.c,
+ * skynet_socket.c, skynet_handle.c). skynet_server.c also calls
+ * skynet_mem_set_current wherever it sets a thread's current handle. */
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "skynet_mem.h"
 
+/* 3rd/lua's shared code cache (lauxlib.c's states of loaded chunks): its own
+ * pseudo-owner, named "code cache", charged as Lua bytes. */
+#define SKYNET_MEM_CODE_CACHE 0xfffffff0u
+/* skynet's main thread (skynet_initthread(THREAD_MAIN)): also the owner of
+ * the process's tables, the handle and name tables and the environment. */
+#define SKYNET_MEM_MAIN 0xffffffffu
+
 /* Call where skynet sets a thread's current handle at thread start
- * (skynet_initthread): the layer follows skynet_mem_set_current from then on,
- * and leaves the Lua heap warning to snlua (skynet_mem_lua_warnings(0)). */
+ * (skynet_initthread, v = skynet's (uint32_t)-m): the layer follows
+ * skynet_mem_set_current from then on, leaves the Lua heap warning to snlua,
+ * names the thread's row (main, socket, timer, monitor, worker) and installs
+ * the mailbox reader; the library's log lines go to skynet's logger
+ * (skynet_mem_set_log). */
 void skynet_mem_thread_init(uint32_t handle);
 
-/* The creator's Lua heap before a module instance is created. */
+/* A service's birth, in skynet_context_new. */
 struct skynet_mem_birth {
 	uint32_t creator;
 	size_t lua_bytes;
 };
-
 /* Call before skynet_module_instance_create. */
 struct skynet_mem_birth skynet_mem_birth_begin(void);
-/* Call once the new service has its handle: the Lua heap its instance made
- * on the creator's account (snlua's lua_newstate) becomes its own. */
-void skynet_mem_birth_end(const struct skynet_mem_birth *birth, uint32_t handle);
-/* Call after the service's release ran with it current: reports what it still
- * owns to skynet's logger (one line) and retires its record. */
+/* Call once the new service has its handle: the Lua heap its instance made on
+ * the creator's account (snlua's lua_newstate), its context and (for skynet's
+ * own modules, whose create returns a skynet_malloc block) its instance
+ * become its own; it is named "module param"; and until skynet_mem_birth_done
+ * new blocks (its mailbox, what its init makes) are charged to it. */
+void skynet_mem_birth_end(const struct skynet_mem_birth *birth, uint32_t handle,
+	void *ctx, void *inst, const char *module, const char *param);
+/* Call after the module's init: the creator is charged again. */
+void skynet_mem_birth_done(const struct skynet_mem_birth *birth);
+/* Call when the service's mailbox is gone (skynet_mq.c, after its dropped
+ * messages were freed): reports what it still owns to skynet's logger (one
+ * line, with its name) and retires its record. */
 void skynet_mem_death(uint32_t handle);
+/* skynet_handle_namehandle gave the service a registered name (without its
+ * dot): it is named ".name", and the name's copy (freed when it retires) is its. */
+void skynet_mem_named(uint32_t handle, const char *name);
+
+/* The layer's mailbox reader (skynet_mem_set_queue_reader), in skynet_server.c
+ * (it reads the context's queue); skynet_mq_mem in skynet_mq.c. */
+struct message_queue;
+int skynet_mem_skynet_queue(uint32_t handle, size_t *bytes, size_t *msgs);
+void skynet_mq_mem(struct message_queue *q, size_t *bytes, size_t *msgs);
 
 #endif

@@ -21,7 +21,18 @@ struct skynet_mem_stat {
 	size_t limit;      /* 0 when none; covers bytes + lua_bytes */
 	uint64_t allocs, frees; /* C and Lua blocks; a resize counts as one of each */
 	int retired;       /* 1 once skynet_mem_service_exit was called */
+	/* What waits in the service's mailbox, from the host's queue reader
+	 * (skynet_mem_set_queue_reader); 0 without one. The payloads are also in
+	 * bytes/blocks: a delivered message is its receiver's. */
+	size_t queued;      /* payload bytes of the messages waiting */
+	size_t queued_msgs; /* messages waiting */
+	/* The owner's name (skynet_mem_set_name), "" when none: valid UTF-8 when
+	 * the name given was, NUL-terminated, at most SKYNET_MEM_NAME_MAX - 1 bytes. */
+	char name[64];
 };
+
+/* Size of skynet_mem_stat's name, the terminating NUL included. */
+#define SKYNET_MEM_NAME_MAX 64
 
 /* Global totals, summed over every record (live and retired). */
 struct skynet_mem_totals {
@@ -55,6 +66,18 @@ SKYNET_MEM_API void     skynet_mem_orphans(size_t *bytes, size_t *blocks);
  * no live record (never seen, or exited). */
 SKYNET_MEM_API int      skynet_mem_set_limit(uint32_t handle, size_t limit);
 SKYNET_MEM_API size_t   skynet_mem_get_limit(uint32_t handle);
+/* Names a handle's record (a service, a thread's row, a pseudo-owner):
+ * copied, cut to at most SKYNET_MEM_NAME_MAX - 1 bytes at a UTF-8 character
+ * boundary, control characters (below 0x20, 0x7f) written as '?'. NULL or ""
+ * clears it. Creates the record if the handle has none. 0, or -1 (ENOMEM). */
+SKYNET_MEM_API int      skynet_mem_set_name(uint32_t handle, const char *name);
+/* The host's mailbox figures, asked by skynet_mem_stat and skynet_mem_foreach
+ * for each record (outside the layer's locks; it must not allocate through
+ * the layer's reads). fn fills the payload bytes and the number of messages
+ * waiting for handle and returns 0, or -1 when the handle has no mailbox.
+ * NULL removes it. */
+typedef int (*skynet_mem_queue_reader)(uint32_t handle, size_t *bytes, size_t *msgs);
+SKYNET_MEM_API void     skynet_mem_set_queue_reader(skynet_mem_queue_reader fn);
 /* Reports what the service still owns and retires its record. */
 SKYNET_MEM_API void     skynet_mem_service_exit(uint32_t handle, struct skynet_mem_stat *leftover);
 
@@ -84,6 +107,14 @@ SKYNET_MEM_API void     skynet_mem_lua_transfer(uint32_t from, uint32_t to, size
  * on (the default) or off: skynet's snlua warns itself through its logger,
  * so skynet's glue turns this one off. */
 SKYNET_MEM_API void     skynet_mem_lua_warnings(int on);
+
+/* Where the library's log lines go (dump_c_mem, the skynet.memory module's
+ * messages): fn(ud, line), one line without its newline. NULL (the default)
+ * writes them to stderr. skynet's glue registers skynet_error, a host its
+ * logger; fn may be called from any thread. */
+SKYNET_MEM_API void     skynet_mem_set_log(void (*fn)(void *ud, const char *line), void *ud);
+/* One line (printf format, cut at 255 bytes) through the registered function. */
+SKYNET_MEM_API void     skynet_mem_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* strdup charged to the current service (skynet's skynet_strdup). */
 SKYNET_MEM_API char    *skynet_mem_strdup(const char *str);

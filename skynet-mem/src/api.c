@@ -5,6 +5,7 @@
 
 #include "block.h"
 #include "ledger.h"
+#include "owner_info.h"
 #include "record.h"
 #include "skynet_mem.h"
 
@@ -16,12 +17,33 @@ void skynet_mem_flush(void) {
  * always sees its own allocations exactly. */
 int skynet_mem_stat(uint32_t handle, struct skynet_mem_stat *out) {
 	ledger_flush();
-	return table_stat(handle, out);
+	if (table_stat(handle, out) != 0)
+		return -1;
+	owner_queue_fill(out);
+	return 0;
+}
+
+/* foreach's records with the host's mailbox figures added, outside the locks. */
+struct with_queue {
+	int (*fn)(const struct skynet_mem_stat *, void *);
+	void *ud;
+};
+
+static int add_queue(const struct skynet_mem_stat *st, void *ud) {
+	struct with_queue *w = ud;
+	struct skynet_mem_stat full = *st;
+	owner_queue_fill(&full);
+	return w->fn(&full, w->ud);
 }
 
 size_t skynet_mem_foreach(int (*fn)(const struct skynet_mem_stat *, void *), void *ud) {
 	ledger_flush();
-	return fn ? table_foreach(fn, ud) : 0;
+	if (fn == NULL)
+		return 0;
+	if (!owner_queue_reader_set())
+		return table_foreach(fn, ud);
+	struct with_queue w = { fn, ud };
+	return table_foreach(add_queue, &w);
 }
 
 void skynet_mem_totals(struct skynet_mem_totals *out) {

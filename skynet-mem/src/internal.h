@@ -14,6 +14,7 @@
  *   large_owner.c                         owners of large release blocks, by address
  *   block.h  -> block.c | block_header.c | check/   block operations, one per build
  *   block_ledger.h                        the ledger's side of a block, both release layouts
+ *   log.c                                 log lines, through the function the host registers
  *   api.c stats.c skynet_malloc.c lua_alloc.c hook.c check_stub.c   the public surface
  *   fork.c                                every lock of the above across fork()
  *

@@ -87,8 +87,11 @@ uint32_t large_owner_get(const void *p) {
 	uintptr_t addr = (uintptr_t)p;
 	uint64_t h = addr_hash(addr);
 	struct shard *s = shard_of(h);
+	uint32_t handle = 0;
 	spin_lock(&s->lock);
-	uint32_t handle = s->mask ? probe(s, h, addr)->handle : 0;
+	struct entry *e = s->mask ? probe(s, h, addr) : NULL;
+	if (e && e->addr == addr)   /* an emptied slot keeps a stale handle */
+		handle = e->handle;
 	spin_unlock(&s->lock);
 	return handle;
 }
@@ -129,7 +132,7 @@ uint32_t large_owner_take(const void *p) {
 				hole = i;
 			}
 		}
-		s->slot[hole].addr = 0;
+		s->slot[hole] = (struct entry){ 0 };
 	}
 	spin_unlock(&s->lock);
 	return handle;

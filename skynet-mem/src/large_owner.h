@@ -28,7 +28,8 @@ static inline int block_is_large(size_t usable) {
 
 /* Records p's owner: 0, or -1 when no memory is left for the entry. */
 HIDDEN int large_owner_put(const void *p, uint32_t handle);
-/* The owner of p, which must have an entry. */
+/* The owner of p; 0 when p has no entry (a large block the layer did not
+ * make, or one freed since). */
 HIDDEN uint32_t large_owner_get(const void *p);
 /* Changes p's owner (an entry must exist). */
 HIDDEN void large_owner_set(const void *p, uint32_t handle);

@@ -115,6 +115,7 @@ static int ledger_rehash(struct ledger *l, unsigned shift) {
 	l->slot = slot;
 	l->shift = shift;
 	l->used = 0;
+	l->hand = 0;
 	for (unsigned i = 0; i <= oldn; i++) {
 		if (!slot_claimed(&old[i]))
 			continue;
@@ -158,24 +159,70 @@ static struct ledger_slot *direct_slot(uint32_t handle) {
 	return rec ? s : NULL;
 }
 
-enum room { ROOM, REHASHED, FULL };
+/* The table is at its largest and holds LEDGER_MAX_LIVE services: a new one
+ * needs one evicted first. */
+static int ledger_full(const struct ledger *l) {
+	return slot_count(l) >= LEDGER_MAX_SLOTS && l->live >= LEDGER_MAX_LIVE;
+}
 
-/* Room for one more claimed slot: a rehash into a table twice as large while
- * that stays within LEDGER_MAX_SLOTS, or of the same size to drop gone slots.
- * FULL: the table holds 3/4 of LEDGER_MAX_SLOTS live services (or no memory
- * was left for a rehash); at least two slots stay empty, so probes end. */
-static enum room ledger_make_room(struct ledger *l) {
-	unsigned n = slot_count(l);
-	if ((l->used + 1) * 4 <= n * 3)
-		return ROOM;
-	unsigned shift = l->shift;
-	if ((l->live + 1) * 2 > n && n < LEDGER_MAX_SLOTS)
-		shift--;
-	else if ((l->live + 1) * 4 > n * 3 && l->used + 2 < n)
-		return FULL;
-	if (ledger_rehash(l, shift) == 0)
-		return REHASHED;
-	return l->used + 2 < n ? ROOM : FULL;
+/* Evicts the next claimed slot after the clock hand: a full table's new
+ * service whose home holds none takes room from whichever is next. The
+ * table is full, so one is found within a few slots. */
+static void ledger_evict_next(struct ledger *l) {
+	unsigned k = l->hand;
+	do
+		k = next_slot(l, k);
+	while (!slot_claimed(&l->slot[k]));
+	l->hand = k;
+	slot_evict(l, &l->slot[k]);
+}
+
+/* A slot for handle, which the table does not hold: the first gone slot on
+ * its probe path, else the empty one ending it (k). Three passes at most, no
+ * recursion: a full table evicts one service first (the one in the new
+ * service's home, which it takes, or the clock's next); a table whose claimed
+ * and gone slots pass 3/4 is rehashed once (twice as large while it may
+ * grow, else the same size without its gone slots), then probed again. NULL
+ * when no slot is left (no memory for a rehash). */
+static struct ledger_slot *ledger_claim(struct ledger *l, uint32_t handle) {
+	uint64_t key = slot_key(handle);
+	int rehashed = 0;
+	for (;;) {
+		unsigned home = ledger_index(l, handle), k = home, n = slot_count(l);
+		struct ledger_slot *s = NULL;
+		for (;; k = next_slot(l, k)) {
+			struct ledger_slot *t = &l->slot[k];
+			if (t->key == key)
+				return t;
+			if (t->key == 0)
+				break;
+			if (t->key == SLOT_GONE && s == NULL)
+				s = t;   /* reuse the first gone slot on the way */
+		}
+		if (ledger_full(l)) {
+			struct ledger_slot *h = &l->slot[home];
+			if (!slot_claimed(h)) {
+				ledger_evict_next(l);
+				continue;   /* its slot may lie on this probe path */
+			}
+			slot_evict(l, h);   /* the service at home makes way */
+			s = h;
+		}
+		if (s == NULL) {
+			if ((l->used + 1) * 4 > n * 3 && !rehashed) {
+				rehashed = 1;
+				unsigned shift = l->shift - ((l->live + 1) * 2 > n && n < LEDGER_MAX_SLOTS);
+				if (ledger_rehash(l, shift) == 0)
+					continue;
+			}
+			if (l->used + 2 >= n)
+				return NULL;   /* two empty slots stay, so every probe ends */
+			s = &l->slot[k];
+			l->used++;
+		}
+		s->key = SLOT_GONE;   /* not yet anyone's */
+		return s;
+	}
 }
 
 struct ledger_slot *ledger_lookup_slow(uint32_t handle) {
@@ -193,52 +240,23 @@ struct ledger_slot *ledger_lookup_slow(uint32_t handle) {
 			/* Nothing would publish it at thread exit: give it up (publishing
 			 * what the key's own allocation charged) and go direct. */
 			ledger_destroy(l);
-			return ledger_lookup_slow(handle);
+			return direct_slot(handle);
 		}
 	}
-	uint64_t key = slot_key(handle);
-	unsigned home = ledger_index(l, handle), k = home;
-	struct ledger_slot *s = NULL;
-	for (;; k = next_slot(l, k)) {
-		struct ledger_slot *t = &l->slot[k];
-		if (t->key == key)
-			return t;
-		if (t->key == 0)
-			break;
-		if (t->key == SLOT_GONE && s == NULL)
-			s = t;   /* reuse the first gone slot on the way */
-	}
-	if (s == NULL) {
-		switch (ledger_make_room(l)) {
-		case REHASHED:
-			return ledger_lookup_slow(handle);   /* probe the new table */
-		case ROOM:
-			s = &l->slot[k];
-			l->used++;
-			break;
-		case FULL:
-			/* The service at home makes way (home is k when empty). */
-			s = &l->slot[home];
-			if (slot_claimed(s))
-				slot_evict(l, s);
-			else if (l->used + 2 < slot_count(l))
-				l->used++;
-			else
-				return NULL;
-			break;
-		}
-	}
+	struct ledger_slot *s = ledger_claim(l, handle);
+	if (s == NULL || s->key == slot_key(handle))
+		return s;   /* none left, or found after all */
 	struct mem_record *rec = record_acquire(handle);
-	if (rec == NULL) {
-		s->key = SLOT_GONE;   /* claimed for nothing: stays in probe sequences */
-		return NULL;
-	}
-	slot_init(s, rec, key);
+	if (rec == NULL)
+		return NULL;   /* claimed for nothing: stays gone, in probe sequences */
+	slot_init(s, rec, slot_key(handle));
 	l->live++;
 	return s;
 }
 
 int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit) {
+	if (more == 0)
+		return 1;   /* a shrink or a same-class resize: never refused, even over the limit */
 	int64_t used = atomic_load(&s->rec->bytes) + atomic_load(&s->rec->lua) + slot_bytes(s) + s->lua;
 	if (used < 0)
 		used = 0;

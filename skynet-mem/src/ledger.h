@@ -27,7 +27,11 @@
 #include "record.h"
 
 #define LEDGER_FIRST_SLOTS 64
-#define LEDGER_MAX_SLOTS 16384                /* 1 MiB of slots: 12,288 services */
+#define LEDGER_MAX_SLOTS 16384                /* 1 MiB of slots */
+/* Services a thread keeps a slot for: past it a new one evicts one. Below
+ * the 3/4 of claimed and gone slots that asks for a rehash, so a full table
+ * is rehashed (to drop gone slots) once per thousands of new services. */
+#define LEDGER_MAX_LIVE (LEDGER_MAX_SLOTS / 8 * 5)   /* 10,240 */
 #define SLOT_BATCH ((int64_t)64 * 1024)
 #define DIRTY_MAX 8
 /* Per slot: C bytes within SLOT_BATCH, and C + Lua bytes within it after
@@ -80,6 +84,7 @@ struct ledger {
 	unsigned nlisted;
 	unsigned listed[LEDGER_LISTED];  /* indexes of slots that left clean (clean ones are skipped) */
 	unsigned retired_seen;     /* record_retirements when slots were last swept */
+	unsigned hand;             /* a full table's eviction clock: the slot last evicted */
 };
 
 extern __thread struct ledger *ledger_tls TLS_IE HIDDEN;

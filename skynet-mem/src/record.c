@@ -256,6 +256,7 @@ void record_fill(struct mem_record *r, struct skynet_mem_stat *out) {
 	out->allocs = atomic_load(&r->allocs);
 	out->frees = atomic_load(&r->frees);
 	out->retired = atomic_load(&r->retired);
+	memcpy(out->name, r->name, sizeof(out->name));
 }
 
 int table_stat(uint32_t handle, struct skynet_mem_stat *out) {
@@ -370,6 +371,16 @@ void table_exit(uint32_t handle, struct skynet_mem_stat *leftover) {
 	st.retired = 1;
 	if (leftover)
 		*leftover = st;
+}
+
+int table_set_name(uint32_t handle, const char *name) {
+	struct shard *s = shard_of(handle);
+	spin_lock(&s->lock);
+	struct mem_record *r = find_or_create_locked(s, handle);
+	if (r)
+		memcpy(r->name, name, sizeof(r->name));
+	spin_unlock(&s->lock);
+	return r ? 0 : -1;
 }
 
 struct lock_group record_locks(void) {

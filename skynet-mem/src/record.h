@@ -26,6 +26,7 @@ struct mem_record {
 	int refs;                  /* ledger slots caching this record, under the shard lock */
 	atomic_size_t peak;        /* read by publications that grow the service */
 	atomic_size_t lua_warn;    /* next Lua heap size that logs a warning */
+	char name[SKYNET_MEM_NAME_MAX];   /* under the shard lock; read only by readers */
 } __attribute__((aligned(64)));
 
 /* Finds or creates the record and takes a reference; NULL when out of memory. */
@@ -45,6 +46,9 @@ HIDDEN void table_orphans(size_t *bytes, size_t *blocks);
 HIDDEN int table_set_limit(uint32_t handle, size_t limit);
 HIDDEN size_t table_get_limit(uint32_t handle);
 HIDDEN void table_exit(uint32_t handle, struct skynet_mem_stat *leftover);
+/* Copies name (already cut and cleaned) into the handle's record, made if
+ * missing. 0, or -1 out of memory. */
+HIDDEN int table_set_name(uint32_t handle, const char *name);
 /* Counts table_exit calls: a thread's ledger lets go of exited services'
  * records when it sees the count move (ledger_flush). */
 extern atomic_uint record_retirements HIDDEN;

@@ -1,6 +1,5 @@
 /* skynet's malloc_hook.h names: process figures, dumps and jemalloc controls. */
 
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "malloc_hook.h"
@@ -36,43 +35,24 @@ void skynet_debug_memory(const char *info) {
 	fprintf(stderr, "[:%08x] %s %zu\n", skynet_current_handle(), info, malloc_current_memory());
 }
 
-/* dump_c_mem goes through skynet's logger (and its logpath) as skynet's does,
- * or the host's; stderr in a process with neither. Weak: resolved at run time
- * from the binary the library is linked into. */
-struct skynet_context;
-extern void skynet_error(struct skynet_context *ctx, const char *fmt, ...) __attribute__((weak));
-extern void host_log(uint32_t source, const char *fmt, ...) __attribute__((weak));
-
-static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_line(const char *fmt, ...) {
-	char line[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (skynet_error)
-		skynet_error(NULL, "%s", line);
-	else if (host_log)
-		host_log(0, "%s", line);
-	else
-		fprintf(stderr, "%s\n", line);
-}
+/* dump_c_mem's lines go through the host's logger (skynet_mem_set_log), as
+ * skynet's go through its logger service. */
 
 static int dump_one(const struct skynet_mem_stat *st, void *ud) {
 	size_t *total = ud;
 	if (st->bytes == 0)
 		return 0;
 	*total += st->bytes;
-	log_line(":%08x -> %zukb %zub", st->handle, st->bytes >> 10, st->bytes);
+	skynet_mem_log(":%08x -> %zukb %zub", st->handle, st->bytes >> 10, st->bytes);
 	return 0;
 }
 
 /* C bytes per service, as skynet's (the Lua heap is snlua's to show). */
 void dump_c_mem(void) {
 	size_t total = 0;
-	log_line("dump all service mem:");
+	skynet_mem_log("dump all service mem:");
 	skynet_mem_foreach(dump_one, &total);
-	log_line("+total: %zukb", total >> 10);
+	skynet_mem_log("+total: %zukb", total >> 10);
 }
 
 #ifdef SKYNET_MEM_USE_JEMALLOC

@@ -7,7 +7,7 @@ set -u
 DEMO=$1
 DEADLINE=40   # seconds for the whole test
 
-command -v tmux >/dev/null || { echo "FAIL: tmux not installed (scripts/install-deps.sh installs it)"; exit 1; }
+command -v tmux >/dev/null || { echo "FAIL: tmux not installed (scripts/install-deps.sh test installs it)"; exit 1; }
 tmp=$(mktemp -d)
 sock="$tmp/tmux.sock"
 cleanup() {

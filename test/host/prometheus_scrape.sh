@@ -14,7 +14,7 @@ DEADLINE=90   # seconds for the whole test
 
 fail() { echo "FAIL: $*"; for f in host.log prom.log; do [ -f "$tmp/$f" ] && { echo "--- $f"; tail -20 "$tmp/$f"; }; done; exit 1; }
 
-command -v prometheus >/dev/null || { echo "FAIL: prometheus not installed (scripts/install-deps.sh installs it)"; exit 1; }
+command -v prometheus >/dev/null || { echo "FAIL: prometheus not installed (scripts/install-deps.sh test installs it)"; exit 1; }
 command -v curl >/dev/null || { echo "FAIL: curl not installed"; exit 1; }
 
 tmp=$(mktemp -d)

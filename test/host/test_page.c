@@ -284,7 +284,7 @@ static char *chromium(const char *path, const char *args) {
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", profile);
 	if (rc != 0)
-		fail_msg("chromium failed (%d): is Debian's chromium installed? (scripts/install-deps.sh)", rc);
+		fail_msg("chromium failed (%d): is Debian's chromium installed? (scripts/install-deps.sh test)", rc);
 	return out;
 }
 

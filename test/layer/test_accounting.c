@@ -220,6 +220,60 @@ static void limits_refuse_growth_only(void **state) {
 	assert_int_equal(skynet_mem_get_limit(0x0dddddddu), 0);
 }
 
+/* Over its limit (lowered below what it holds, or pushed over by a
+ * transfer), a service may still shrink and resize within a class: only
+ * growth is refused. C (small and large blocks) and Lua. */
+static void shrinks_over_the_limit_succeed(void **state) {
+	(void)state;
+	const uint32_t h = 0x01000064u;
+	skynet_mem_set_current(h);
+	void *a = skynet_malloc(6000);
+	void *big = skynet_malloc(40000);
+	void *lua = skynet_mem_lua_alloc((void *)(uintptr_t)h, NULL, 4, 3000);
+	assert_non_null(a);
+	assert_non_null(big);
+	assert_non_null(lua);
+	assert_int_equal(skynet_mem_set_limit(h, 1000), 0);   /* far below what it holds */
+	errno = 0;
+	assert_null(skynet_malloc(100));
+	assert_int_equal(errno, ENOMEM);
+	size_t u = skynet_mem_block_charge(a);
+	a = skynet_realloc(a, skynet_mem_usable_size(a));   /* same class */
+	assert_non_null(a);
+	assert_int_equal(skynet_mem_block_charge(a), u);
+	a = skynet_realloc(a, 100);
+	assert_non_null(a);
+	big = skynet_realloc(big, 20000);   /* a large block, shrunk */
+	assert_non_null(big);
+	lua = skynet_mem_lua_alloc((void *)(uintptr_t)h, lua, 3000, 3000);
+	assert_non_null(lua);
+	lua = skynet_mem_lua_alloc((void *)(uintptr_t)h, lua, 3000, 50);
+	assert_non_null(lua);
+	/* a transfer (never refused) pushes it over again */
+	skynet_mem_set_current(0x01000065u);
+	void *msg = skynet_malloc(30000);
+	assert_non_null(msg);
+	assert_int_equal(skynet_mem_transfer(msg, h), 0);
+	skynet_mem_set_current(h);
+	msg = skynet_realloc(msg, 10);
+	assert_non_null(msg);
+	skynet_mem_set_current(0);
+	struct skynet_mem_stat st = stat_of(h);
+	assert_int_equal(st.bytes, skynet_mem_block_charge(a) + skynet_mem_block_charge(big) +
+		skynet_mem_block_charge(msg));
+	assert_int_equal(st.blocks, 3);
+	skynet_mem_set_current(h);
+	skynet_free(a);
+	skynet_free(big);
+	skynet_free(msg);
+	assert_null(skynet_mem_lua_alloc((void *)(uintptr_t)h, lua, 50, 0));
+	skynet_mem_set_current(0);
+	st = stat_of(h);
+	assert_int_equal(st.bytes, 0);
+	assert_int_equal(st.lua_bytes, 0);
+	assert_int_equal(st.blocks, 0);
+}
+
 struct sum { size_t bytes, blocks, n; };
 
 static int add_up(const struct skynet_mem_stat *st, void *ud) {
@@ -303,6 +357,7 @@ int main(void) {
 		cmocka_unit_test(realloc_moves_the_block_to_the_caller),
 		cmocka_unit_test(exit_reports_leftovers_and_later_frees_stay_exact),
 		cmocka_unit_test(limits_refuse_growth_only),
+		cmocka_unit_test(shrinks_over_the_limit_succeed),
 		cmocka_unit_test(totals_match_the_sum_of_records),
 		cmocka_unit_test(lua_allocator_charges_lua_bytes),
 	};

@@ -187,6 +187,34 @@ static void cross_thread_frees(void **state) {
 	free(blocks);
 }
 
+/* A large block the layer did not make (here: jemalloc's own, at the
+ * address a freed large block of A had) has no owner: not the stale one of
+ * the emptied table entry. */
+static void unknown_large_block_has_no_owner(void **state) {
+	(void)state;
+#if defined(SKYNET_MEM_USE_JEMALLOC) && !defined(SKYNET_MEM_CHECK)
+	int reused = 0;
+	for (int i = 0; i < 16 && !reused; i++) {
+		skynet_mem_set_current(A);
+		void *p = skynet_malloc(20000);
+		assert_non_null(p);
+		assert_int_equal(skynet_mem_owner(p), A);
+		skynet_free(p);
+		skynet_mem_set_current(0);
+		void *q = mallocx(20000, 0);   /* not through the layer */
+		assert_non_null(q);
+		if (q == p) {
+			reused = 1;
+			assert_int_equal(skynet_mem_owner(q), 0);
+		}
+		dallocx(q, 0);
+	}
+	assert_true(reused);   /* jemalloc's thread cache gives a freed large block back at once */
+#else
+	skip();
+#endif
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(powers_of_two_cost_their_class),
@@ -194,6 +222,7 @@ int main(void) {
 		cmocka_unit_test(realloc_across_the_boundary),
 		cmocka_unit_test(transfer_and_exit_with_large_blocks),
 		cmocka_unit_test(cross_thread_frees),
+		cmocka_unit_test(unknown_large_block_has_no_owner),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,6 +52,45 @@ static void dumps_name_services(void **state) {
 	skynet_mem_set_current(0);
 }
 
+/* What a host registers with skynet_mem_set_log gets the lines, with its ud,
+ * and stderr none; NULL gives them back to stderr. */
+struct log_sink {
+	char text[8192];
+	size_t len;
+	int calls;
+};
+
+static void sink_line(void *ud, const char *line) {
+	struct log_sink *k = ud;
+	k->calls++;
+	int n = snprintf(k->text + k->len, sizeof(k->text) - k->len, "%s\n", line);
+	if (n > 0)
+		k->len += (size_t)n < sizeof(k->text) - k->len ? (size_t)n : sizeof(k->text) - k->len - 1;
+}
+
+static void logs_through_the_registered_function(void **state) {
+	(void)state;
+	static struct log_sink sink;
+	skynet_mem_set_current(0x0300000cu);
+	held = skynet_malloc(3000);
+	skynet_mem_set_log(sink_line, &sink);
+	char out[8192];
+	capture_stderr(dump_table, out, sizeof(out));
+	assert_string_equal(out, "");
+	assert_true(sink.calls >= 3);
+	assert_non_null(strstr(sink.text, "dump all service mem:\n"));
+	assert_non_null(strstr(sink.text, ":0300000c -> "));
+	skynet_mem_log("a line of %d", 42);
+	assert_non_null(strstr(sink.text, "a line of 42\n"));
+	int calls = sink.calls;
+	skynet_mem_set_log(NULL, &sink);
+	capture_stderr(dump_table, out, sizeof(out));
+	assert_int_equal(sink.calls, calls);
+	assert_non_null(strstr(out, ":0300000c -> "));
+	skynet_free(held);
+	skynet_mem_set_current(0);
+}
+
 /* skynet's meanings: malloc_used_memory and malloc_current_memory are C
  * bytes only; the Lua heap (lua_bytes) is snlua's to count. */
 static void figures_are_c_only(void **state) {
@@ -120,6 +159,7 @@ int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(dumps_name_services),
 		cmocka_unit_test(figures_are_c_only),
+		cmocka_unit_test(logs_through_the_registered_function),
 		cmocka_unit_test(mallctl_helpers),
 		cmocka_unit_test(memory_info_dump_prints_allocator_stats),
 	};

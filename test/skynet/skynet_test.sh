@@ -154,7 +154,7 @@ EOF
 		die "the layer's Lua heap warning doubles snlua's"
 	fi
 	# Every service's Lua heap is gone when it exits.
-	if grep 'exited holding' "$DIR/skynet.log" | grep -v ', lua 0 bytes$'; then
+	if grep 'exited holding' "$DIR/skynet.log" | grep -v ', lua 0 bytes (.*)$'; then
 		die "a service exited with Lua heap still charged"
 	fi
 	if [ "$TEST" = overflow ]; then

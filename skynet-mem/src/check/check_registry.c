@@ -60,10 +60,6 @@ static inline uint32_t thread_list(void) {
 	return i - 1;
 }
 
-int live_my_list(void) {
-	return my_list ? (int)my_list - 1 : SCAN_ALL_LISTS;
-}
-
 int live_identify(const void *p, struct check_meta *m) {
 	int state = block_identify(p, m);
 	uint32_t list;

@@ -54,7 +54,5 @@ struct live_scan {
 HIDDEN void live_scan(struct live_scan *s);
 /* fn(list) runs when a thread that allocated exits (set once, by check_scan.c). */
 HIDDEN void live_on_thread_exit(void (*fn)(int list));
-/* The calling thread's list, SCAN_ALL_LISTS when it has none yet. */
-HIDDEN int live_my_list(void);
 
 #endif

@@ -172,13 +172,6 @@ void block_report(const void *p, const struct check_meta *m, const char *op, con
 	}
 }
 
-int block_verify(const void *p, const struct check_meta *m, const char *op) {
-	struct block_fault f[2];
-	int n = block_faults(p, m, f);
-	block_report(p, m, op, f, n);
-	return n ? -1 : 0;
-}
-
 int block_verify_poison(const void *p, const struct check_meta *m) {
 	struct block_fault f;
 	if (!block_poison_fault(p, m, &f))

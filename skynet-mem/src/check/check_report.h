@@ -21,8 +21,6 @@ HIDDEN void check_report(const struct check_report *r);
 /* Reports each of n faults found in a block. */
 HIDDEN void block_report(const void *p, const struct check_meta *m, const char *op,
 	const struct block_fault *f, int n);
-/* Verifies guard and red zone; reports what is wrong and returns -1. */
-HIDDEN int block_verify(const void *p, const struct check_meta *m, const char *op);
 /* Verifies a quarantined block is untouched since block_poison; reports -1. */
 HIDDEN int block_verify_poison(const void *p, const struct check_meta *m);
 /* The report lock, for fork.c (outermost: a report allocates). */

@@ -148,33 +148,32 @@ local function report_of(h)
 	return string.format("skynet-mem: service %s exited holding", skynet.address(h))
 end
 
--- Each report names exactly what the record held when the service died (for
--- the keeper, its K blocks and what it had before: code it was first to load
--- into skynet's code cache), and no Lua heap.
-local function case_kill(keeper, ctl, kept)
-	local ctl_st = settled_stat(ctl)
+-- The keeper's report names exactly its K kept blocks (its context, mailbox,
+-- instance and the code it loaded are gone or the code cache's by then), with
+-- the bytes its retired record still holds, its name and no Lua heap; the
+-- control, which kept nothing, is retired without a line.
+local function case_kill(keeper, ctl)
 	console.cmd("kill " .. skynet.address(keeper))
 	console.cmd("kill " .. skynet.address(ctl))
-	local function left(h)
-		local text = poll("the leftover report of " .. skynet.address(h), function()
-			local t = log_text()
-			return t:find(report_of(h), 1, true) and t
-		end)
-		local bytes, blocks = text:match(report_of(h):gsub("%p", "%%%0") .. " (%d+) bytes in (%d+) blocks, lua 0 bytes")
-		check(blocks, "the report of " .. skynet.address(h) .. " says lua 0 bytes")
-		return math.tointeger(tonumber(bytes)), math.tointeger(tonumber(blocks))
-	end
-	local bytes, blocks = left(keeper)
-	eq(blocks, kept.blocks, "the report names the blocks left")
-	eq(bytes, kept.bytes, "the report names the bytes left")
-	local ctl_bytes, ctl_blocks = left(ctl)
-	eq(ctl_blocks, ctl_st.blocks, "the control's report")
-	eq(ctl_bytes, ctl_st.bytes, "the control's report bytes")
+	local text = poll("the leftover report of " .. skynet.address(keeper), function()
+		local t = log_text()
+		return t:find(report_of(keeper), 1, true) and t
+	end)
+	local bytes, blocks = text:match(report_of(keeper):gsub("%p", "%%%0") .. " (%d+) bytes in (%d+) blocks, lua 0 bytes %(snlua keeper%)")
+	check(blocks, "the report of " .. skynet.address(keeper) .. " says lua 0 bytes and its name")
+	eq(math.tointeger(tonumber(blocks)), K, "the report names the blocks kept")
 	local st = memory.stat(keeper)
 	check(st, "an exited service holding blocks keeps its record")
 	eq(st.retired, true, "retired")
-	eq(st.blocks, kept.blocks, "leftover blocks")
+	eq(st.blocks, K, "leftover blocks")
+	eq(math.tointeger(tonumber(bytes)), st.bytes, "the report names the bytes left")
 	eq(st.lua_bytes, 0, "its Lua heap is gone")
+	eq(st.name, "snlua keeper", "a retired record keeps its name")
+	poll("the control retired", function()
+		local c = memory.stat(ctl)
+		return c == nil or c.retired
+	end)
+	eq(count(log_text(), report_of(ctl)), 0, "a service that kept nothing exits without a line")
 end
 
 local function case_console_prof()
@@ -271,13 +270,13 @@ skynet.start(function()
 		skynet.newservice "keeper"
 		local keeper, ctl = skynet.newservice "keeper", skynet.newservice "keeper"
 		local kept = case_blocks(keeper, ctl)
-		kept = case_lua_heap(keeper, kept)
-		case_kill(keeper, ctl, kept)
+		case_lua_heap(keeper, kept)
+		case_kill(keeper, ctl)
 		case_console_prof()
 		case_limits()
 		case_dump()
 		eq(count(log_text(), report_of(keeper)), 1, "the leftover is reported once")
-		eq(count(log_text(), report_of(ctl)), 1, "the control's leftover is reported once")
+		eq(count(log_text(), report_of(ctl)), 0, "the control exits without a line")
 	end)
 	if ok then
 		print("memcheck: ok")

@@ -1,8 +1,10 @@
-#ifndef SKYNET_HOST_H
-#define SKYNET_HOST_H
+#ifndef SKYNET_HOST_KERNEL_H
+#define SKYNET_HOST_KERNEL_H
 
-/* A small skynet-style actor host embedding skynet-mem: services with 32-bit
- * handles, one mailbox each, a global run queue served by N worker threads. */
+/* The actor kernel of the host: services with 32-bit handles, one mailbox
+ * each, a global run queue served by N worker threads, a timer, names. It
+ * knows nothing of the services built on it (services/) nor of the views
+ * (views/): what it must tell them goes through the hooks below. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -53,14 +55,29 @@ struct host_exit_report {
 	uint64_t when;   /* host_now() at the exit */
 };
 
-/* host lifecycle (start.c) */
-int host_start(const struct host_config *cfg);
-/* Stops workers and timer, releases every service (leak reports printed). */
-void host_stop(void);
+/* configuration (config.c): a leaf every part reads */
+/* The running host's configuration, NULL when it is not running. */
 const struct host_config *host_config(void);
+/* Keeps a copy of cfg (its strings too) until config_clear. */
+int config_set(const struct host_config *cfg);
+void config_clear(void);
+/* The ports listened on (-1 none), once the views have started. */
 int host_console_port(void);
 int host_http_port(void);
-uint64_t host_now(void);  /* centiseconds since start */
+void config_set_ports(int console_port, int http_port);
+
+/* the kernel's life (start.c): handles, mailboxes, the timer, the workers */
+int kernel_start(int threads);   /* 0 = one worker per core; 0, or -1 */
+/* Stops the timer and the workers, releases every service (leak reports printed). */
+void kernel_stop(void);
+
+/* clock.c: centiseconds since the kernel started */
+uint64_t host_now(void);
+
+/* note.c: a line for the operator (exit reports, the logger's lines) goes to
+ * stdout, unless a hook (the terminal's live table) keeps it: fn returns 1. */
+void host_note(const char *line);
+void host_set_note_hook(int (*fn)(const char *line));
 
 /* modules (module.c) */
 int host_module_register(const struct skynet_module *mod);
@@ -79,13 +96,12 @@ int skynet_send(struct skynet_context *ctx, uint32_t source, uint32_t dest, int 
 /* As skynet_send, copying sz bytes first (charged to the current service). */
 int skynet_send_copy(struct skynet_context *ctx, uint32_t dest, int type, int session,
 	const void *msg, size_t sz);
-void host_exit_service(uint32_t handle);
+/* Retires a service (it exits once nobody holds it); 0, or -1 unknown. */
+int host_exit_service(uint32_t handle);
 /* Sets the display name shown in tables (e.g. the script name). */
 void skynet_context_label(struct skynet_context *ctx, const char *label);
 int host_service_name(uint32_t handle, char *buf, size_t len);  /* 0, or -1 unknown */
 size_t host_service_count(void);
-/* Messages delivered to handle so far, or -1 when unknown. */
-long long host_service_messages(uint32_t handle);
 struct host_service_load {
 	long long messages;   /* delivered so far */
 	size_t mqlen;         /* waiting in the mailbox */
@@ -95,8 +111,6 @@ struct host_service_load {
 int host_service_load(uint32_t handle, struct host_service_load *out);
 /* 1 while handle has messages waiting or running, 0 when idle, -1 unknown. */
 int host_service_busy(uint32_t handle);
-/* Sends a PTYPE_SYSTEM message to every live service; returns how many. */
-int host_broadcast_system(const char *cmd);
 /* Calls fn for each live service handle; -1 (fn never called) out of memory. */
 int host_foreach_service(void (*fn)(uint32_t handle, void *ud), void *ud);
 
@@ -114,15 +128,5 @@ uint32_t host_query_name(const char *name);                  /* 0 unknown */
 
 /* timer (timer.c): a PTYPE_RESPONSE to handle with session after ti centiseconds */
 int host_timeout(uint32_t handle, int ti, int session);
-
-/* run.c: runs until seconds pass (0: forever) or SIGINT/SIGTERM; prints the
- * live table every second when table is set. Returns 1 when interrupted. */
-int host_run(int seconds, int table);
-/* What host_run catches, caught from now on: a program that prints its ports
- * before host_run calls it first, so a SIGTERM in between stops it cleanly. */
-void host_catch_signals(void);
-
-/* logging: through the logger service when it runs, else stderr */
-void host_log(uint32_t source, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -59,8 +59,10 @@ void host_catch_signals(void) {
 int host_run(int seconds, int table) {
 	host_catch_signals();
 	int tty = table && isatty(STDOUT_FILENO);
-	if (tty)
+	if (tty) {
 		screen_begin();
+		host_set_note_hook(screen_note);   /* exit reports and logs under the table */
+	}
 	double start = now_s(), next = start + 1;
 	struct host_mem_view prev = { 0 }, cur;
 	int have_prev = 0;
@@ -81,8 +83,10 @@ int host_run(int seconds, int table) {
 		prev = cur;
 		have_prev = 1;
 	}
-	if (tty)
+	if (tty) {
+		host_set_note_hook(NULL);
 		screen_end();
+	}
 	if (have_prev)
 		host_mem_view_free(&prev);
 	return stop_signal != 0;

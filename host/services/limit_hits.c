@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "page.h"
+#include "limit_hits.h"
 #include "skynet_mem.h"
 
 #define BURST_MS 1000
