@@ -13,6 +13,7 @@
 #include "guard.h"
 #include "guard_pool.h"
 #include "ledger.h"
+#include "record.h"
 
 uintptr_t guard_lo, guard_top;
 struct guard_pool guard_pool;
@@ -71,6 +72,17 @@ int guard_pool_make(size_t slots, int underflow) {
 	return 0;
 }
 
+/* The owner's name now, kept with the block: a fault's report reads no
+ * record (it may run in a signal handler). */
+static void name_owner(struct guard_slot *s, uint32_t owner) {
+	struct skynet_mem_stat st;
+	if (table_stat(owner, &st) == 0)
+		memcpy(s->name, st.name, sizeof(s->name));
+	else
+		s->name[0] = 0;
+	s->name[sizeof(s->name) - 1] = 0;
+}
+
 static uintptr_t page_down(uintptr_t a) {
 	return a & ~(uintptr_t)(guard_pool.page - 1);
 }
@@ -118,6 +130,7 @@ void *guard_pool_alloc(size_t n, size_t align, uint32_t owner, size_t charge,
 	s->n = n;
 	s->charge = charge;
 	s->owner = owner;
+	name_owner(s, owner);
 	s->freer = 0;
 	s->nfree = 0;
 	s->nalloc = npcs;
@@ -184,13 +197,13 @@ int guard_free(void *p) {
 		abort();
 	}
 	s->state = SLOT_FREED;   /* a second free, even from another thread, now sees it */
+	s->freer = current_handle();
 	spin_unlock(&lock);
 	uintptr_t bad = damaged(s);
 	if (bad != 0) {
 		guard_report(bad < s->p ? GUARD_UNDERFLOW : GUARD_OVERFLOW, s, bad, "found when it was freed");
 		abort();
 	}
-	s->freer = current_handle();
 	s->nfree = guard_stack(s->free_pc, GUARD_FRAMES, 1);
 	ledger_charge(s->owner, -(int64_t)s->charge, -1, 0, 1);
 	uintptr_t lo = page_down(s->p), hi = page_up(s->p + (s->n ? s->n : 1));
@@ -238,6 +251,7 @@ int guard_transfer(void *p, uint32_t to) {
 		return 0;
 	ledger_charge(from, -(int64_t)s->charge, -1, 0, 0);
 	s->owner = to;
+	name_owner(s, to);
 	ledger_charge(to, (int64_t)s->charge, 1, 0, 0);
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "internal.h"
+#include "skynet_mem.h"
 
 #define GUARD_MAX ((size_t)16 * 1024)   /* the largest block guarded */
 #define GUARD_FRAMES 10                  /* stack frames kept per allocation and free */
@@ -30,6 +31,7 @@ struct guard_slot {
 	int state;            /* enum guard_state */
 	int nalloc, nfree;    /* frames kept */
 	uintptr_t alloc_pc[GUARD_FRAMES], free_pc[GUARD_FRAMES];
+	char name[SKYNET_MEM_NAME_MAX];   /* the owner's, when it was named the owner */
 };
 
 struct guard_pool {

@@ -224,6 +224,11 @@ void guard_report(enum guard_kind kind, const struct guard_slot *s, uintptr_t a,
 	}
 	put(&l, ", owner ");
 	put_handle(&l, s->owner);
+	if (s->name[0]) {
+		put(&l, " \"");
+		put(&l, s->name);
+		put(&l, "\"");
+	}
 	put(&l, s->state == SLOT_FREED ? " (freed by " : " (live)");
 	if (s->state == SLOT_FREED) {
 		put_handle(&l, s->freer);

@@ -167,6 +167,7 @@ static char *launder(char *p) {
 }
 
 static void run_bug(enum bug bug) {
+	skynet_mem_set_name(GUARDED, "suspect");
 	skynet_mem_set_current(PLAIN);   /* an unguarded service beside it */
 	char *plain = skynet_malloc(64);
 	memset(plain, 1, 64);
@@ -249,7 +250,7 @@ static void expect(enum bug bug, int sig, const char *kind) {
 	char err[16384];
 	int status = run_child(bug, err, sizeof(err));
 	if (!WIFSIGNALED(status) || WTERMSIG(status) != sig || strstr(err, kind) == NULL ||
-		strstr(err, "owner :0000002a") == NULL || strstr(err, "allocated at:") == NULL)
+		strstr(err, "owner :0000002a \"suspect\"") == NULL || strstr(err, "allocated at:") == NULL)
 		fail_msg("expected signal %d and \"%s\", got status 0x%x and:\n%s", sig, kind, status, err);
 	printf("%s", err);   /* the whole report, for the log */
 }
