@@ -55,6 +55,7 @@ REPLACED="skynet-src/malloc_hook.c skynet-src/malloc_hook.h skynet-src/skynet_ma
 # Files apply.sh adds (skynet has none of them); --revert removes them.
 ADDED="skynet-src/skynet_mem.h skynet-src/skynet_mem_api.h skynet-src/skynet_mem_skynet.h
 lualib-src/lua-memory.h lualib-src/lua-memory-jemalloc.c lualib-src/lua-memory-snapshot.c lualib-src/lua-memory-log.c
+lualib-src/lua-memory-guard.c
 skynet-mem.mk libskynet-mem-hook.so.0"
 
 # --- revert: skynet's own files back, apply.sh's own gone ---
@@ -294,7 +295,7 @@ install_file() {   # install_file STAGED DEST (relative to SKYNET_DIR)
 # Makefile: no 3rd/jemalloc; our Lua module's files; skynet-mem.mk for the link.
 sed -e 's/^MALLOC_STATICLIB := \$(JEMALLOC_STATICLIB)$/# skynet-mem: Debian'"'"'s jemalloc, through libskynet-mem-hook (skynet-mem.mk)\
 MALLOC_STATICLIB :=/' \
-	-e 's/^  lua-memory.c \\$/  lua-memory.c lua-memory-records.c lua-memory-jemalloc.c lua-memory-snapshot.c \\/' \
+	-e 's/^  lua-memory.c \\$/  lua-memory.c lua-memory-records.c lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-guard.c \\/' \
 	"$ORIG/Makefile" >"$STAGE/Makefile"
 printf '\n# skynet-mem (integrations/skynet/apply.sh)\ninclude skynet-mem.mk\n' >>"$STAGE/Makefile"
 install_file "$STAGE/Makefile" Makefile
@@ -365,7 +366,7 @@ for h in skynet_malloc.h malloc_hook.h skynet_mem.h skynet_mem_api.h; do
 done
 install_file "$HERE/malloc_hook.c" skynet-src/malloc_hook.c
 install_file "$HERE/skynet_mem_skynet.h" skynet-src/skynet_mem_skynet.h
-for f in lua-memory.c lua-memory.h lua-memory-records.c lua-memory-records.h lua-memory-jemalloc.c lua-memory-snapshot.c; do
+for f in lua-memory.c lua-memory.h lua-memory-records.c lua-memory-records.h lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-guard.c; do
 	install_file "$REPO/lualib-src/$f" lualib-src/$f
 done
 
