@@ -25,7 +25,7 @@ SKYNET_MEM_API void *skynet_realloc(void *ptr, size_t size) __attribute__((alloc
 SKYNET_MEM_API void skynet_free(void *ptr);
 /* No skynet_strdup here: skynet HEAD defines it static inline in skynet_imp.h
  * (a declaration here would clash); the layer's is skynet_mem_strdup. */
-/* skynet's Lua allocator (a lua_Alloc body): cookie-less, charged to the
+/* skynet's Lua allocator (a lua_Alloc body): no owner inside the block, charged to the
  * current service's lua_bytes, not to its C bytes. */
 SKYNET_MEM_API void *skynet_lalloc(void *ptr, size_t osize, size_t nsize);
 SKYNET_MEM_API void *skynet_memalign(size_t alignment, size_t size) __attribute__((malloc, alloc_size(2)));

@@ -83,18 +83,20 @@ SKYNET_MEM_API void     skynet_mem_service_exit(uint32_t handle, struct skynet_m
 
 /* Moves a block (message buffer) to another service's account. 0, or -1 for NULL. */
 SKYNET_MEM_API int      skynet_mem_transfer(void *ptr, uint32_t to_handle);
-/* Owner recorded in a block's cookie. */
+/* The service a block is charged to. */
 SKYNET_MEM_API uint32_t skynet_mem_owner(const void *ptr);
-/* Bytes the caller may use in a block (usable size minus the cookie). */
+/* Bytes the caller may use in a block: its usable size less what names its
+ * owner inside the allocation (a trailing cookie, a header, the check
+ * build's guards), so at most skynet_mem_block_charge. */
 SKYNET_MEM_API size_t   skynet_mem_usable_size(const void *ptr);
 /* Bytes a live block is charged to its owner (its full usable size). */
 SKYNET_MEM_API size_t   skynet_mem_block_charge(const void *ptr);
-/* Bytes a request of n is charged (class of n + cookie); 0 on overflow. Exact over
- * jemalloc; over the system allocator the class is known only once allocated. */
+/* Bytes a request of n is charged (the size class that holds n and what names
+ * its owner); 0 on overflow. Exact over jemalloc; over the system allocator the class is known only once allocated. */
 SKYNET_MEM_API size_t   skynet_mem_charge_size(size_t n);
 
 /* Lua allocator (a lua_Alloc): ud is the owning handle, (void *)(uintptr_t)handle.
- * No cookie; charges lua_bytes at size classes; growth past the service's limit
+ * No owner tag (ud names the owner); charges lua_bytes at size classes; growth past the service's limit
  * fails. Logs when the service's Lua heap passes 32 MiB and each doubling. */
 SKYNET_MEM_API void    *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 

@@ -17,7 +17,7 @@ void skynet_mem_flush(void) {
  * always sees its own allocations exactly. */
 int skynet_mem_stat(uint32_t handle, struct skynet_mem_stat *out) {
 	ledger_flush();
-	if (table_stat(handle, out) != 0)
+	if (record_stat(handle, out) != 0)
 		return -1;
 	owner_queue_fill(out);
 	return 0;
@@ -41,20 +41,20 @@ size_t skynet_mem_foreach(int (*fn)(const struct skynet_mem_stat *, void *), voi
 	if (fn == NULL)
 		return 0;
 	if (!owner_queue_reader_set())
-		return table_foreach(fn, ud);
+		return record_foreach(fn, ud);
 	struct with_queue w = { fn, ud };
-	return table_foreach(add_queue, &w);
+	return record_foreach(add_queue, &w);
 }
 
 void skynet_mem_totals(struct skynet_mem_totals *out) {
 	ledger_flush();
-	table_totals(out);
+	record_totals(out);
 }
 
 void skynet_mem_orphans(size_t *bytes, size_t *blocks) {
 	size_t b, n;
 	ledger_flush();
-	table_orphans(&b, &n);
+	record_orphans(&b, &n);
 	if (bytes)
 		*bytes = b;
 	if (blocks)
@@ -66,7 +66,7 @@ int skynet_mem_set_limit(uint32_t handle, size_t limit) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (table_set_limit(handle, limit) != 0) {
+	if (record_set_limit(handle, limit) != 0) {
 		errno = ESRCH;
 		return -1;
 	}
@@ -75,7 +75,7 @@ int skynet_mem_set_limit(uint32_t handle, size_t limit) {
 }
 
 size_t skynet_mem_get_limit(uint32_t handle) {
-	return table_get_limit(handle);
+	return record_get_limit(handle);
 }
 
 /* The check build lists the leftover blocks whether or not the caller wants
@@ -85,7 +85,7 @@ void skynet_mem_service_exit(uint32_t handle, struct skynet_mem_stat *leftover) 
 	if (leftover == NULL)
 		leftover = &mine;
 	ledger_flush();
-	table_exit(handle, leftover);
+	record_exit(handle, leftover);
 	block_service_exit(handle, leftover->blocks);
 }
 
@@ -123,4 +123,8 @@ int skynet_mem_has_check(void) {
 #else
 	return 0;
 #endif
+}
+
+void skynet_mem_lua_warnings(int on) {
+	atomic_store_explicit(&record_lua_warnings_off, !on, memory_order_relaxed);
 }

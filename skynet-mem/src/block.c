@@ -142,8 +142,7 @@ __attribute__((noinline)) static void free_slow(void *p, size_t u) {
 		cookie_read(p, u, &c);
 		owner = c.handle;
 	}
-	ledger_charge(owner, -(int64_t)u, -1, 0, 1);
-	backend_free(p, u);
+	block_free_uncharged(owner, p, u);
 }
 
 /* A small block whose owner's slot is at hand: charged, then jemalloc's free
@@ -218,15 +217,13 @@ void *mem_realloc(void *p, size_t n) {
 	uint32_t owner = owner_of(p, u);
 	uint32_t handle = current_handle();
 	size_t nu = block_class(n, 0);
-	size_t growth = handle != owner ? nu : (nu > u ? nu - u : 0);
-	struct ledger_slot *s = block_admit(handle, nu != 0, growth);
+	struct ledger_slot *s = block_admit(handle, nu != 0, block_realloc_growth(handle, owner, u, nu));
 	if (s == NULL)
 		return NULL;
 	void *q = block_resize(p, u, &nu, handle);
 	if (q == NULL)
 		return block_not_made(s);
-	ledger_charge(owner, -(int64_t)u, -1, 0, 1);
-	ledger_charge(handle, (int64_t)nu, 1, 1, 0);
+	block_realloc_charge(owner, u, handle, nu);
 	return q;
 }
 
@@ -247,14 +244,13 @@ int block_transfer(void *p, uint32_t to_handle) {
 	uint32_t from = owner_of(p, u);
 	if (from == to_handle)
 		return 0;
-	ledger_charge(from, -(int64_t)u, -1, 0, 0);
 	if (block_is_large(u)) {
 		large_owner_set(p, to_handle);
 	} else {
 		struct cookie c = { .handle = to_handle };
 		cookie_write(p, u, &c);
 	}
-	ledger_charge(to_handle, (int64_t)u, 1, 0, 0);
+	block_transfer_charge(from, to_handle, u);
 	return 0;
 }
 

@@ -193,8 +193,7 @@ __attribute__((noinline)) static void free_general(void *p) {
 		u = h.charge;
 		owner = h.handle;
 	}
-	ledger_charge(owner, -(int64_t)u, -1, 0, 1);
-	backend_free(b, u);
+	block_free_uncharged(owner, b, u);
 }
 
 /* Off a cache line, a natural block, 16 bytes past its start: the header
@@ -272,15 +271,13 @@ void *mem_realloc(void *p, size_t n) {
 	uint32_t handle = current_handle();
 	struct plan pl;
 	int planned = plan_block(n, 0, &pl);
-	size_t growth = handle != v.handle ? pl.u : (pl.u > v.u ? pl.u - v.u : 0);
-	struct ledger_slot *s = block_admit(handle, planned, growth);
+	struct ledger_slot *s = block_admit(handle, planned, block_realloc_growth(handle, v.handle, v.u, pl.u));
 	if (s == NULL)
 		return NULL;
 	void *q = block_resize(p, &v, &pl, handle);
 	if (q == NULL)
 		return block_not_made(s);
-	ledger_charge(v.handle, -(int64_t)v.u, -1, 0, 1);
-	ledger_charge(handle, (int64_t)pl.u, 1, 1, 0);
+	block_realloc_charge(v.handle, v.u, handle, pl.u);
 	return q;
 }
 
@@ -304,12 +301,11 @@ int block_transfer(void *p, uint32_t to_handle) {
 	view_of(p, &v);
 	if (v.handle == to_handle)
 		return 0;
-	ledger_charge(v.handle, -(int64_t)v.u, -1, 0, 0);
 	if (v.offset == 0)
 		large_owner_set(p, to_handle);
 	else
 		owner_header_set_handle(p, to_handle);
-	ledger_charge(to_handle, (int64_t)v.u, 1, 0, 0);
+	block_transfer_charge(v.handle, to_handle, v.u);
 	return 0;
 }
 

@@ -2,7 +2,8 @@
 #define SKYNET_MEM_BLOCK_LEDGER_H
 
 /* The ledger's side of a block, the same in both release layouts (block.c,
- * block_header.c): admitting, charging and freeing, whatever names the owner.
+ * block_header.c): admitting, charging and freeing, realloc's and transfer's
+ * charges, whatever names the owner.
  * Included by the one layout file a build compiles. */
 
 #include <errno.h>
@@ -47,6 +48,32 @@ static inline int malloc_slow_charge(uint32_t handle, size_t u) {
 	return 0;
 }
 #endif
+
+/* realloc's admission: the growth the new owner (handle) takes on, from a
+ * block of usable u owned by owner to one of usable nu. */
+static inline size_t block_realloc_growth(uint32_t handle, uint32_t owner, size_t u, size_t nu) {
+	return handle != owner ? nu : (nu > u ? nu - u : 0);
+}
+
+/* realloc's charge once the block is made: one free of the old block (owner,
+ * u), one allocation of the new (handle, nu). */
+static inline void block_realloc_charge(uint32_t owner, size_t u, uint32_t handle, size_t nu) {
+	ledger_charge(owner, -(int64_t)u, -1, 0, 1);
+	ledger_charge(handle, (int64_t)nu, 1, 1, 0);
+}
+
+/* transfer's charge: u bytes change accounts, neither an alloc nor a free. */
+static inline void block_transfer_charge(uint32_t from, uint32_t to, size_t u) {
+	ledger_charge(from, -(int64_t)u, -1, 0, 0);
+	ledger_charge(to, (int64_t)u, 1, 0, 0);
+}
+
+/* free's general path, once the owner is known: charged through the ledger,
+ * then the backend frees b (usable u). */
+static inline void block_free_uncharged(uint32_t owner, void *b, size_t u) {
+	ledger_charge(owner, -(int64_t)u, -1, 0, 1);
+	backend_free(b, u);
+}
 
 __attribute__((noinline)) static void free_publish(void *b, size_t u, struct ledger_slot *s) {
 	ledger_done_slow(s);

@@ -76,7 +76,7 @@ int guard_pool_make(size_t slots, int underflow) {
  * record (it may run in a signal handler). */
 static void name_owner(struct guard_slot *s, uint32_t owner) {
 	struct skynet_mem_stat st;
-	if (table_stat(owner, &st) == 0)
+	if (record_stat(owner, &st) == 0)
 		memcpy(s->name, st.name, sizeof(s->name));
 	else
 		s->name[0] = 0;

@@ -7,8 +7,8 @@
  * when a service sits in its home slot) that grows to LEDGER_MAX_SLOTS, so a
  * worker running thousands of services keeps a slot, and the record reference
  * it holds, for each: a service switch takes no lock and evicts nothing.
- * Past LEDGER_MAX_SLOTS * 3/4 services a new one replaces the one in its home
- * slot (published and released first).
+ * Past LEDGER_MAX_LIVE services a new one evicts one first (published and
+ * released): the one in its home slot, else the eviction clock's next.
  * Pending deltas are published to the shared records: a switch of the current
  * service (skynet_mem_set_current, or the host's own current handle changing)
  * publishes the service it leaves; skynet_mem_set_current(0), thread exit and

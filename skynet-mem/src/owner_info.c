@@ -28,7 +28,7 @@ int skynet_mem_set_name(uint32_t handle, const char *name) {
 			copy[i] = s[i] < 0x20 || s[i] == 0x7f ? '?' : (char)s[i];
 	}
 	memset(copy + n, 0, sizeof(copy) - n);
-	if (table_set_name(handle, copy) != 0) {
+	if (record_set_name(handle, copy) != 0) {
 		errno = ENOMEM;
 		return -1;
 	}

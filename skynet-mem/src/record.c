@@ -153,11 +153,7 @@ void record_release(struct mem_record *r) {
 
 #define LUA_WARN_FIRST ((size_t)32 << 20)
 
-static atomic_int lua_warnings_off;
-
-void skynet_mem_lua_warnings(int on) {
-	atomic_store_explicit(&lua_warnings_off, !on, memory_order_relaxed);
-}
+atomic_int record_lua_warnings_off;
 
 /* Highest warning level (32 MiB, 64 MiB ...) the heap has reached; 0 below all. */
 static size_t lua_warn_level(size_t heap) {
@@ -211,7 +207,7 @@ void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua
 		: atomic_load_explicit(&r->bytes, memory_order_relaxed);
 	int64_t heap = lua ? atomic_fetch_add(&r->lua, lua) + lua
 		: atomic_load_explicit(&r->lua, memory_order_relaxed);
-	if (lua && !atomic_load_explicit(&lua_warnings_off, memory_order_relaxed))
+	if (lua && !atomic_load_explicit(&record_lua_warnings_off, memory_order_relaxed))
 		lua_heap_watch(r, heap);
 	if (blocks)
 		atomic_fetch_add(&r->blocks, blocks);
@@ -259,7 +255,7 @@ void record_fill(struct mem_record *r, struct skynet_mem_stat *out) {
 	memcpy(out->name, r->name, sizeof(out->name));
 }
 
-int table_stat(uint32_t handle, struct skynet_mem_stat *out) {
+int record_stat(uint32_t handle, struct skynet_mem_stat *out) {
 	struct shard *s = shard_of(handle);
 	spin_lock(&s->lock);
 	struct mem_record *r = find_locked(s, handle);
@@ -269,7 +265,7 @@ int table_stat(uint32_t handle, struct skynet_mem_stat *out) {
 	return r ? 0 : -1;
 }
 
-size_t table_foreach(int (*fn)(const struct skynet_mem_stat *, void *), void *ud) {
+size_t record_foreach(int (*fn)(const struct skynet_mem_stat *, void *), void *ud) {
 	size_t visited = 0;
 	for (int i = 0; i < SHARDS; i++) {
 		struct shard *s = &shards[i];
@@ -294,7 +290,7 @@ size_t table_foreach(int (*fn)(const struct skynet_mem_stat *, void *), void *ud
 	return visited;
 }
 
-void table_totals(struct skynet_mem_totals *out) {
+void record_totals(struct skynet_mem_totals *out) {
 	memset(out, 0, sizeof(*out));
 	int64_t bytes = 0, blocks = 0, lua = 0;
 	uint64_t allocs = 0, frees = 0;
@@ -313,7 +309,7 @@ void table_totals(struct skynet_mem_totals *out) {
 	out->frees = frees;
 }
 
-void table_orphans(size_t *bytes, size_t *blocks) {
+void record_orphans(size_t *bytes, size_t *blocks) {
 	size_t sum = 0, n = 0;
 	for (int i = 0; i < SHARDS; i++) {
 		struct shard *s = &shards[i];
@@ -332,7 +328,7 @@ void table_orphans(size_t *bytes, size_t *blocks) {
 
 /* Only on a live service's record: a limit on an unknown or exited handle
  * would create a record nobody reads. */
-int table_set_limit(uint32_t handle, size_t limit) {
+int record_set_limit(uint32_t handle, size_t limit) {
 	struct shard *s = shard_of(handle);
 	spin_lock(&s->lock);
 	struct mem_record *r = find_locked(s, handle);
@@ -343,7 +339,7 @@ int table_set_limit(uint32_t handle, size_t limit) {
 	return live ? 0 : -1;
 }
 
-size_t table_get_limit(uint32_t handle) {
+size_t record_get_limit(uint32_t handle) {
 	struct shard *s = shard_of(handle);
 	spin_lock(&s->lock);
 	struct mem_record *r = find_locked(s, handle);
@@ -354,7 +350,7 @@ size_t table_get_limit(uint32_t handle) {
 
 atomic_uint record_retirements;
 
-void table_exit(uint32_t handle, struct skynet_mem_stat *leftover) {
+void record_exit(uint32_t handle, struct skynet_mem_stat *leftover) {
 	struct shard *s = shard_of(handle);
 	struct skynet_mem_stat st;
 	memset(&st, 0, sizeof(st));
@@ -373,7 +369,7 @@ void table_exit(uint32_t handle, struct skynet_mem_stat *leftover) {
 		*leftover = st;
 }
 
-int table_set_name(uint32_t handle, const char *name) {
+int record_set_name(uint32_t handle, const char *name) {
 	struct shard *s = shard_of(handle);
 	spin_lock(&s->lock);
 	struct mem_record *r = find_or_create_locked(s, handle);

@@ -3,7 +3,8 @@
 
 /* The service table: one exact record per 32-bit service handle, kept in a
  * sharded hash table. Counters are written only when a thread publishes its
- * pending deltas (ledger.c); readers and the lifecycle go through table_*. */
+ * pending deltas (ledger.c); readers and the lifecycle go through record_stat
+ * and the others below it, which walk or look up the table. */
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -39,19 +40,21 @@ HIDDEN void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int6
 HIDDEN void record_fill(struct mem_record *r, struct skynet_mem_stat *out);
 
 /* Reads and lifecycle, for the API of skynet_mem.h (api.c). */
-HIDDEN int table_stat(uint32_t handle, struct skynet_mem_stat *out);
-HIDDEN size_t table_foreach(int (*fn)(const struct skynet_mem_stat *, void *), void *ud);
-HIDDEN void table_totals(struct skynet_mem_totals *out);
-HIDDEN void table_orphans(size_t *bytes, size_t *blocks);
-HIDDEN int table_set_limit(uint32_t handle, size_t limit);
-HIDDEN size_t table_get_limit(uint32_t handle);
-HIDDEN void table_exit(uint32_t handle, struct skynet_mem_stat *leftover);
+HIDDEN int record_stat(uint32_t handle, struct skynet_mem_stat *out);
+HIDDEN size_t record_foreach(int (*fn)(const struct skynet_mem_stat *, void *), void *ud);
+HIDDEN void record_totals(struct skynet_mem_totals *out);
+HIDDEN void record_orphans(size_t *bytes, size_t *blocks);
+HIDDEN int record_set_limit(uint32_t handle, size_t limit);
+HIDDEN size_t record_get_limit(uint32_t handle);
+HIDDEN void record_exit(uint32_t handle, struct skynet_mem_stat *leftover);
 /* Copies name (already cut and cleaned) into the handle's record, made if
  * missing. 0, or -1 out of memory. */
-HIDDEN int table_set_name(uint32_t handle, const char *name);
-/* Counts table_exit calls: a thread's ledger lets go of exited services'
+HIDDEN int record_set_name(uint32_t handle, const char *name);
+/* Counts record_exit calls: a thread's ledger lets go of exited services'
  * records when it sees the count move (ledger_flush). */
 extern atomic_uint record_retirements HIDDEN;
+/* Set by skynet_mem_lua_warnings(0): no Lua heap warning (skynet's snlua logs its own). */
+extern atomic_int record_lua_warnings_off HIDDEN;
 
 /* The shard locks, for fork.c. */
 HIDDEN struct lock_group record_locks(void);

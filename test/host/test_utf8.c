@@ -1,4 +1,4 @@
-/* Names as valid UTF-8 (host/views/utf8.c): cuts at a character boundary,
+/* Names as valid UTF-8 (host/kernel/utf8.c): cuts at a character boundary,
  * U+FFFD for each byte that starts no valid sequence, label escapes. */
 
 #include <stdlib.h>
