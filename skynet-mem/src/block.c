@@ -80,8 +80,12 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 }
 
 #ifdef MEM_MALLOC_FAST
-const size_t malloc_short_bound = BACKEND_CLASS_TABLE_MAX - COOKIE_SIZE;
 size_t malloc_short_max = BACKEND_CLASS_TABLE_MAX - COOKIE_SIZE;
+
+/* guard.c lowers the bound while a guarded block is due. */
+__attribute__((constructor)) static void short_path_init(void) {
+	guard_short_path(&malloc_short_max, BACKEND_CLASS_TABLE_MAX - COOKIE_SIZE);
+}
 
 /* The rest of malloc when the current service's slot is not cached, clean,
  * past its batch or under a limit: the block exists. Caches the slot for the

@@ -133,8 +133,12 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 }
 
 #ifdef MEM_MALLOC_FAST
-const size_t malloc_short_bound = BACKEND_CLASS_TABLE_MAX - H - 1;
 size_t malloc_short_max = BACKEND_CLASS_TABLE_MAX - H - 1;
+
+/* guard.c lowers the bound while a guarded block is due. */
+__attribute__((constructor)) static void short_path_init(void) {
+	guard_short_path(&malloc_short_max, BACKEND_CLASS_TABLE_MAX - H - 1);
+}
 
 /* The rest of malloc when the current service's slot is not cached, clean,
  * past its batch or under a limit (as in block.c): the block b exists. */

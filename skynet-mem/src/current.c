@@ -1,12 +1,12 @@
 /* The current service (see current.h) and skynet_mem_set_current. */
 
 #include "current.h"
-#include "guard.h"
 #include "ledger.h"
 #include "skynet_mem.h"
 
 __thread uint32_t current_tls TLS_IE;
 int current_is_default;
+void (*current_switch_hook)(uint32_t handle);
 
 __attribute__((weak)) uint32_t skynet_current_handle(void) {
 	return current_tls;
@@ -48,8 +48,8 @@ void skynet_mem_set_current(uint32_t handle) {
 		ledger_flush();
 	else
 		ledger_switch(from, handle, current_is_default);
-	if (__builtin_expect(guard_active, 0))
-		guard_enter(handle);   /* a guarded service's slot is not cached */
+	if (__builtin_expect(current_switch_hook != NULL, 0))
+		current_switch_hook(handle);   /* guard.c: a guarded service's blocks are counted here */
 }
 
 /* skynet defines skynet_current_handle (a pthread key), and its glue also calls

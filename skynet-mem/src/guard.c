@@ -14,13 +14,6 @@
 
 #ifdef SKYNET_MEM_CHECK   /* the check build has its own checker */
 
-#include "guard.h"
-
-int guard_active;
-
-void guard_enter(uint32_t handle) {
-	(void)handle;
-}
 
 int skynet_mem_guard(uint32_t handle, unsigned every) {
 	(void)handle, (void)every;
@@ -49,7 +42,6 @@ void skynet_mem_guard_info(struct skynet_mem_guard_info *out) {
 
 #else
 
-#include "block.h"
 #include "current.h"
 #include "guard.h"
 #include "guard_pool.h"
@@ -72,6 +64,7 @@ static int used;                    /* entries of table, under lock */
 static unsigned every_all;          /* SKYNET_MEM_GUARD: every service */
 static unsigned generation;         /* bumped at each change, under lock */
 static int armed_threads;           /* under lock */
+static size_t *short_max, short_bound;   /* the block file's (guard_short_path) */
 
 /* The calling thread's view of its current service. */
 static __thread struct {
@@ -83,30 +76,31 @@ static __thread struct {
 	int armed, busy;
 } me TLS_IE;
 
+void guard_short_path(size_t *max, size_t bound) {
+	short_max = max;
+	short_bound = bound;
+}
+
+/* Without a short path (the system allocator's build) every block goes
+ * through mem_alloc anyway. */
 static void arm(void) {
-#ifdef MEM_MALLOC_FAST
 	if (me.armed)
 		return;
 	me.armed = 1;
 	spin_lock(&lock);
-	if (armed_threads++ == 0)
-		__atomic_store_n(&malloc_short_max, 0, __ATOMIC_RELAXED);
+	if (armed_threads++ == 0 && short_max)
+		__atomic_store_n(short_max, 0, __ATOMIC_RELAXED);
 	spin_unlock(&lock);
-#else
-	me.armed = 1;   /* every block goes through mem_alloc anyway */
-#endif
 }
 
 static void disarm(void) {
 	if (!me.armed)
 		return;
 	me.armed = 0;
-#ifdef MEM_MALLOC_FAST
 	spin_lock(&lock);
-	if (--armed_threads == 0)
-		__atomic_store_n(&malloc_short_max, malloc_short_bound, __ATOMIC_RELAXED);
+	if (--armed_threads == 0 && short_max)
+		__atomic_store_n(short_max, short_bound, __ATOMIC_RELAXED);
 	spin_unlock(&lock);
-#endif
 }
 
 /* Brings the thread's view up to date for handle. */
@@ -174,7 +168,7 @@ static int claim(uint64_t count) {
  * realloc, large blocks): when a block is due, the next one goes through
  * mem_alloc, which guards it. So the fast path is untouched and 1 in every
  * blocks is guarded, each taken at the first such point after it is due. */
-void guard_enter(uint32_t handle) {
+static void guard_enter(uint32_t handle) {
 	if (me.busy)
 		return;
 	refresh(handle);
@@ -244,6 +238,7 @@ static int start(void) {
 		}
 	}
 	guard_signals();
+	current_switch_hook = guard_enter;
 	__atomic_store_n(&guard_active, 1, __ATOMIC_RELEASE);
 	return 0;
 }

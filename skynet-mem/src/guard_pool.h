@@ -13,26 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guard_report.h"
+#include "guard_slot.h"
 #include "internal.h"
-#include "skynet_mem.h"
-
-#define GUARD_MAX ((size_t)16 * 1024)   /* the largest block guarded */
-#define GUARD_FRAMES 10                  /* stack frames kept per allocation and free */
-#define GUARD_FILL 0xa5
-
-enum guard_state { SLOT_UNUSED, SLOT_LIVE, SLOT_FREED };
-
-struct guard_slot {
-	uintptr_t p;          /* the caller's pointer while live or freed */
-	size_t n;             /* requested bytes */
-	size_t charge;        /* charged to the owner */
-	uint32_t owner;       /* the owner now (transfer changes it) */
-	uint32_t freer;       /* the service current when it was freed */
-	int state;            /* enum guard_state */
-	int nalloc, nfree;    /* frames kept */
-	uintptr_t alloc_pc[GUARD_FRAMES], free_pc[GUARD_FRAMES];
-	char name[SKYNET_MEM_NAME_MAX];   /* the owner's, when it was named the owner */
-};
 
 struct guard_pool {
 	uintptr_t base;       /* the first guard page */
@@ -68,21 +51,32 @@ HIDDEN void guard_pool_counts(size_t *live, size_t *freed, uint64_t *guarded, ui
 /* Live blocks of owner. */
 HIDDEN size_t guard_pool_owned(uint32_t owner);
 
-/* --- guard_report.c --- */
+/* --- what the block files use (through guard.h) --- */
 
-enum guard_kind {
-	GUARD_OVERFLOW, GUARD_UNDERFLOW, GUARD_USE_AFTER_FREE_READ, GUARD_USE_AFTER_FREE_WRITE,
-	GUARD_USE_AFTER_FREE, GUARD_DOUBLE_FREE, GUARD_INVALID_FREE, GUARD_WILD,
-};
+/* The pool's first and last byte; both 0 until the pool is made (then fixed). */
+extern uintptr_t guard_lo HIDDEN, guard_top HIDDEN;
 
-/* The calling thread's stack, without the layer's own frames; skip: frames
- * of the caller to leave out. */
-HIDDEN int guard_stack(uintptr_t *pcs, int max, int skip);
-/* Reports a fault or a bad free of slot s (NULL: none) at address a, one
- * write(2) per line; async-signal-safe. */
-HIDDEN void guard_report(enum guard_kind kind, const struct guard_slot *s, uintptr_t a,
-	const char *how);
-/* Installs the SIGSEGV/SIGBUS handler (once). */
+/* 1 when p is a block of the pool. */
+static inline int guard_has(const void *p) {
+	return (uintptr_t)p - guard_lo <= guard_top - guard_lo && guard_top != 0;
+}
+
+/* free of p at or below guard_top: 1 when p is NULL or one of the pool's
+ * blocks (freed, or reported and aborted: double or invalid free); 0 when
+ * p is not in the pool (the caller frees it). Never inlined: free's fast
+ * path keeps its registers. */
+HIDDEN __attribute__((noinline, cold)) int guard_free(void *p);
+/* The requested size of the pool's live block p (its usable size); 0 for
+ * what is not a live block, as the queries below. */
+HIDDEN size_t guard_usable(const void *p);
+HIDDEN uint32_t guard_owner(const void *p);
+/* What the block is charged to its owner. */
+HIDDEN size_t guard_charge(const void *p);
+/* Moves the block to another owner's account (it stays guarded). */
+HIDDEN int guard_transfer(void *p, uint32_t to);
+/* The pool's lock, for fork.c (through block_locks). */
+HIDDEN struct lock_group guard_locks(void);
+/* Installs the SIGSEGV/SIGBUS handler, or again when another replaced it. */
 HIDDEN void guard_signals(void);
 
 #endif

@@ -4,17 +4,14 @@
  * and offset that /proc/self/maps gives (addr2line -e MODULE OFFSET reads
  * them), so it takes no lock and allocates nothing. */
 
-#define _GNU_SOURCE   /* dl_iterate_phdr, REG_ERR */
+#define _GNU_SOURCE   /* dl_iterate_phdr */
 #include <execinfo.h>
 #include <fcntl.h>
 #include <link.h>
-#include <signal.h>
 #include <string.h>
-#include <ucontext.h>
 #include <unistd.h>
 
-#include "guard.h"
-#include "guard_pool.h"
+#include "guard_report.h"
 
 /* --- stacks --- */
 
@@ -245,93 +242,12 @@ void guard_report(enum guard_kind kind, const struct guard_slot *s, uintptr_t a,
 	}
 }
 
-/* --- the fault handler --- */
-
-static struct sigaction old_segv, old_bus;
-
-static int ends_at_data(const struct guard_slot *s, size_t i) {
-	return s->state != SLOT_UNUSED && s->p + (s->n ? s->n : 1) > guard_data(i) + GUARD_MAX - 16;
-}
-
-/* The slot an address in the pool belongs to, and what touching it was. */
-static const struct guard_slot *classify(uintptr_t a, int write, enum guard_kind *kind) {
-	int in_guard;
-	size_t i = guard_slot_of(a, &in_guard);
-	const struct guard_slot *s = NULL;
-	if (in_guard) {
-		const struct guard_slot *prev = i > 0 ? &guard_pool.slot[i - 1] : NULL;
-		const struct guard_slot *cur = i < guard_pool.slots ? &guard_pool.slot[i] : NULL;
-		int over = prev && ends_at_data(prev, i - 1);
-		int under = cur && cur->state != SLOT_UNUSED && cur->p == guard_data(i);
-		if (over && under)   /* the nearer block */
-			over = a - (guard_data(i) - guard_pool.page) < guard_data(i) - a;
-		s = over ? prev : under ? cur : NULL;
-	} else if (i < guard_pool.slots && guard_pool.slot[i].state != SLOT_UNUSED) {
-		s = &guard_pool.slot[i];
-	}
-	if (s == NULL)
-		*kind = GUARD_WILD;
-	else if (s->state == SLOT_FREED)
-		*kind = write < 0 ? GUARD_USE_AFTER_FREE : write ? GUARD_USE_AFTER_FREE_WRITE : GUARD_USE_AFTER_FREE_READ;
-	else
-		*kind = a < s->p ? GUARD_UNDERFLOW : GUARD_OVERFLOW;
-	return s;
-}
-
-static void on_fault(int sig, siginfo_t *si, void *ctx) {
-	uintptr_t a = (uintptr_t)si->si_addr;
-	struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
-	if (guard_top != 0 && a >= guard_lo && a <= guard_top) {
-		int write = -1;
-#if defined(__x86_64__)
-		write = (((ucontext_t *)ctx)->uc_mcontext.gregs[REG_ERR] & 2) != 0;
-#endif
-		enum guard_kind kind;
-		const struct guard_slot *s = classify(a, write, &kind);
-		guard_report(kind, s, a, write < 0 || kind == GUARD_USE_AFTER_FREE_READ ||
-			kind == GUARD_USE_AFTER_FREE_WRITE ? NULL : write ? "write" : "read");
-		struct line l = { .len = 0 };
-		put(&l, "skynet-mem: guard: faulting instruction's stack:");
-		emit(&l);
-		void *raw[GUARD_FRAMES + 1];
-		int n = in_stack ? 0 : backtrace(raw, GUARD_FRAMES + 1);   /* loaded already: no allocation */
-		if (n > 0)   /* this handler's frame; the unwinder goes on at the faulting pc */
-			print_stack(&l, (const uintptr_t *)raw + 1, n - 1);
-		struct sigaction dfl = { .sa_handler = SIG_DFL };
-		sigaction(sig, &dfl, NULL);
-		return;   /* the access faults again, now with the default action */
-	}
-	if (old->sa_flags & SA_SIGINFO) {
-		old->sa_sigaction(sig, si, ctx);
-	} else if (old->sa_handler == SIG_DFL || old->sa_handler == SIG_IGN) {
-		sigaction(sig, old, NULL);   /* not ours: faults again under the previous action */
-	} else {
-		old->sa_handler(sig);
-	}
-}
-
-static int ours(int sig) {
-	struct sigaction cur;
-	return sigaction(sig, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_fault;
-}
-
-/* Installs the handler, or again when another replaced it since (the old
- * one is then chained), so turning guarding on always arms the reports. */
-void guard_signals(void) {
-	static struct spin_lock lock = SPIN_LOCK_INIT;
-	if (ours(SIGSEGV) && ours(SIGBUS))
-		return;
-	uintptr_t warm[1];
-	guard_stack(warm, 1, 0);   /* loads the unwinder now, not in a handler */
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_fault;
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	spin_lock(&lock);
-	if (!ours(SIGSEGV))
-		sigaction(SIGSEGV, &sa, &old_segv);
-	if (!ours(SIGBUS))
-		sigaction(SIGBUS, &sa, &old_bus);
-	spin_unlock(&lock);
+void guard_report_here(void) {
+	struct line l = { .len = 0 };
+	put(&l, "skynet-mem: guard: faulting instruction's stack:");
+	emit(&l);
+	void *raw[GUARD_FRAMES + 2];
+	int n = in_stack ? 0 : backtrace(raw, GUARD_FRAMES + 2);   /* loaded already: no allocation */
+	if (n > 2)   /* this function's and the handler's frames; the unwinder goes on at the faulting pc */
+		print_stack(&l, (const uintptr_t *)raw + 2, n - 2);
 }

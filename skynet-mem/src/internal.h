@@ -12,6 +12,7 @@
  *   ledger.c                              per-thread pending deltas, published to records
  *   current.c                             the current service (owner of new blocks)
  *   large_owner.c                         owners of large release blocks, by address
+ *   guard_report.c guard_pool.c guard.c   release: guarded slots (reports, pool, policy + API)
  *   block.h  -> block.c | block_header.c | check/   block operations, one per build
  *   block_ledger.h                        the ledger's side of a block, both release layouts
  *   log.c                                 log lines, through the function the host registers
