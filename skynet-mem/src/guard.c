@@ -47,6 +47,7 @@ void skynet_mem_guard_info(struct skynet_mem_guard_info *out) {
 #include "guard_pool.h"
 #include "ledger.h"
 #include "options.h"
+#include "thread_key.h"
 
 #define SERVICES 64   /* services guarded at once (the whole process: SKYNET_MEM_GUARD) */
 
@@ -73,7 +74,7 @@ static __thread struct {
 	unsigned gen;                /* generation + 1 when read; 0: never */
 	int entry;                   /* the service's index in table; -1: every_all */
 	atomic_uint_fast64_t next;   /* for every_all: this thread's own count */
-	int armed, busy;
+	int armed, busy, keyed;
 } me TLS_IE;
 
 void guard_short_path(size_t *max, size_t bound) {
@@ -81,11 +82,28 @@ void guard_short_path(size_t *max, size_t bound) {
 	short_bound = bound;
 }
 
+static void disarm(void);
+
+/* A thread that exits armed disarms (else malloc's short path would stay
+ * closed for every thread). */
+static void thread_gone(void *state) {
+	(void)state;
+	disarm();
+}
+
+static struct thread_key exit_key = THREAD_KEY_INIT(thread_gone);
+
 /* Without a short path (the system allocator's build) every block goes
  * through mem_alloc anyway. */
 static void arm(void) {
 	if (me.armed)
 		return;
+	if (!me.keyed) {
+		me.keyed = 1;
+		me.busy++;   /* the key's first use may allocate */
+		thread_key_set(&exit_key, &me);
+		me.busy--;
+	}
 	me.armed = 1;
 	spin_lock(&lock);
 	if (armed_threads++ == 0 && short_max)
@@ -311,6 +329,7 @@ void skynet_mem_guard_info(struct skynet_mem_guard_info *out) {
 struct lock_group guard_policy_locks(void) {
 	return (struct lock_group){ &lock, 1, sizeof(lock) };
 }
+/* (exit_key's own lock is held only while the key is made, at a first arm.) */
 
 /* SKYNET_MEM_GUARD=every guards every service from the start. */
 __attribute__((constructor)) static void guard_init(void) {
