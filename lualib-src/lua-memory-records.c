@@ -50,6 +50,7 @@ void lmem_pushstat(lua_State *L, const struct skynet_mem_stat *st) {
 	lua_setfield(L, -2, "retired");
 	lmem_setint(L, "queued", st->queued);
 	lmem_setint(L, "queued_msgs", st->queued_msgs);
+	lmem_setint(L, "limit_hits", st->limit_hits);
 	lua_pushstring(L, st->name);
 	lua_setfield(L, -2, "name");
 }

@@ -49,12 +49,12 @@ ORIG=$STATE/orig
 # Files apply.sh rewrites or replaces (relative to SKYNET_DIR).
 PATCHED="Makefile skynet-src/skynet_server.c"
 # The message flow (names, mailboxes, the owner following the message):
-FLOW_PATCHED="skynet-src/skynet_mq.c skynet-src/skynet_socket.c skynet-src/skynet_handle.c skynet-src/skynet_env.c 3rd/lua/lauxlib.c"
+FLOW_PATCHED="skynet-src/skynet_mq.c skynet-src/skynet_socket.c skynet-src/skynet_handle.c skynet-src/skynet_env.c skynet-src/skynet_module.c skynet-src/skynet_timer.c 3rd/lua/lauxlib.c 3rd/lua/loadlib.c"
 PATCHED="$PATCHED $FLOW_PATCHED"
 REPLACED="skynet-src/malloc_hook.c skynet-src/malloc_hook.h skynet-src/skynet_malloc.h lualib-src/lua-memory.c"
 # Files apply.sh adds (skynet has none of them); --revert removes them.
 ADDED="skynet-src/skynet_mem.h skynet-src/skynet_mem_api.h skynet-src/skynet_mem_skynet.h
-lualib-src/lua-memory.h lualib-src/lua-memory-jemalloc.c lualib-src/lua-memory-snapshot.c lualib-src/lua-memory-log.c
+lualib-src/lua-memory.h lualib-src/lua-memory-records.c lualib-src/lua-memory-records.h lualib-src/lua-memory-jemalloc.c lualib-src/lua-memory-snapshot.c
 lualib-src/lua-memory-guard.c
 skynet-mem.mk libskynet-mem-hook.so.0"
 
@@ -133,10 +133,18 @@ recognise_flow() {
 	once skynet-src/skynet_handle.c '^		s->name = n;$' "the name table's growth"
 	once skynet-src/skynet_env.c '^#include "spinlock.h"$' "the spinlock.h include"
 	once skynet-src/skynet_env.c '^	E->L = luaL_newstate();$' "the environment's state"
+	once skynet-src/skynet_module.c '^#include "spinlock.h"$' "the spinlock.h include"
+	once skynet-src/skynet_module.c '^		dl = dlopen(tmp, RTLD_NOW | RTLD_GLOBAL);$' "a C service's dlopen"
+	once skynet-src/skynet_timer.c '^#include "spinlock.h"$' "the spinlock.h include"
+	once skynet-src/skynet_timer.c '^	struct timer_node \*node = (struct timer_node \*)skynet_malloc(sizeof(\*node)+sz);$' "a timer's node"
+	once 3rd/lua/loadlib.c '^#include <dlfcn.h>$' "the dlfcn.h include"
+	once 3rd/lua/loadlib.c '^  void \*lib = dlopen(path, RTLD_NOW | (seeglb ? RTLD_GLOBAL : RTLD_LOCAL));$' "a C library's dlopen"
 	once 3rd/lua/lauxlib.c '^static struct codecache CC;$' "the code cache"
 	once 3rd/lua/lauxlib.c '^  lua_State \*L = lua_newstate(luaL_alloc, NULL, G(fromL)->seed);$' "the code cache's states"
 }
 recognise_flow
+[ "$(sed -n '/^delete_context/,/^}/p' "$(src $S)" | grep -c '^	skynet_mq_mark_release(ctx->queue);$')" = 1 ] ||
+	die "$SKYNET_DIR is not a skynet tree apply.sh knows: delete_context has no skynet_mq_mark_release(ctx->queue)"
 [ "$(sed -n '/^delete_context/,/^}/p' "$(src $S)" | grep -c '^	context_dec();$')" = 1 ] ||
 	die "$SKYNET_DIR is not a skynet tree apply.sh knows: delete_context does not end in context_dec()"
 [ "$(sed -n '/^dispatch_message/,/^}/p' "$(src $S)" | grep -c '^	CHECKCALLING_END(ctx)$')" = 1 ] ||
@@ -264,10 +272,46 @@ extern void *skynet_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsiz
 		"$ORIG/3rd/lua/lauxlib.c" >"$STAGE/lauxlib.c"
 	[ "$(grep -c 'skynet_mem_' "$STAGE/lauxlib.c")" = 3 ] ||
 		die "internal: lauxlib.c was not patched as expected"
-	if ! cmp -s "$STAGE/lauxlib.c" "$SKYNET_DIR/3rd/lua/lauxlib.c"; then
-		rm -f "$SKYNET_DIR/3rd/lua/liblua.a" "$SKYNET_DIR/3rd/lua/lauxlib.o"   # no dependency in skynet's Makefile
-	fi
-	install_file "$STAGE/lauxlib.c" 3rd/lua/lauxlib.c
+	# The dynamic loader's own records of a library (link maps, names) live
+	# as long as the process: the main row's, not the first loader's.
+	sed -e 's/^#include "spinlock.h"$/&\
+#include "skynet_mem_skynet.h"/' \
+		-e 's/^		dl = dlopen(tmp, RTLD_NOW | RTLD_GLOBAL);$/		uint32_t mem_owner = skynet_mem_get_current();\
+		skynet_mem_set_current(SKYNET_MEM_MAIN);\
+&\
+		skynet_mem_set_current(mem_owner);/' \
+		"$ORIG/skynet-src/skynet_module.c" >"$STAGE/skynet_module.c"
+	[ "$(grep -c 'skynet_mem_' "$STAGE/skynet_module.c")" = 4 ] ||
+		die "internal: skynet_module.c was not patched as expected"
+	install_file "$STAGE/skynet_module.c" skynet-src/skynet_module.c
+
+	# A pending timeout is the timer thread's until it fires (the thread
+	# frees it then): a service killed meanwhile has not leaked it.
+	sed -e 's/^#include "spinlock.h"$/&\
+#include "skynet_mem_skynet.h"/' \
+		-e 's/^	struct timer_node \*node = (struct timer_node \*)skynet_malloc(sizeof(\*node)+sz);$/&\
+	skynet_mem_transfer(node, SKYNET_MEM_TIMER);/' \
+		"$ORIG/skynet-src/skynet_timer.c" >"$STAGE/skynet_timer.c"
+	[ "$(grep -c 'skynet_mem_' "$STAGE/skynet_timer.c")" = 2 ] ||
+		die "internal: skynet_timer.c was not patched as expected"
+	install_file "$STAGE/skynet_timer.c" skynet-src/skynet_timer.c
+	sed -e 's/^#include <dlfcn.h>$/&\
+\/* skynet-mem: what dlopen keeps is the main row'"'"'s (weak: lua and luac link without the layer). *\/\
+extern unsigned int skynet_mem_get_current(void) __attribute__((weak));\
+extern void skynet_mem_set_current(unsigned int handle) __attribute__((weak));/' \
+		-e 's/^  void \*lib = dlopen(path, RTLD_NOW | (seeglb ? RTLD_GLOBAL : RTLD_LOCAL));$/  unsigned int mem_owner = skynet_mem_get_current ? skynet_mem_get_current() : 0;\
+  if (skynet_mem_set_current) skynet_mem_set_current(0xffffffffu);\
+&\
+  if (skynet_mem_set_current) skynet_mem_set_current(mem_owner);/' \
+		"$ORIG/3rd/lua/loadlib.c" >"$STAGE/loadlib.c"
+	[ "$(grep -c 'skynet_mem_' "$STAGE/loadlib.c")" = 5 ] ||
+		die "internal: loadlib.c was not patched as expected"
+
+	for f in lauxlib.c loadlib.c; do   # no dependency in skynet's Makefile
+		cmp -s "$STAGE/$f" "$SKYNET_DIR/3rd/lua/$f" ||
+			rm -f "$SKYNET_DIR/3rd/lua/liblua.a" "$SKYNET_DIR/3rd/lua/${f%.c}.o"
+		install_file "$STAGE/$f" 3rd/lua/$f
+	done
 }
 
 # --- keep the originals, once each ---
@@ -304,7 +348,9 @@ install_file "$STAGE/Makefile" Makefile
 # each dispatch); each dispatch ends with the thread's counters published, so
 # reads are exact for every service not running; a service's Lua heap made at
 # its birth is its own; its release runs charged to it, whatever thread kills
-# it; then it is reported and retired.
+# it, and is published before its mailbox is marked for release (a worker
+# then frees the mailbox and the messages dropped with it, and reports and
+# retires the service: skynet_mq.c below).
 sed -e 's/^#include "atomic.h"$/&\
 #include "skynet_mem_skynet.h"/' \
 	-e 's/^	void \*inst = skynet_module_instance_create(mod);$/	struct skynet_mem_birth mem_birth = skynet_mem_birth_begin();\
@@ -317,6 +363,8 @@ sed -e 's/^#include "atomic.h"$/&\
 	skynet_mem_set_current(ctx->handle);/' \
 	-e '/^dispatch_message(struct skynet_context \*ctx, struct skynet_message \*msg) {$/,/^}$/{
 s/^	CHECKCALLING_END(ctx)$/	skynet_mem_flush();\
+	if (skynet_mem_limit_pending())\
+		skynet_mem_log_limits();\
 &/
 }' \
 	-e '/^skynet_initthread(int m) {$/,/^}$/{
@@ -328,12 +376,16 @@ s/^delete_context(struct skynet_context \*ctx) {$/&\
 	void *mem_caller = pthread_getspecific(G_NODE.handle_key);\
 	uint32_t mem_handle = ctx->handle;\
 	pthread_setspecific(G_NODE.handle_key, (void *)(uintptr_t)mem_handle);\
-	skynet_mem_set_current(mem_handle);/
+	skynet_mem_set_current(mem_handle);\
+	struct message_queue *mem_queue = ctx->queue;/
+/^	skynet_mq_mark_release(ctx->queue);$/d
 s/^	context_dec();$/	pthread_setspecific(G_NODE.handle_key, mem_caller);\
 	skynet_mem_set_current((uint32_t)(uintptr_t)mem_caller);\
+	skynet_mem_flush();\
+	skynet_mq_mark_release(mem_queue);\
 &/
 }' "$ORIG/$S" >"$STAGE/skynet_server.c"
-[ "$(grep -c 'mem_birth\|mem_caller\|mem_handle\|skynet_mem_skynet.h\|skynet_mem_set_current\|skynet_mem_thread_init\|skynet_mem_flush' "$STAGE/skynet_server.c")" = 13 ] ||
+[ "$(grep -c 'mem_birth\|mem_caller\|mem_handle\|skynet_mem_skynet.h\|skynet_mem_set_current\|skynet_mem_thread_init\|skynet_mem_flush' "$STAGE/skynet_server.c")" = 14 ] ||
 	die "internal: skynet_server.c was not patched as expected"
 cat >>"$STAGE/skynet_server.c" <<'EOC'
 
@@ -361,11 +413,16 @@ flow_patch
 done
 
 # The layer's headers, the glue, and the Lua module.
+# skynet's Makefile knows no header dependencies: a changed header rebuilds all.
+HEADERS_BEFORE=$CHANGED
+CHANGED=0
 for h in skynet_malloc.h malloc_hook.h skynet_mem.h skynet_mem_api.h; do
 	install_file "$INCDIR/$h" skynet-src/$h
 done
-install_file "$HERE/malloc_hook.c" skynet-src/malloc_hook.c
 install_file "$HERE/skynet_mem_skynet.h" skynet-src/skynet_mem_skynet.h
+[ $CHANGED = 1 ] && rm -f "$SKYNET_DIR/skynet" "$SKYNET_DIR"/cservice/*.so "$SKYNET_DIR"/luaclib/*.so
+[ $HEADERS_BEFORE = 1 ] && CHANGED=1
+install_file "$HERE/malloc_hook.c" skynet-src/malloc_hook.c
 for f in lua-memory.c lua-memory.h lua-memory-records.c lua-memory-records.h lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-guard.c; do
 	install_file "$REPO/lualib-src/$f" lualib-src/$f
 done

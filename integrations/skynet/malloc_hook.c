@@ -37,6 +37,10 @@ void skynet_mem_thread_init(uint32_t handle) {
 	/* snlua logs its own Lua heap warning (skynet_error, 32 MiB and each
 	 * doubling): the layer's would say it twice. */
 	skynet_mem_lua_warnings(0);
+	/* skynet's C code dereferences what malloc returns (lua-seri.c's
+	 * buffers, say): past a limit a C block is admitted and the crossing
+	 * logged; Lua growth still fails, a catchable "not enough memory". */
+	skynet_mem_set_limit_mode(SKYNET_MEM_LIMIT_SOFT_C);
 	skynet_mem_set_log(log_line, NULL);
 	skynet_mem_set_queue_reader(skynet_mem_skynet_queue);
 	const char *row = thread_row(handle);
@@ -89,6 +93,20 @@ void skynet_mem_birth_done(const struct skynet_mem_birth *b) {
 	skynet_mem_set_current(b->creator);
 }
 
+void skynet_mem_log_limits(void) {
+	struct skynet_mem_limit_event ev;
+	uint64_t lost = 0;
+	while (skynet_mem_limit_event(&ev, &lost)) {
+		struct skynet_mem_stat st;
+		const char *name = skynet_mem_stat(ev.handle, &st) == 0 ? st.name : "";
+		skynet_mem_log("skynet-mem: service :%08x passed its limit of %zu bytes (%zu used): a %s allocation of %zu bytes %s (%s)",
+			ev.handle, ev.limit, ev.used, ev.lua ? "Lua" : "C", ev.request,
+			ev.refused ? "refused" : "admitted", name);
+		if (lost)
+			skynet_mem_log("skynet-mem: %llu more limit crossings were not logged", (unsigned long long)lost);
+	}
+}
+
 void skynet_mem_named(uint32_t handle, const char *name) {
 	skynet_mem_transfer((void *)name, handle);
 	char dotted[SKYNET_MEM_NAME_MAX];
@@ -100,6 +118,6 @@ void skynet_mem_death(uint32_t handle) {
 	struct skynet_mem_stat left;
 	skynet_mem_service_exit(handle, &left);
 	if (left.bytes || left.blocks || left.lua_bytes)
-		skynet_error(NULL, "skynet-mem: service :%08x exited holding %zu bytes in %zu blocks, lua %zu bytes (%s)",
+		skynet_mem_log("skynet-mem: service :%08x exited holding %zu bytes in %zu blocks, lua %zu bytes (%s)",
 			handle, left.bytes, left.blocks, left.lua_bytes, left.name);
 }

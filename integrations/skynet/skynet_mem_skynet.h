@@ -17,10 +17,14 @@
 /* skynet's main thread (skynet_initthread(THREAD_MAIN)): also the owner of
  * the process's tables, the handle and name tables and the environment. */
 #define SKYNET_MEM_MAIN 0xffffffffu
+/* skynet's timer thread: also the owner of the pending timeouts. */
+#define SKYNET_MEM_TIMER 0xfffffffdu
 
 /* Call where skynet sets a thread's current handle at thread start
  * (skynet_initthread, v = skynet's (uint32_t)-m): the layer follows
  * skynet_mem_set_current from then on, leaves the Lua heap warning to snlua,
+ * admits C allocations past a limit (SKYNET_MEM_LIMIT_SOFT_C: skynet's C
+ * code does not check for NULL; Lua growth past it still fails),
  * names the thread's row (main, socket, timer, monitor, worker) and installs
  * the mailbox reader; the library's log lines go to skynet's logger
  * (skynet_mem_set_log). */
@@ -46,6 +50,10 @@ void skynet_mem_birth_done(const struct skynet_mem_birth *birth);
  * messages were freed): reports what it still owns to skynet's logger (one
  * line, with its name) and retires its record. */
 void skynet_mem_death(uint32_t handle);
+/* Logs the limit crossings the layer queued (skynet_mem_limit_event) through
+ * skynet's logger, one line each: called at the end of a dispatch when
+ * skynet_mem_limit_pending() says there are some. */
+void skynet_mem_log_limits(void);
 /* skynet_handle_namehandle gave the service a registered name (without its
  * dot): it is named ".name", and the name's copy (freed when it retires) is its. */
 void skynet_mem_named(uint32_t handle, const char *name);

@@ -26,6 +26,9 @@ struct skynet_mem_stat {
 	 * bytes/blocks: a delivered message is its receiver's. */
 	size_t queued;      /* payload bytes of the messages waiting */
 	size_t queued_msgs; /* messages waiting */
+	/* Times the service went past its limit from under it: an allocation
+	 * refused, or a C one admitted under SKYNET_MEM_LIMIT_SOFT_C. */
+	uint64_t limit_hits;
 	/* The owner's name (skynet_mem_set_name), "" when none: valid UTF-8 when
 	 * the name given was, NUL-terminated, at most SKYNET_MEM_NAME_MAX - 1 bytes. */
 	char name[64];
@@ -46,6 +49,10 @@ struct skynet_mem_totals {
  * Other services' changes made meanwhile stay pending within a bound of
  * 1 MiB per thread (see docs/performance.md). */
 SKYNET_MEM_API void     skynet_mem_set_current(uint32_t handle);
+/* The thread's value set above (0 when never set), whoever defines
+ * skynet_current_handle: a host saves it to charge a stretch of work to
+ * another owner, then puts it back. */
+SKYNET_MEM_API uint32_t skynet_mem_get_current(void);
 /* Owner of new blocks; weak default returns the thread's value set above. */
 SKYNET_MEM_API uint32_t skynet_current_handle(void);
 /* For a host that defines skynet_current_handle but also calls
@@ -66,6 +73,29 @@ SKYNET_MEM_API void     skynet_mem_orphans(size_t *bytes, size_t *blocks);
  * no live record (never seen, or exited). */
 SKYNET_MEM_API int      skynet_mem_set_limit(uint32_t handle, size_t limit);
 SKYNET_MEM_API size_t   skynet_mem_get_limit(uint32_t handle);
+/* What a C allocation past a service's limit does (Lua growth past it always
+ * fails, and Lua raises "not enough memory"). HARD (the default): it fails,
+ * ENOMEM, for hosts that handle NULL. SOFT_C: it succeeds, for hosts whose C
+ * code assumes malloc never fails (skynet's glue sets it). Either way each
+ * crossing (the service was under its limit, now is past it) counts in
+ * limit_hits and queues an event for skynet_mem_limit_event. */
+#define SKYNET_MEM_LIMIT_HARD 0
+#define SKYNET_MEM_LIMIT_SOFT_C 1
+SKYNET_MEM_API void     skynet_mem_set_limit_mode(int mode);
+struct skynet_mem_limit_event {
+	uint32_t handle;
+	int lua;            /* 1: a Lua allocation (refused), 0: a C one */
+	int refused;        /* 0: admitted (SOFT_C) */
+	size_t used, limit, request;
+};
+/* Takes the oldest crossing not yet taken (the last 64 are kept; *lost, when
+ * not NULL, gets how many were overwritten since the last call). 1, or 0 when
+ * none. Crossings happen inside allocations, where nothing can be logged: the
+ * host takes them later (skynet's glue: at the end of each dispatch) and logs. */
+SKYNET_MEM_API int      skynet_mem_limit_event(struct skynet_mem_limit_event *out, uint64_t *lost);
+/* 1 when a crossing waits to be taken: one load, for a host's hot path. */
+SKYNET_MEM_API int      skynet_mem_limit_pending(void);
+
 /* Names a handle's record (a service, a thread's row, a pseudo-owner):
  * copied, cut to at most SKYNET_MEM_NAME_MAX - 1 bytes at a UTF-8 character
  * boundary, control characters (below 0x20, 0x7f) written as '?'. NULL or ""

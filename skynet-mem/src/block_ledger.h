@@ -20,7 +20,7 @@
  * admits growth more bytes; NULL, errno ENOMEM, when refused. */
 static inline struct ledger_slot *block_admit(uint32_t handle, int planned, size_t growth) {
 	struct ledger_slot *s = planned ? ledger_lookup(handle) : NULL;
-	if (s == NULL || !ledger_admit(s, growth)) {
+	if (s == NULL || !ledger_admit_c(s, growth)) {
 		ledger_unused(s);
 		errno = ENOMEM;
 		return NULL;

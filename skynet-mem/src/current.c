@@ -52,6 +52,10 @@ void skynet_mem_set_current(uint32_t handle) {
 		current_switch_hook(handle);   /* guard.c: a guarded service's blocks are counted here */
 }
 
+uint32_t skynet_mem_get_current(void) {
+	return current_tls;
+}
+
 /* skynet defines skynet_current_handle (a pthread key), and its glue also calls
  * skynet_mem_set_current at every switch: the thread's value is then the
  * answer, without a call into the host per allocation. */

@@ -31,6 +31,7 @@
 #include "block.h"
 #include "internal.h"
 #include "ledger.h"
+#include "limit_events.h"
 #include "log.h"
 #include "record.h"
 
@@ -45,9 +46,10 @@ _Static_assert(sizeof(sigset_t) >= sizeof(uint64_t), "sigset_t holds signals 1-6
 
 /* Every lock of the layer, outermost first. */
 static size_t lock_groups(struct lock_group *g) {
-	size_t n = block_locks(g, GROUPS - 3);
+	size_t n = block_locks(g, GROUPS - 4);
 	g[n++] = record_locks();
 	g[n++] = ledger_locks();
+	g[n++] = limit_event_locks();
 	g[n++] = log_locks();
 	return n;
 }

@@ -15,6 +15,7 @@
  *   guard_report.c guard_pool.c guard.c   release: guarded slots (reports, pool, policy + API)
  *   block.h  -> block.c | block_header.c | check/   block operations, one per build
  *   block_ledger.h                        the ledger's side of a block, both release layouts
+ *   owner_info.c                          owner names, the host's mailbox figures
  *   log.c                                 log lines, through the function the host registers
  *   api.c stats.c skynet_malloc.c lua_alloc.c hook.c check_stub.c   the public surface
  *   fork.c                                every lock of the above across fork()

@@ -4,6 +4,7 @@
 
 #include "backend.h"
 #include "ledger.h"
+#include "limit_events.h"
 #include "thread_key.h"
 
 __thread struct ledger *ledger_tls TLS_IE;
@@ -32,6 +33,7 @@ static void slot_init(struct ledger_slot *s, struct mem_record *rec, uint64_t ke
 	s->allocs = s->frees = 0;
 	s->direct = 0;
 	s->limited = rec && atomic_load_explicit(&rec->limit, memory_order_relaxed) != 0;
+	s->seen = 1;
 }
 
 static int slot_claimed(const struct ledger_slot *s) {
@@ -119,9 +121,13 @@ static int ledger_rehash(struct ledger *l, unsigned shift) {
 	for (unsigned i = 0; i <= oldn; i++) {
 		if (!slot_claimed(&old[i]))
 			continue;
-		unsigned k = ledger_index(l, (uint32_t)old[i].key);
-		while (slot[k].key != 0)
-			k = next_slot(l, k);
+		unsigned k = ledger_index(l, (uint32_t)old[i].key), j = 0;
+		while (j < LEDGER_PROBE && slot[k].key != 0)
+			k = next_slot(l, k), j++;
+		if (j == LEDGER_PROBE) {
+			slot_evict(l, &old[i]);   /* no room within its window: let it go */
+			continue;
+		}
 		slot[k] = old[i];
 		l->used++;
 	}
@@ -165,63 +171,73 @@ static int ledger_full(const struct ledger *l) {
 	return slot_count(l) >= LEDGER_MAX_SLOTS && l->live >= LEDGER_MAX_LIVE;
 }
 
-/* Evicts the next claimed slot after the clock hand: a full table's new
- * service whose home holds none takes room from whichever is next. The
- * table is full, so one is found within a few slots. */
+/* Evicts the next claimed slot after the clock hand not switched to since
+ * the hand last passed (a second chance: a service in use stays). Ends
+ * within one turn of the table plus the slots cleared on the way. */
 static void ledger_evict_next(struct ledger *l) {
 	unsigned k = l->hand;
-	do
+	for (;;) {
 		k = next_slot(l, k);
-	while (!slot_claimed(&l->slot[k]));
+		struct ledger_slot *s = &l->slot[k];
+		if (!slot_claimed(s))
+			continue;
+		if (!s->seen)
+			break;
+		s->seen = 0;
+	}
 	l->hand = k;
 	slot_evict(l, &l->slot[k]);
 }
 
-/* A slot for handle, which the table does not hold: the first gone slot on
- * its probe path, else the empty one ending it (k). Three passes at most, no
- * recursion: a full table evicts one service first (the one in the new
- * service's home, which it takes, or the clock's next); a table whose claimed
- * and gone slots pass 3/4 is rehashed once (twice as large while it may
- * grow, else the same size without its gone slots), then probed again. NULL
- * when no slot is left (no memory for a rehash). */
+/* handle's slot, or a slot for it (key SLOT_GONE) within LEDGER_PROBE slots
+ * of its home: the first gone or empty one there. Two passes at most, no
+ * recursion: a window with no room grows the table while it may, else the
+ * service at home makes way; taking an empty slot past 3/4 of the table
+ * claimed or gone rehashes once (twice as large while half is live and it
+ * may grow, else the same size without the gone slots); a full table evicts
+ * one service (the clock's next) for each new one. NULL: no memory. */
 static struct ledger_slot *ledger_claim(struct ledger *l, uint32_t handle) {
 	uint64_t key = slot_key(handle);
 	int rehashed = 0;
 	for (;;) {
-		unsigned home = ledger_index(l, handle), k = home, n = slot_count(l);
-		struct ledger_slot *s = NULL;
-		for (;; k = next_slot(l, k)) {
+		unsigned n = slot_count(l), home = ledger_index(l, handle), k = home;
+		struct ledger_slot *room = NULL;
+		for (int i = 0; i < LEDGER_PROBE; i++, k = next_slot(l, k)) {
 			struct ledger_slot *t = &l->slot[k];
-			if (t->key == key)
+			if (t->key == key) {
+				t->seen = 1;
 				return t;
+			}
+			if (t->key <= SLOT_GONE && room == NULL)
+				room = t;
 			if (t->key == 0)
-				break;
-			if (t->key == SLOT_GONE && s == NULL)
-				s = t;   /* reuse the first gone slot on the way */
+				break;   /* nothing was ever put past an empty slot */
 		}
-		if (ledger_full(l)) {
-			struct ledger_slot *h = &l->slot[home];
-			if (!slot_claimed(h)) {
-				ledger_evict_next(l);
-				continue;   /* its slot may lie on this probe path */
-			}
-			slot_evict(l, h);   /* the service at home makes way */
-			s = h;
+		int grow = n < LEDGER_MAX_SLOTS;
+		int crowded = room ? room->key == 0 && (l->used + 1) * 4 > n * 3 : grow;
+		if (crowded && !rehashed) {
+			rehashed = 1;
+			unsigned shift = l->shift - (grow && (room == NULL || (l->live + 1) * 2 > n));
+			if (ledger_rehash(l, shift) == 0)
+				continue;
 		}
-		if (s == NULL) {
-			if ((l->used + 1) * 4 > n * 3 && !rehashed) {
-				rehashed = 1;
-				unsigned shift = l->shift - ((l->live + 1) * 2 > n && n < LEDGER_MAX_SLOTS);
-				if (ledger_rehash(l, shift) == 0)
-					continue;
-			}
-			if (l->used + 2 >= n)
-				return NULL;   /* two empty slots stay, so every probe ends */
-			s = &l->slot[k];
+		if (room == NULL) {
+			/* The window is full of services: one not switched to lately
+			 * makes way, else the one at home. */
+			room = &l->slot[home];
+			for (int i = 0, j = (int)home; i < LEDGER_PROBE; i++, j = (int)next_slot(l, (unsigned)j))
+				if (!l->slot[j].seen) {
+					room = &l->slot[j];
+					break;
+				}
+			slot_evict(l, room);
+		} else if (ledger_full(l)) {
+			ledger_evict_next(l);
+		}
+		if (room->key == 0)
 			l->used++;
-		}
-		s->key = SLOT_GONE;   /* not yet anyone's */
-		return s;
+		room->key = SLOT_GONE;   /* not yet anyone's */
+		return room;
 	}
 }
 
@@ -254,13 +270,17 @@ struct ledger_slot *ledger_lookup_slow(uint32_t handle) {
 	return s;
 }
 
-int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit) {
+int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit, int c) {
 	if (more == 0)
 		return 1;   /* a shrink or a same-class resize: never refused, even over the limit */
 	int64_t used = atomic_load(&s->rec->bytes) + atomic_load(&s->rec->lua) + slot_bytes(s) + s->lua;
 	if (used < 0)
 		used = 0;
-	return (size_t)used <= limit && more <= limit - (size_t)used;
+	if ((size_t)used <= limit && more <= limit - (size_t)used) {
+		limit_under(s->rec);
+		return 1;
+	}
+	return limit_crossed(s->rec, (size_t)used, limit, more, c);
 }
 
 /* Publishes s; a late change of an exited service's record lets it go. */
@@ -324,13 +344,15 @@ void ledger_flush(void) {
 /* The slot claimed for handle, without claiming one. */
 static struct ledger_slot *ledger_find(struct ledger *l, uint32_t handle) {
 	uint64_t key = slot_key(handle);
-	for (unsigned k = ledger_index(l, handle);; k = next_slot(l, k)) {
+	unsigned k = ledger_index(l, handle);
+	for (int i = 0; i < LEDGER_PROBE; i++, k = next_slot(l, k)) {
 		struct ledger_slot *s = &l->slot[k];
 		if (s->key == key)
 			return s;
 		if (s->key == 0)
-			return NULL;
+			break;
 	}
+	return NULL;
 }
 
 void ledger_limit_set(uint32_t handle, size_t limit) {
@@ -354,6 +376,7 @@ void ledger_switch(uint32_t from, uint32_t to, int cache) {
 	s = ledger_find(l, to);
 	if (s == NULL)
 		return;
+	s->seen = 1;
 	__builtin_prefetch(s->rec);   /* among thousands of services, a miss when published */
 	if (cache && !s->limited)
 		ledger_current = s;

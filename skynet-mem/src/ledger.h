@@ -27,11 +27,15 @@
 #include "record.h"
 
 #define LEDGER_FIRST_SLOTS 64
-#define LEDGER_MAX_SLOTS 16384                /* 1 MiB of slots */
+#define LEDGER_MAX_SLOTS 32768                /* 2 MiB of slots */
 /* Services a thread keeps a slot for: past it a new one evicts one. Below
  * the 3/4 of claimed and gone slots that asks for a rehash, so a full table
  * is rehashed (to drop gone slots) once per thousands of new services. */
-#define LEDGER_MAX_LIVE (LEDGER_MAX_SLOTS / 8 * 5)   /* 10,240 */
+#define LEDGER_MAX_LIVE (LEDGER_MAX_SLOTS / 8 * 5)   /* 20,480 */
+/* A service's slot lies within LEDGER_PROBE slots of its home: every probe
+ * ends there, whatever the table holds (a claim with no room in that window
+ * evicts the service at home). */
+#define LEDGER_PROBE 8
 #define SLOT_BATCH ((int64_t)64 * 1024)
 #define DIRTY_MAX 8
 /* Per slot: C bytes within SLOT_BATCH, and C + Lua bytes within it after
@@ -59,7 +63,8 @@ struct ledger_slot {
 	/* The service had a limit when the slot was claimed or last published:
 	 * the fast paths then take the checked ones, and never read the record.
 	 * (A limit set meanwhile applies from the slot's next publication.) */
-	int limited;
+	uint8_t limited;
+	uint8_t seen;              /* switched to since the eviction clock last passed */
 };
 
 #define SLOT_GONE ((uint64_t)1)   /* never a slot_key: probes go on past it */
@@ -106,7 +111,7 @@ HIDDEN void ledger_publish(struct ledger_slot *s);
  * published, or it belongs to an exiting thread (such a slot is always clean:
  * every change comes here and is published at once). */
 HIDDEN void ledger_done_slow(struct ledger_slot *s);
-HIDDEN int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit);
+HIDDEN int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit, int c);
 /* Publishes every pending slot of the calling thread, and lets go of the
  * records of services that exited since the last time. */
 HIDDEN void ledger_flush(void);
@@ -157,12 +162,23 @@ static inline struct ledger_slot *ledger_lookup(uint32_t handle) {
 	return __builtin_expect(s != NULL, 1) ? s : ledger_lookup_slow(handle);
 }
 
-/* 1 when the service may grow by more bytes (C or Lua) under its limit. */
+/* 1 when the service may grow its Lua heap by more bytes under its limit
+ * (refused past it, a crossing recorded: limit_events.h). */
 static inline int ledger_admit(struct ledger_slot *s, size_t more) {
 	size_t limit = atomic_load_explicit(&s->rec->limit, memory_order_relaxed);
 	if (__builtin_expect(limit == 0, 1))
 		return 1;
-	return ledger_admit_slow(s, more, limit);
+	return ledger_admit_slow(s, more, limit, 0);
+}
+
+/* The same for a C block: past the limit it is refused, or admitted and the
+ * crossing recorded when the host chose soft C limits (skynet's C code
+ * assumes malloc never fails). */
+static inline int ledger_admit_c(struct ledger_slot *s, size_t more) {
+	size_t limit = atomic_load_explicit(&s->rec->limit, memory_order_relaxed);
+	if (__builtin_expect(limit == 0, 1))
+		return 1;
+	return ledger_admit_slow(s, more, limit, 1);
 }
 
 /* 1 when the slot's pending C bytes, after `more`, lie outside +-SLOT_BATCH,

@@ -252,6 +252,7 @@ void record_fill(struct mem_record *r, struct skynet_mem_stat *out) {
 	out->allocs = atomic_load(&r->allocs);
 	out->frees = atomic_load(&r->frees);
 	out->retired = atomic_load(&r->retired);
+	out->limit_hits = atomic_load(&r->limit_hits);
 	memcpy(out->name, r->name, sizeof(out->name));
 }
 

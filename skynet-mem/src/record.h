@@ -27,6 +27,8 @@ struct mem_record {
 	int refs;                  /* ledger slots caching this record, under the shard lock */
 	atomic_size_t peak;        /* read by publications that grow the service */
 	atomic_size_t lua_warn;    /* next Lua heap size that logs a warning */
+	atomic_int over;           /* past its limit since the last crossing (limit_events.c) */
+	atomic_uint_fast64_t limit_hits;
 	char name[SKYNET_MEM_NAME_MAX];   /* under the shard lock; read only by readers */
 } __attribute__((aligned(64)));
 

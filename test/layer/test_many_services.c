@@ -1,5 +1,5 @@
 /* One thread running more services than its ledger keeps slots for (past
- * 12,288 a new service takes the slot of the one in its home), switching
+ * 20,480 a new service evicts one first), switching
  * between them round-robin with transfers between neighbours: every record
  * stays exact, and records of exited services are reclaimed. */
 
@@ -8,7 +8,7 @@
 #include "skynet_malloc.h"
 #include "test_util.h"
 
-#define SERVICES 20000
+#define SERVICES 30000
 #define ROUNDS 3
 #define BASE 0x0d000000u
 

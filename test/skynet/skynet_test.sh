@@ -2,7 +2,8 @@
 # The skynet drop-in, end to end (ctest, test/skynet/CMakeLists.txt).
 #   skynet_test.sh build WORK BUILD_DIR VARIANT   unpack, apply.sh, make linux
 #   skynet_test.sh run WORK TEST [prof]           one run of skynet with TEST started
-#   skynet_test.sh refuse WORK BUILD_DIR VARIANT  apply.sh refuses trees it does not know
+#   skynet_test.sh refuse WORK BUILD_DIR VARIANT  apply.sh refuses trees it does not know; --revert
+#   skynet_test.sh deploy WORK                    the built tree, moved, still runs
 # skynet comes from SKYNET_SRC (a checkout, copied) or SKYNET_FIXTURE (a
 # tarball unpacking to skynet/). Without either the test says loudly that it
 # was skipped and exits 77 (ctest's SKIP_RETURN_CODE).
@@ -74,7 +75,7 @@ wait_for() {   # wait_for SECONDS: until every mark is in the output, or skynet 
 			[ "$have" -ge "$need" ] || { all=0; break; }
 		done
 		[ $all = 1 ] && return 0
-		cat "$DIR/out.log" | grep -q '^memcheck: FAIL\|^harness: .* returned error' && return 1
+		cat "$DIR/out.log" | grep -q '^[a-z]*: FAIL\|^harness: .* returned error' && return 1
 		kill -0 "$PID" 2>/dev/null || return 1
 		[ "$(date +%s)" -lt "$deadline" ] || return 1
 		sleep 0.1
@@ -84,7 +85,7 @@ wait_for() {   # wait_for SECONDS: until every mark is in the output, or skynet 
 run() {
 	WORK=$1 TEST=$2 PROF=${3:-off}
 	have_source || skip "no skynet source: set SKYNET_SRC=<checkout> or SKYNET_FIXTURE=<skynet.tar.gz>"
-	SK=$WORK/skynet
+	SK=${SKYNET_TREE:-$WORK/skynet}   # deploy runs a moved copy
 	[ -x "$SK/skynet" ] || die "$SK/skynet was not built (the setup test failed?)"
 	DIR=$WORK/run-$TEST-$PROF
 	rm -rf "$DIR"
@@ -111,6 +112,8 @@ run() {
 			die "testhandle.lua is not the one this test knows"
 		MARKS="1:Start~debug~console" ;;
 	memcheck) MARKS="1:^memcheck:~ok" ;;
+	flow|churn|limits) MARKS="1:^$TEST:~ok" ;;
+	clean) MARKS="" ;;
 	overflow) MARKS="1:overflow:~injected" ;;
 	doublefree) MARKS="1:doublefree:~injected" ;;
 	*) die "unknown test $TEST" ;;
@@ -150,10 +153,15 @@ EOF
 	grep -v ' LAUNCH \|exited holding' "$DIR/skynet.log" 2>/dev/null | tail -n 30 || true
 	echo "--- $(grep -c 'exited holding' "$DIR/skynet.log" || true) services exited holding blocks (in flight, cached code, kept)"
 	[ $ok = 1 ] || die "$TEST: not every mark appeared in ${SECONDS_MAX}s ($MARKS)"
-	grep -q '^memcheck: FAIL' "$DIR/out.log" && die "memcheck failed"
+	grep -q '^[a-z]*: FAIL' "$DIR/out.log" && die "$TEST failed"
 	# snlua warns of its Lua heap itself (the logger): the layer must not too.
 	if grep 'Memory warning: Lua heap' "$DIR/out.log"; then
 		die "the layer's Lua heap warning doubles snlua's"
+	fi
+	# skynet's own start-up leaves nothing on the bootstrap (it exits once
+	# the harness is up; a line, if any, is usually in by now).
+	if grep 'exited holding.*(snlua bootstrap)$' "$DIR/skynet.log"; then
+		die "the bootstrap exited holding memory"
 	fi
 	# Every service's Lua heap is gone when it exits.
 	if grep 'exited holding' "$DIR/skynet.log" | grep -v ', lua 0 bytes (.*)$'; then
@@ -235,7 +243,42 @@ refuse() {
 		die "apply.sh on a changed tree said '$out'"
 	tail -n 1 "$R/pulled/skynet-src/skynet_server.c" | grep -q "upstream change" || die "the change was lost"
 	echo "refused as expected: $out"
-	echo "skynet_test: apply.sh refuses what it does not know"
+	# --revert: every file byte for byte skynet's, nothing of apply.sh's left.
+	mkdir "$R/pristine"
+	cp -r "$R/pulled/.skynet-mem/orig/." "$R/pristine/"
+	for f in skynet-src/skynet_imp.h service-src/service_snlua.c platform.mk; do
+		mkdir -p "$R/pristine/$(dirname "$f")"
+		cp "$WORK/skynet/$f" "$R/pristine/$f"
+	done
+	cp -r "$R/pristine" "$R/reverted"
+	SKYNET_MEM_BUILD=$BUILD_DIR "$REPO/integrations/skynet/apply.sh" "$R/reverted" $flag >/dev/null
+	grep -q skynet_mem "$R/reverted/skynet-src/skynet_mq.c" || die "apply.sh did not patch skynet_mq.c"
+	"$REPO/integrations/skynet/apply.sh" --revert "$R/reverted" >/dev/null
+	diff -r "$R/pristine" "$R/reverted" || die "apply.sh --revert left the tree different"
+	if out=$("$REPO/integrations/skynet/apply.sh" --revert "$R/reverted" 2>&1); then
+		die "apply.sh --revert on a tree it never changed succeeded"
+	fi
+	echo "reverted to skynet's files; a second --revert refused: $out"
+	echo "skynet_test: apply.sh refuses what it does not know, and reverts"
+}
+
+# --- deploy: the built tree moved elsewhere still finds the layer ---
+deploy() {
+	WORK=$1
+	have_source || skip "no skynet source: set SKYNET_SRC=<checkout> or SKYNET_FIXTURE=<skynet.tar.gz>"
+	SK=$WORK/skynet
+	[ -x "$SK/skynet" ] || die "$SK/skynet was not built (the setup test failed?)"
+	rp=$(readelf -d "$SK/skynet" | sed -n 's/.*R[UN]*PATH.*\[\(.*\)\]$/\1/p')
+	[ "$rp" = '$ORIGIN' ] || die "the binary's RPATH is '$rp', expected \$ORIGIN alone"
+	D=$WORK/deploy
+	rm -rf "$D"
+	mkdir -p "$D"
+	cp -a "$SK" "$D/moved"
+	lib=$(ldd "$D/moved/skynet" | sed -n 's/.*libskynet-mem-hook[^ ]* => \([^ ]*\).*/\1/p')
+	[ "$lib" = "$D/moved/libskynet-mem-hook.so.0" ] || die "the moved binary loads the layer from '$lib'"
+	SKYNET_TREE=$D/moved run "$WORK" clean
+	rm -rf "$D"
+	echo "skynet_test: the moved tree runs on its own copy of the layer"
 }
 
 cmd=${1:-}
@@ -244,5 +287,6 @@ case $cmd in
 build) build "$@" ;;
 run) run "$@" ;;
 refuse) refuse "$@" ;;
-*) echo "usage: $0 build WORK BUILD_DIR VARIANT | run WORK TEST [prof] | refuse WORK BUILD_DIR VARIANT" >&2; exit 2 ;;
+deploy) deploy "$@" ;;
+*) echo "usage: $0 build WORK BUILD_DIR VARIANT | run WORK TEST [prof] | refuse WORK BUILD_DIR VARIANT | deploy WORK" >&2; exit 2 ;;
 esac

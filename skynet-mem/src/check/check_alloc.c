@@ -50,7 +50,7 @@ static void *alloc_checked(size_t n, size_t align, int zero, uint32_t handle,
 		u = 0;
 	struct ledger_slot *s = u ? ledger_lookup(handle) : NULL;
 	size_t growth = credit && handle == credit_owner ? (u > credit ? u - credit : 0) : u;
-	if (s == NULL || !ledger_admit(s, growth)) {
+	if (s == NULL || !ledger_admit_c(s, growth)) {
 		ledger_unused(s);
 		errno = ENOMEM;
 		return NULL;

@@ -1,0 +1,69 @@
+/* Limit crossings (limit_events.h) and the host's choice of what a C
+ * allocation past a limit does (skynet_mem_set_limit_mode). */
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "limit_events.h"
+
+#define EVENTS 64
+
+static atomic_int soft_c;
+
+static struct {
+	struct spin_lock lock;
+	struct skynet_mem_limit_event ring[EVENTS];
+	uint64_t head, tail;   /* taken, queued so far */
+	uint64_t lost;         /* overwritten since the last take */
+} E;
+static atomic_int pending;
+
+void skynet_mem_set_limit_mode(int mode) {
+	atomic_store(&soft_c, mode == SKYNET_MEM_LIMIT_SOFT_C);
+}
+
+int limit_crossed(struct mem_record *r, size_t used, size_t limit, size_t request, int c) {
+	int admit = c && atomic_load_explicit(&soft_c, memory_order_relaxed);
+	if (atomic_exchange_explicit(&r->over, 1, memory_order_relaxed))
+		return admit;   /* already past it: the same crossing */
+	atomic_fetch_add_explicit(&r->limit_hits, 1, memory_order_relaxed);
+	spin_lock(&E.lock);
+	if (E.tail - E.head == EVENTS) {
+		E.head++;
+		E.lost++;
+	}
+	E.ring[E.tail++ % EVENTS] = (struct skynet_mem_limit_event){
+		.handle = r->handle, .lua = !c, .refused = !admit,
+		.used = used, .limit = limit, .request = request,
+	};
+	atomic_store_explicit(&pending, 1, memory_order_release);
+	spin_unlock(&E.lock);
+	return admit;
+}
+
+int skynet_mem_limit_pending(void) {
+	return atomic_load_explicit(&pending, memory_order_acquire);
+}
+
+int skynet_mem_limit_event(struct skynet_mem_limit_event *out, uint64_t *lost) {
+	int got = 0;
+	spin_lock(&E.lock);
+	if (lost) {
+		*lost = E.lost;
+		E.lost = 0;
+	}
+	if (E.head != E.tail) {
+		if (out)
+			*out = E.ring[E.head % EVENTS];
+		E.head++;
+		got = 1;
+	}
+	atomic_store_explicit(&pending, E.head != E.tail, memory_order_release);
+	spin_unlock(&E.lock);
+	return got;
+}
+
+struct lock_group limit_event_locks(void) {
+	return (struct lock_group){ &E.lock, 1, sizeof(E) };
+}

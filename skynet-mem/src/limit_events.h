@@ -1,0 +1,26 @@
+#ifndef SKYNET_MEM_LIMIT_EVENTS_H
+#define SKYNET_MEM_LIMIT_EVENTS_H
+
+/* A service crossing its limit: counted in its record, queued for the host
+ * (skynet_mem_limit_event), and, for a C block under SKYNET_MEM_LIMIT_SOFT_C,
+ * admitted. Runs inside allocations: no allocation, no logging. */
+
+#include <stddef.h>
+
+#include "internal.h"
+#include "record.h"
+
+/* An allocation past r's limit: 1 admits it (a C one, soft mode), 0 refuses.
+ * Counts and queues only when r was under its limit before. */
+HIDDEN int limit_crossed(struct mem_record *r, size_t used, size_t limit, size_t request, int c);
+
+/* An allocation under r's limit: the next one past it is a new crossing. */
+static inline void limit_under(struct mem_record *r) {
+	if (__builtin_expect(atomic_load_explicit(&r->over, memory_order_relaxed), 0))
+		atomic_store_explicit(&r->over, 0, memory_order_relaxed);
+}
+
+/* The ring's lock, for fork.c. */
+HIDDEN struct lock_group limit_event_locks(void);
+
+#endif
