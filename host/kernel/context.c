@@ -280,6 +280,7 @@ int host_service_load(uint32_t handle, struct host_service_load *out) {
 	out->messages = atomic_load(&ctx->messages);
 	out->mqlen = mq_length(ctx->queue);
 	out->cpu_ns = atomic_load(&ctx->cpu_ns);
+	out->lua_mem = ctx->mod->lua_mem && ctx->instance ? ctx->mod->lua_mem(ctx->instance) : -1;
 	context_release(ctx);
 	return 0;
 }

@@ -29,6 +29,9 @@ struct skynet_module {
 	void *(*create)(void);
 	int (*init)(void *inst, struct skynet_context *ctx, const char *param);
 	void (*release)(void *inst);
+	/* Optional: the instance's own count of its Lua heap in bytes (snlua's,
+	 * what collectgarbage sees), read from any thread; NULL: none. */
+	long long (*lua_mem)(void *inst);
 };
 
 struct host_config {
@@ -106,6 +109,7 @@ struct host_service_load {
 	long long messages;   /* delivered so far */
 	size_t mqlen;         /* waiting in the mailbox */
 	long long cpu_ns;     /* thread CPU time in the callback (host_config.profile), else 0 */
+	long long lua_mem;    /* the module's own count of its Lua heap (snlua), else -1 */
 };
 /* 0, or -1 when handle is not a live service. */
 int host_service_load(uint32_t handle, struct host_service_load *out);

@@ -68,11 +68,3 @@ size_t host_limit_hits(struct host_limit_hit *out, size_t max, uint64_t *total) 
 	pthread_mutex_unlock(&L.lock);
 	return n;
 }
-
-void host_limit_refusals_metric(FILE *f) {
-	uint64_t total;
-	host_limit_hits(NULL, 0, &total);
-	fprintf(f, "# HELP skynet_mem_limit_refusals_total Allocations refused because a service was at its limit.\n"
-		"# TYPE skynet_mem_limit_refusals_total counter\nskynet_mem_limit_refusals_total %llu\n",
-		(unsigned long long)total);
-}

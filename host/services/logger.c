@@ -60,7 +60,7 @@ static int logger_init(void *inst, struct skynet_context *ctx, const char *param
 }
 
 const struct skynet_module host_logger_module = {
-	"logger", logger_create, logger_init, logger_release,
+	"logger", logger_create, logger_init, logger_release, NULL,
 };
 
 void host_log(uint32_t source, const char *fmt, ...) {

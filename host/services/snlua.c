@@ -1,5 +1,5 @@
-/* snlua: one Lua state per service, on the accounted Lua allocator (its ud is
- * the service's handle), so the heap is charged to the service and stops at
+/* snlua: one Lua state per service, on the accounted Lua allocator (charged
+ * to the service's handle), so the heap is charged to the service and stops at
  * the service's limit with "not enough memory". Boots the service's script
  * in its first message, as skynet does. */
 
@@ -27,6 +27,8 @@ int luaopen_skynet_memory(lua_State *L);
 struct snlua {
 	lua_State *L;
 	struct skynet_context *ctx;
+	uint32_t handle;
+	size_t mem;   /* the Lua heap as Lua counts it (its requests); written by its allocator */
 };
 
 static void *snlua_create(void) {
@@ -153,22 +155,32 @@ static int launch_cb(struct skynet_context *ctx, void *ud, int type, int session
 	return 0;
 }
 
-/* The accounted allocator, noting what its limit refused (for the page). A
- * NULL for a size > 0 is a refusal; only ud and nsize are kept across the
- * call, so the common path costs a few instructions. */
+/* The accounted allocator, noting what its limit refused (for the page) and
+ * keeping Lua's own count of the heap (skynet's snlua `mem`, beside the
+ * layer's charge, lua_bytes). A NULL for a size > 0 is a refusal. Only the
+ * service's own thread allocates in its state; readers load it relaxed. */
 static void *snlua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-	void *p = skynet_mem_lua_alloc(ud, ptr, osize, nsize);
+	struct snlua *s = ud;
+	void *p = skynet_mem_lua_alloc((void *)(uintptr_t)s->handle, ptr, osize, nsize);
 	if (__builtin_expect(p == NULL && nsize != 0, 0)) {
-		host_limit_refused((uint32_t)(uintptr_t)ud, "Lua", nsize);
+		host_limit_refused(s->handle, "Lua", nsize);
 		return NULL;
 	}
+	/* a NULL ptr's osize is the kind of object, not a size */
+	__atomic_store_n(&s->mem, s->mem + nsize - (ptr ? osize : 0), __ATOMIC_RELAXED);
 	return p;
+}
+
+static long long snlua_lua_mem(void *inst) {
+	struct snlua *s = inst;
+	return (long long)__atomic_load_n(&s->mem, __ATOMIC_RELAXED);
 }
 
 static int snlua_init(void *inst, struct skynet_context *ctx, const char *param) {
 	struct snlua *s = inst;
 	uint32_t h = skynet_context_handle(ctx);
-	s->L = lua_newstate(snlua_alloc, (void *)(uintptr_t)h);
+	s->handle = h;
+	s->L = lua_newstate(snlua_alloc, s);
 	if (s->L == NULL)
 		return -1;
 	s->ctx = ctx;
@@ -183,5 +195,5 @@ static int snlua_init(void *inst, struct skynet_context *ctx, const char *param)
 }
 
 const struct skynet_module host_snlua_module = {
-	"snlua", snlua_create, snlua_init, snlua_release,
+	"snlua", snlua_create, snlua_init, snlua_release, snlua_lua_mem,
 };

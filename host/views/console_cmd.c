@@ -36,8 +36,8 @@ static const char *const help_lines[] = {   /* sorted by command, as skynet's he
 	"ping\tping address : centiseconds until the service handles a message",
 	"profactive\tprofactive [on|off] : jemalloc heap profiling on or off",
 	"setlimit\tsetlimit address bytes : limit on C + Lua bytes (0 removes it)",
-	"stat\tstat : cpu, messages and mailbox per service; stat address : one record, exited too",
-	"top\ttop [n] : the n services using most memory, exited ones included",
+	"stat\tstat : cpu, messages and mailbox per service; stat address : one record, exited too (lua_bytes: the charge; mem: Lua's own count)",
+	"top\ttop [n] : the n services using most memory, exited ones included (Lua: the charge; mem: Lua's own count)",
 };
 
 static int cmd_help(FILE *f) {
@@ -138,6 +138,8 @@ static int cmd_stat_one(FILE *f, const char *arg) {
 	if (!r->exited && r->st.handle)
 		fprintf(f, "messages %lld\nmqlen %zu\ncpu %.6g\n", r->load.messages, r->load.mqlen,
 			r->load.cpu_ns / 1e9);
+	if (!r->exited && r->st.handle && r->load.lua_mem >= 0)   /* Lua's own count, beside lua_bytes (the charge) */
+		fprintf(f, "mem %lld\n", r->load.lua_mem);
 	host_mem_view_free(&v);
 	return 0;
 }
@@ -161,8 +163,11 @@ static int cmd_top(FILE *f, const char *arg) {
 		const struct host_mem_row *r = &v.rows[i];
 		fprintf(f, ":%08x\t", r->st.handle);
 		console_name_out(f, r->name);
-		fprintf(f, "\ttotal:%zu\tC:%zu\tLua:%zu\tpeak:%zu%s\n", console_row_total(r), r->st.bytes,
-			r->st.lua_bytes, r->st.peak, r->exited ? "\texited" : "");
+		fprintf(f, "\ttotal:%zu\tC:%zu\tLua:%zu\tpeak:%zu", console_row_total(r), r->st.bytes,
+			r->st.lua_bytes, r->st.peak);
+		if (!r->exited && r->st.handle && r->load.lua_mem >= 0)
+			fprintf(f, "\tmem:%lld", r->load.lua_mem);
+		fputs(r->exited ? "\texited\n" : "\n", f);
 	}
 	host_mem_view_free(&v);
 	return 0;

@@ -17,26 +17,11 @@ static struct {
 	pthread_cond_t cond;
 	pthread_t thread;
 	int running, quit;
-	struct history_sample ring[HISTORY_SAMPLES];
+	struct mem_history_sample ring[HISTORY_SAMPLES];
 	size_t n;   /* samples so far; the ring keeps the last HISTORY_SAMPLES */
 } H = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
-/* Keeps the HISTORY_TOP largest services in s->top, largest first
- * (insertion: the top is small). The name is filled later. */
-static void consider(struct history_sample *s, uint32_t handle, size_t c, size_t lua) {
-	size_t t = c + lua, pos = s->ntop;
-	while (pos > 0 && s->top[pos - 1].c_bytes + s->top[pos - 1].lua_bytes < t)
-		pos--;
-	if (pos >= HISTORY_TOP)
-		return;
-	size_t last = s->ntop < HISTORY_TOP ? s->ntop : HISTORY_TOP - 1;
-	memmove(&s->top[pos + 1], &s->top[pos], (last - pos) * sizeof(s->top[0]));
-	s->top[pos] = (struct history_service){ .handle = handle, .c_bytes = c, .lua_bytes = lua };
-	if (s->ntop < HISTORY_TOP)
-		s->ntop++;
-}
-
-static void store(const struct history_sample *s) {
+static void store(const struct mem_history_sample *s) {
 	pthread_mutex_lock(&H.lock);
 	H.ring[H.n % HISTORY_SAMPLES] = *s;
 	H.n++;
@@ -44,7 +29,7 @@ static void store(const struct history_sample *s) {
 }
 
 void history_add(const struct host_mem_view *v, uint64_t t_ms) {
-	struct history_sample s;
+	struct mem_history_sample s;
 	memset(&s, 0, sizeof(s));
 	s.t_ms = t_ms;
 	s.c_bytes = v->totals.bytes;
@@ -54,7 +39,7 @@ void history_add(const struct host_mem_view *v, uint64_t t_ms) {
 	s.resident = host_process_resident();
 	for (size_t i = 0; i < v->n; i++) {
 		const struct host_mem_row *r = &v->rows[i];
-		consider(&s, r->st.handle, r->st.bytes, r->st.lua_bytes);
+		mem_history_consider(&s, r->st.handle, r->st.bytes, r->st.lua_bytes);
 	}
 	for (size_t k = 0; k < s.ntop; k++) {
 		const struct host_mem_row *r = host_mem_find(v, s.top[k].handle);
@@ -63,29 +48,11 @@ void history_add(const struct host_mem_view *v, uint64_t t_ms) {
 	store(&s);
 }
 
-static int sample_record(const struct skynet_mem_stat *st, void *ud) {
-	struct history_sample *s = ud;
-	if (st->retired)
-		return 0;
-	s->services += st->handle != 0;
-	consider(s, st->handle, st->bytes, st->lua_bytes);
-	return 0;
-}
-
 void history_sample(uint64_t t_ms) {
-	struct history_sample s;
-	memset(&s, 0, sizeof(s));
-	s.t_ms = t_ms;
-	struct skynet_mem_totals tot;
-	skynet_mem_totals(&tot);
-	s.c_bytes = tot.bytes;
-	s.lua_bytes = tot.lua_bytes;
-	size_t orphan_blocks;
-	skynet_mem_orphans(&s.orphan_bytes, &orphan_blocks);
-	s.resident = host_process_resident();
-	skynet_mem_foreach(sample_record, &s);
+	struct mem_history_sample s;
+	mem_history_take(&s, t_ms);
 	for (size_t k = 0; k < s.ntop; k++) {
-		struct history_service *e = &s.top[k];
+		struct mem_history_service *e = &s.top[k];
 		if (e->handle == 0)
 			snprintf(e->name, sizeof(e->name), "host");
 		else if (host_service_name(e->handle, e->name, sizeof(e->name)) != 0)
@@ -94,7 +61,7 @@ void history_sample(uint64_t t_ms) {
 	store(&s);
 }
 
-long history_copy(uint64_t since_ms, struct history_sample **out) {
+long history_copy(uint64_t since_ms, struct mem_history_sample **out) {
 	*out = NULL;
 	pthread_mutex_lock(&H.lock);
 	size_t kept = H.n < HISTORY_SAMPLES ? H.n : HISTORY_SAMPLES;

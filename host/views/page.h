@@ -12,28 +12,18 @@
 
 #include "kernel.h"
 #include "limit_hits.h"
+#include "mem-history.h"
 
 struct host_mem_view;
 struct MHD_Connection;
 
 /* history.c: one sample a second for ten minutes, totals plus the top
- * HISTORY_TOP services, so its memory is fixed whatever the services. */
+ * HISTORY_TOP services, so its memory is fixed whatever the services. A
+ * sample (struct mem_history_sample) and its JSON are the views' renderer's
+ * (lualib-src/mem-history.c), which skynet's memory_web uses too. */
 #define HISTORY_SAMPLES 600
-#define HISTORY_TOP 8
+#define HISTORY_TOP MEM_HISTORY_TOP
 #define HISTORY_INTERVAL_MS 1000
-
-struct history_service {
-	uint32_t handle;
-	size_t c_bytes, lua_bytes;
-	char name[HOST_NAME_MAX_LEN];
-};
-
-struct history_sample {
-	uint64_t t_ms;          /* since the host started */
-	size_t c_bytes, lua_bytes, orphan_bytes, resident, services;
-	size_t ntop;
-	struct history_service top[HISTORY_TOP];   /* by C + Lua bytes, largest first */
-};
 
 /* The sampling thread; 0, or -1. */
 int history_start(void);
@@ -45,7 +35,7 @@ void history_sample(uint64_t t_ms);
 void history_add(const struct host_mem_view *v, uint64_t t_ms);
 /* Copies the samples newer than since_ms, oldest first, into a malloc'd
  * array (*out; NULL when none); returns how many, or -1 out of memory. */
-long history_copy(uint64_t since_ms, struct history_sample **out);
+long history_copy(uint64_t since_ms, struct mem_history_sample **out);
 
 /* process_mem.c: resident set size of this process in bytes (0 unknown). */
 size_t host_process_resident(void);

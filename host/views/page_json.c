@@ -1,8 +1,8 @@
-/* /history.json for the page: the samples of the history ring, the last exit
- * reports, the limit hits and the exited services that still own memory.
- * Written by jansson (names escaped correctly). */
+/* /history.json for the page: the samples of the history ring (written by the
+ * views' renderer, lualib-src/mem-history.c, as skynet's memory_web writes
+ * them), then what only this host keeps: the last exit reports, the limit
+ * hits and the exited services that still own memory, named. */
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,81 +13,35 @@
 #define EXITS_SHOWN 64
 #define EXITED_SHOWN 50
 
-static json_t *size_j(size_t v) {
-	return json_integer((json_int_t)v);
-}
-
-static json_t *handle_j(uint32_t h) {
-	char s[16];
-	snprintf(s, sizeof(s), ":%08x", h);
-	return json_string(s);
-}
-
-/* A service name as a JSON string; bytes of invalid UTF-8 become '?'. */
-static json_t *name_j(const char *name) {
-	json_t *j = json_string(name);
-	if (j)
-		return j;
-	char buf[HOST_NAME_MAX_LEN];
-	snprintf(buf, sizeof(buf), "%s", name);
-	for (char *p = buf; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	return json_string(buf);
-}
-
-/* names: handle -> name of every service in the samples */
-static json_t *samples_j(uint64_t since_ms, json_t *names) {
-	struct history_sample *s;
-	long n = history_copy(since_ms, &s);
-	if (n < 0)
-		return NULL;
-	json_t *a = json_array();
-	for (long i = 0; a && i < n; i++) {
-		json_t *top = json_array();
-		for (size_t k = 0; top && k < s[i].ntop; k++) {
-			const struct history_service *e = &s[i].top[k];
-			char h[16];
-			snprintf(h, sizeof(h), ":%08x", e->handle);
-			json_array_append_new(top, json_pack("[s,I,I]", h, (json_int_t)e->c_bytes,
-				(json_int_t)e->lua_bytes));
-			json_object_set_new(names, h, name_j(e->name));
-		}
-		json_array_append_new(a, json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o}",
-			"t", (json_int_t)s[i].t_ms, "c", size_j(s[i].c_bytes), "lua", size_j(s[i].lua_bytes),
-			"orphan", size_j(s[i].orphan_bytes), "resident", size_j(s[i].resident),
-			"services", size_j(s[i].services), "top", top ? top : json_array()));
-	}
-	free(s);
-	return a;
-}
-
-static json_t *exits_j(void) {
+static void exits_j(FILE *f) {
 	struct host_exit_report r[EXITS_SHOWN];
 	size_t n = host_exit_reports(r, EXITS_SHOWN);
-	json_t *a = json_array();
-	for (size_t i = n; a && i > 0; i--)   /* newest first */
-		json_array_append_new(a, json_pack("{s:o,s:o,s:I,s:o,s:o,s:o,s:b}",
-			"handle", handle_j(r[i - 1].handle), "name", name_j(r[i - 1].name),
-			"t", (json_int_t)(r[i - 1].when * 10), "bytes", size_j(r[i - 1].bytes),
-			"blocks", size_j(r[i - 1].blocks), "lua_bytes", size_j(r[i - 1].lua_bytes),
-			"leak", r[i - 1].bytes || r[i - 1].blocks));
-	return a;
+	fputs(",\"exits\":[", f);
+	for (size_t i = n; i > 0; i--) {   /* newest first */
+		const struct host_exit_report *e = &r[i - 1];
+		fprintf(f, "%s{\"handle\":\":%08x\",\"name\":", i < n ? "," : "", e->handle);
+		mem_views_json_string(f, e->name);
+		fprintf(f, ",\"t\":%llu,\"bytes\":%zu,\"blocks\":%zu,\"lua_bytes\":%zu,\"leak\":%s}",
+			(unsigned long long)e->when * 10, e->bytes, e->blocks, e->lua_bytes,
+			e->bytes || e->blocks ? "true" : "false");
+	}
+	fputc(']', f);
 }
 
-static json_t *limit_hits_j(json_t *root) {
+static void limit_hits_j(FILE *f) {
 	struct host_limit_hit h[LIMIT_HITS_KEPT];
 	uint64_t total = 0;
 	size_t n = host_limit_hits(h, LIMIT_HITS_KEPT, &total);
-	json_object_set_new(root, "limit_refusals", json_integer((json_int_t)total));
-	json_t *a = json_array();
-	for (size_t i = n; a && i > 0; i--)   /* newest first */
-		json_array_append_new(a, json_pack("{s:o,s:o,s:s,s:o,s:o,s:o,s:I,s:I,s:I}",
-			"handle", handle_j(h[i - 1].handle), "name", name_j(h[i - 1].name), "kind", h[i - 1].kind,
-			"request", size_j(h[i - 1].request), "used", size_j(h[i - 1].used),
-			"limit", size_j(h[i - 1].limit), "first", (json_int_t)h[i - 1].first_ms,
-			"last", (json_int_t)h[i - 1].last_ms, "count", (json_int_t)h[i - 1].count));
-	return a;
+	fprintf(f, ",\"limit_refusals\":%llu,\"limit_hits\":[", (unsigned long long)total);
+	for (size_t i = n; i > 0; i--) {   /* newest first */
+		const struct host_limit_hit *x = &h[i - 1];
+		fprintf(f, "%s{\"handle\":\":%08x\",\"name\":", i < n ? "," : "", x->handle);
+		mem_views_json_string(f, x->name);
+		fprintf(f, ",\"kind\":\"%s\",\"request\":%zu,\"used\":%zu,\"limit\":%zu,\"first\":%llu,\"last\":%llu,\"count\":%llu}",
+			x->kind, x->request, x->used, x->limit, (unsigned long long)x->first_ms,
+			(unsigned long long)x->last_ms, (unsigned long long)x->count);
+	}
+	fputc(']', f);
 }
 
 struct exited {
@@ -114,48 +68,54 @@ static int collect_exited(const struct skynet_mem_stat *st, void *ud) {
 	return 0;
 }
 
-static json_t *exited_j(json_t *root) {
+static int exited_j(FILE *f) {
 	struct exited *e = calloc(1, sizeof(*e));
 	struct host_exit_report *r = malloc(EXITS_SHOWN * sizeof(*r));
-	json_t *a = json_array();
-	if (e && r && a) {
-		skynet_mem_foreach(collect_exited, e);
-		size_t nr = host_exit_reports(r, EXITS_SHOWN);
-		for (size_t i = 0; i < e->n; i++) {
-			const char *name = "";   /* known while its exit report is kept */
-			for (size_t k = 0; k < nr; k++)
-				if (r[k].handle == e->st[i].handle)
-					name = r[k].name;
-			json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:o}", "handle",
-				handle_j(e->st[i].handle), "name", name_j(name), "c_bytes", size_j(e->st[i].bytes),
-				"blocks", size_j(e->st[i].blocks)));
-		}
-		json_object_set_new(root, "exited_with_leftovers", size_j(e->all));
+	if (e == NULL || r == NULL) {
+		free(e);
+		free(r);
+		return -1;
 	}
+	skynet_mem_foreach(collect_exited, e);
+	size_t nr = host_exit_reports(r, EXITS_SHOWN);
+	fprintf(f, ",\"exited_with_leftovers\":%zu,\"exited\":[", e->all);
+	for (size_t i = 0; i < e->n; i++) {
+		const char *name = "";   /* known while its exit report is kept */
+		for (size_t k = 0; k < nr; k++)
+			if (r[k].handle == e->st[i].handle)
+				name = r[k].name;
+		fprintf(f, "%s{\"handle\":\":%08x\",\"name\":", i ? "," : "", e->st[i].handle);
+		mem_views_json_string(f, name);
+		fprintf(f, ",\"c_bytes\":%zu,\"blocks\":%zu}", e->st[i].bytes, e->st[i].blocks);
+	}
+	fputc(']', f);
 	free(e);
 	free(r);
-	return a;
+	return 0;
 }
 
 char *host_history_json(uint64_t since_ms) {
-	json_t *root = json_object();
-	json_t *names = json_object();
-	json_t *samples = root && names ? samples_j(since_ms, names) : NULL;
-	if (samples == NULL) {
-		json_decref(root);
-		json_decref(names);
+	struct mem_history_sample *s;
+	long n = history_copy(since_ms, &s);
+	if (n < 0)
+		return NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (f == NULL) {
+		free(s);
 		return NULL;
 	}
-	json_object_set_new(root, "interval_ms", json_integer(HISTORY_INTERVAL_MS));
-	json_object_set_new(root, "capacity", json_integer(HISTORY_SAMPLES));
-	json_object_set_new(root, "top_k", json_integer(HISTORY_TOP));
-	json_object_set_new(root, "now", json_integer((json_int_t)(host_now() * 10)));
-	json_object_set_new(root, "samples", samples);
-	json_object_set_new(root, "names", names);
-	json_object_set_new(root, "exits", exits_j());
-	json_object_set_new(root, "limit_hits", limit_hits_j(root));
-	json_object_set_new(root, "exited", exited_j(root));
-	char *text = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	return text;
+	fputc('{', f);
+	mem_history_write(f, s, (size_t)n, HISTORY_INTERVAL_MS, HISTORY_SAMPLES, (uint64_t)host_now() * 10);
+	free(s);
+	exits_j(f);
+	limit_hits_j(f);
+	int bad = exited_j(f);
+	fputc('}', f);
+	if (fclose(f) != 0 || bad) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }

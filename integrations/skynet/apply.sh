@@ -58,6 +58,9 @@ lualib-src/lua-memory.h lualib-src/lua-memory-records.c lualib-src/lua-memory-re
 lualib-src/lua-memory-guard.c
 skynet-mem.mk libskynet-mem-hook.so.0"
 
+# The operator's views (console commands, memory_web, the page): views.sh.
+. "$HERE/views.sh"
+
 # --- revert: skynet's own files back, apply.sh's own gone ---
 revert() {
 	[ -d "$ORIG" ] || die "$SKYNET_DIR has no $ORIG: apply.sh was not run there (nothing to revert)"
@@ -67,6 +70,7 @@ revert() {
 	for f in $ADDED; do
 		rm -f "$SKYNET_DIR/$f"
 	done
+	views_revert
 	# Built over the layer: make builds them again, over skynet's own hook.
 	rm -f "$SKYNET_DIR/skynet" "$SKYNET_DIR"/cservice/*.so "$SKYNET_DIR"/luaclib/*.so \
 		"$SKYNET_DIR/3rd/lua/liblua.a" "$SKYNET_DIR/3rd/lua/lauxlib.o"
@@ -149,6 +153,7 @@ recognise_flow
 	die "$SKYNET_DIR is not a skynet tree apply.sh knows: delete_context does not end in context_dec()"
 [ "$(sed -n '/^dispatch_message/,/^}/p' "$(src $S)" | grep -c '^	CHECKCALLING_END(ctx)$')" = 1 ] ||
 	die "$SKYNET_DIR is not a skynet tree apply.sh knows: dispatch_message does not end in CHECKCALLING_END"
+views_recognise
 
 # --- find or build the layer ---
 cache_flag() {   # cache_flag BUILD_DIR OPTION: ON or OFF, from CMakeCache.txt
@@ -339,7 +344,7 @@ install_file() {   # install_file STAGED DEST (relative to SKYNET_DIR)
 # Makefile: no 3rd/jemalloc; our Lua module's files; skynet-mem.mk for the link.
 sed -e 's/^MALLOC_STATICLIB := \$(JEMALLOC_STATICLIB)$/# skynet-mem: Debian'"'"'s jemalloc, through libskynet-mem-hook (skynet-mem.mk)\
 MALLOC_STATICLIB :=/' \
-	-e 's/^  lua-memory.c \\$/  lua-memory.c lua-memory-records.c lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-guard.c \\/' \
+	-e 's/^  lua-memory.c \\$/  lua-memory.c lua-memory-records.c lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-views.c mem-views.c mem-history.c mem-utf8.c lua-memory-guard.c \\/' \
 	"$ORIG/Makefile" >"$STAGE/Makefile"
 printf '\n# skynet-mem (integrations/skynet/apply.sh)\ninclude skynet-mem.mk\n' >>"$STAGE/Makefile"
 install_file "$STAGE/Makefile" Makefile
@@ -423,7 +428,8 @@ install_file "$HERE/skynet_mem_skynet.h" skynet-src/skynet_mem_skynet.h
 [ $CHANGED = 1 ] && rm -f "$SKYNET_DIR/skynet" "$SKYNET_DIR"/cservice/*.so "$SKYNET_DIR"/luaclib/*.so
 [ $HEADERS_BEFORE = 1 ] && CHANGED=1
 install_file "$HERE/malloc_hook.c" skynet-src/malloc_hook.c
-for f in lua-memory.c lua-memory.h lua-memory-records.c lua-memory-records.h lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-guard.c; do
+for f in lua-memory.c lua-memory.h lua-memory-records.c lua-memory-records.h lua-memory-jemalloc.c lua-memory-snapshot.c \
+	lua-memory-views.c mem-views.c mem-views.h mem-history.c mem-history.h mem-utf8.c mem-utf8.h lua-memory-guard.c; do
 	install_file "$REPO/lualib-src/$f" lualib-src/$f
 done
 
@@ -436,6 +442,8 @@ deploy_library() {
 	install_file "$STAGE/libskynet-mem-hook.so.0" libskynet-mem-hook.so.0
 }
 deploy_library
+
+views_install
 
 # skynet-mem.mk: how the binary links the layer. A change relinks everything.
 cat >"$STAGE/skynet-mem.mk" <<'EOF'

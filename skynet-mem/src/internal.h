@@ -9,6 +9,7 @@
  *   backend.c   cookie.h  owner_header.h  the raw allocator; the release block's owner tag
  *                                         (trailing cookie, or the header layout's)
  *   record.c                              the service table: exact shared records
+ *   limit_events.c                        limit crossings: the mode, counts, the host's queue
  *   ledger.c                              per-thread pending deltas, published to records
  *   current.c                             the current service (owner of new blocks)
  *   large_owner.c                         owners of large release blocks, by address

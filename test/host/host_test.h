@@ -81,8 +81,8 @@ static int sink_init(void *inst, struct skynet_context *ctx, const char *param) 
 	return 0;
 }
 
-static const struct skynet_module probe_module = { "probe", small_create, probe_init, small_release };
-static const struct skynet_module sink_module = { "sink", small_create, sink_init, small_release };
+static const struct skynet_module probe_module = { "probe", small_create, probe_init, small_release, NULL };
+static const struct skynet_module sink_module = { "sink", small_create, sink_init, small_release, NULL };
 
 static void on_exit_report(const struct host_exit_report *r, void *ud) {
 	(void)ud;

@@ -149,6 +149,11 @@ static void test_stat_live_and_exited(void **state) {
 		alloc_h, st.bytes, st.blocks, st.lua_bytes);
 	has(r, want);
 	has(r, "\nmqlen 0\n");
+	/* Lua's own count beside the charge (lua_bytes), named apart and smaller */
+	const char *own = strstr(r, "\nmem ");
+	assert_non_null(own);
+	long long mem = atoll(own + 5);
+	assert_true(mem > 0 && (size_t)mem < st.lua_bytes);
 	free(r);
 	uint32_t h = launch("leaky 3 100");
 	struct host_exit_report rep;

@@ -59,7 +59,7 @@ static void probe_release(void *inst) {
 	skynet_free(inst);
 }
 
-static const struct skynet_module probe_module = { "probe", probe_create, probe_init, probe_release };
+static const struct skynet_module probe_module = { "probe", probe_create, probe_init, probe_release, NULL };
 
 static int note_hook(const char *line) {
 	pthread_mutex_lock(&K.lock);

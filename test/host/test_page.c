@@ -41,7 +41,7 @@ static void test_history_bounded(void **state) {
 		v.totals.bytes = (size_t)t;
 		history_add(&v, (uint64_t)t * 1000);
 	}
-	struct history_sample *s;
+	struct mem_history_sample *s;
 	long n = history_copy(0, &s);
 	assert_int_equal(n, HISTORY_SAMPLES);
 	assert_int_equal(s[0].t_ms, (700 - HISTORY_SAMPLES + 1) * 1000);
@@ -82,7 +82,7 @@ static int setup(void **state) {
 	settle();
 	/* the page's charts want a few samples: one a second (poll, deadline) */
 	for (int i = 0; i < 200; i++) {
-		struct history_sample *s;
+		struct mem_history_sample *s;
 		long n = history_copy(0, &s);
 		free(s);
 		if (n >= MIN_SAMPLES)
@@ -301,6 +301,7 @@ static void test_page_in_chromium(void **state) {
 	assert_non_null(strstr(row, ">alloc<"));
 	assert_cell(row, "num c", st.bytes);
 	assert_cell(row, "num lua", st.lua_bytes);
+	assert_non_null(strstr(row, "class=\"num luamem\" data-v=\""));   /* Lua's own count, its own column */
 	assert_cell(row, "num blocks", st.blocks);
 	assert_true(st.blocks >= 5 && st.bytes >= 5 * class_of(300));
 	free(row);

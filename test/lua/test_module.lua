@@ -350,4 +350,64 @@ else
 	end)
 end
 
+-- The views' renderer (lualib-src/mem-views.c, mem-history.c, mem-utf8.c),
+-- the one skynet's memory_web and the project's host both serve.
+T.case("utf8: U+FFFD for bad bytes, each view's escapes", function()
+	local bad = "a\xffb\xc3"          -- a stray byte, a sequence cut short
+	T.eq(memory.utf8(bad), "a\u{fffd}b\u{fffd}", "raw")
+	T.eq(memory.utf8("\xed\xa0\x80"), "\u{fffd}\u{fffd}\u{fffd}", "a surrogate")
+	T.eq(memory.utf8('say "hi"\\\n', "label"), 'say \\"hi\\"\\\\\\n', "label")
+	T.eq(memory.utf8("tab\there\n", "line"), "tab?here?", "line")
+	T.eq(memory.utf8('q"\1房', "json"), 'q\\"\\u0001房', "json")
+	T.raises("invalid option", memory.utf8, "x", "html")
+end)
+
+T.case("metrics and json: a service's exact figures under its awkward name", function()
+	local h = 0x0a000031
+	local p = memtest.malloc(h, 3000)
+	local st = memory.stat(h)
+	local names = { [h] = 'room "1" \xff' }
+	local text = memory.metrics({ names = names, lua_mem = { [h] = 77 }, mailbox = { [h] = 2 } })
+	local label = string.format('{handle=":%08x",name="room \\"1\\" \u{fffd}"}', h)
+	for metric, want in pairs {
+		skynet_mem_service_c_bytes = st.bytes, skynet_mem_service_blocks = st.blocks,
+		skynet_mem_service_lua_bytes = st.lua_bytes, skynet_mem_service_lua_mem_bytes = 77,
+		skynet_mem_service_mailbox_messages = 2,
+	} do
+		assert(text:find("\n" .. metric .. label .. " " .. want .. "\n", 1, true), metric .. " of the service")
+	end
+	assert(text:find("# TYPE skynet_mem_c_bytes gauge\n", 1, true), "the totals")
+	assert(not text:find("limit_refusals", 1, true), "no refusal counter unless the host counts them")
+	local top = memory.metrics({ names = names }, 1)
+	assert(top:find('skynet_mem_service_c_bytes{handle="rest",name="rest"}', 1, true), "top=1: a rest series")
+	assert(top:find("\nskynet_mem_services_in_rest ", 1, true), "top=1: services_in_rest")
+	assert(not top:find("lua_mem_bytes", 1, true), "no own count: no such series")
+	T.raises("top must be >= 0", memory.metrics, {}, -1)
+	local json = memory.json({ names = names, lua_mem = { [h] = 77 } })
+	local row = string.format('{"name": "room \\"1\\" \u{fffd}", "handle": ":%08x", "id": %d, "c_bytes": %d, "lua_bytes": %d, "lua_mem": 77, "blocks": %d',
+		h, h, st.bytes, st.lua_bytes, st.blocks)
+	assert(json:find(row, 1, true), "the service's row in /memory.json:\n" .. json)
+	memtest.free(p)
+end)
+
+T.case("history: samples of the largest services, named, newer than since", function()
+	local h = 0x0a000032
+	local p = memtest.malloc(h, 1 << 20)   -- the largest service here
+	local ring = memory.history(3)
+	local unnamed = ring:sample(1000, {})
+	assert(unnamed and #unnamed >= 1, "sample() returns the services it could not name")
+	ring:rename({ [h] = "big" })
+	for t = 2000, 4000, 1000 do ring:sample(t, { [h] = "big" }) end
+	local all = ring:json(0, 4500)
+	assert(all:find('"capacity":3,', 1, true) and all:find('"now":4500,', 1, true), all)
+	local n = select(2, all:gsub('{"t":', ""))
+	T.eq(n, 3, "the ring keeps its last 3 samples")
+	assert(not all:find('{"t":1000,', 1, true), "the oldest sample went")
+	assert(all:find(string.format('"names":{[^}]*":%08x":"big"', h)), "the service is named")
+	local newer = ring:json(3000, 4500)
+	T.eq(select(2, newer:gsub('{"t":', "")), 1, "since: only newer samples")
+	T.raises("capacity must be 1..86400", memory.history, 0)
+	memtest.free(p)
+end)
+
 T.done()

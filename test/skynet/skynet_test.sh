@@ -112,6 +112,7 @@ run() {
 			die "testhandle.lua is not the one this test knows"
 		MARKS="1:Start~debug~console" ;;
 	memcheck) MARKS="1:^memcheck:~ok" ;;
+	viewcheck) MARKS="1:^viewcheck:~ok" ;;   # the layer's debug console commands (views)
 	flow|churn|limits) MARKS="1:^$TEST:~ok" ;;
 	clean) MARKS="" ;;
 	overflow) MARKS="1:overflow:~injected" ;;
@@ -171,8 +172,9 @@ EOF
 		h=$(sed -n 's/^doublefree: injected by \(:[0-9a-f]*\)$/\1/p' "$DIR/out.log")
 		[ -n "$h" ] || die "the doublefree service did not say who it is"
 		! grep -q "doublefree: not caught" "$DIR/out.log" || die "the double free went on"
-		grep "skynet-mem: guard: block .* owner $h " "$DIR/out.log" | grep -q 'doublefree' ||
-			die "the double free report does not name $h (doublefree)"
+		grep -q "^doublefree: console: every	1$" "$DIR/out.log" || die "the console's guard did not answer every 1"
+		grep "skynet-mem: guard: block .* owner $h " "$DIR/out.log" | grep -q 'trasher' ||
+			die "the double free report does not name $h (trasher)"
 		echo "skynet_test: double free by $h reported, naming the service"
 		return 0
 	fi
@@ -184,6 +186,21 @@ EOF
 			die "the overflow report does not name $h"
 		echo "skynet_test: overflow by $h reported, naming the service"
 		return 0
+	fi
+	# The check build lists leftovers for real leaks only, the first 16
+	# blocks and a count: churn's leaker (1 block) and memcheck's keeper
+	# (1,000 blocks) are the only listings.
+	if [ "$(cat "$SK/.skynet-mem/variant" 2>/dev/null)" = check ]; then
+		case $TEST in
+		churn)
+			[ "$(grep -c 'exits owning' "$DIR/out.log")" = 1 ] || die "churn: expected one MEMORY_CHECK listing (the leaker's)"
+			grep -q 'exits owning 1 blocks' "$DIR/out.log" || die "churn: the listing is not the leaker's" ;;
+		memcheck)
+			[ "$(grep -c 'exits owning' "$DIR/out.log")" = 1 ] || die "memcheck: expected one MEMORY_CHECK listing (the keeper's)"
+			[ "$(sed -n '/exits owning 1000 blocks/,/more$/p' "$DIR/out.log" | grep -c '^  block ')" = 16 ] ||
+				die "memcheck: the keeper's listing does not show 16 blocks"
+			grep -q '^  \.\.\. 984 more$' "$DIR/out.log" || die "memcheck: the listing does not count the rest" ;;
+		esac
 	fi
 	# The check build: no heap-error report (leak reports of services that
 	# exit holding blocks are counted by the layer, not errors).
@@ -220,6 +237,15 @@ refuse() {
 	done
 	sed -i 's/^	skynet_module_instance_release(ctx->mod, ctx->instance);$/	release_it(ctx);/' "$R/edited/skynet-src/skynet_server.c"
 	expect_refusal "$R/edited" "skynet_server.c has 0 lines for the instance release"
+	# A debug console apply.sh does not know (its extension needs COMMAND.help).
+	mkdir "$R/console"
+	cp -r "$WORK/skynet/.skynet-mem/orig/." "$R/console/"
+	for f in skynet-src/skynet_imp.h service-src/service_snlua.c platform.mk; do
+		mkdir -p "$R/console/$(dirname "$f")"
+		cp "$WORK/skynet/$f" "$R/console/$f"
+	done
+	sed -i 's/^function COMMAND.help()$/COMMAND.help = function()/' "$R/console/service/debug_console.lua"
+	expect_refusal "$R/console" "service/debug_console.lua has 0 lines for the console's help"
 	# skynet-mem's own files without the backup apply.sh keeps.
 	mkdir "$R/stray"
 	cp -r "$R/edited/." "$R/stray/"

@@ -115,6 +115,7 @@ function drawTable() {
 		if (r.exited) name.appendChild(el("span", { class: "tag exited" }, "exited"));
 		cell(tr, fmtBytes(r.c_bytes), "num c", r.c_bytes);
 		cell(tr, fmtBytes(r.lua_bytes), "num lua", r.lua_bytes);
+		cell(tr, r.lua_mem == null ? "–" : fmtBytes(r.lua_mem), "num luamem", r.lua_mem == null ? undefined : r.lua_mem);
 		cell(tr, fmtBytes(r.total), "num total", r.total);
 		cell(tr, String(r.blocks), "num blocks", r.blocks);
 		cell(tr, r.peak === null ? "–" : fmtBytes(r.peak), "num peak", r.peak === null ? undefined : r.peak);

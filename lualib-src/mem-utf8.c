@@ -1,9 +1,10 @@
-/* UTF-8 checks for names shown by the console, /metrics and /memory.json. */
+/* UTF-8 for names shown by every view (console lines, /metrics labels, JSON):
+ * names are bytes from scripts, a view must be valid UTF-8. */
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "mem-utf8.h"
 
 /* Length of the valid sequence at p (n bytes left), or 0 (RFC 3629 table). */
 static size_t seq_len(const unsigned char *p, size_t n) {
@@ -36,7 +37,7 @@ static size_t seq_len(const unsigned char *p, size_t n) {
 	return len;
 }
 
-size_t host_utf8_cut(char *dst, size_t cap, const char *src) {
+size_t mem_utf8_cut(char *dst, size_t cap, const char *src) {
 	if (cap == 0)
 		return 0;
 	size_t n = strlen(src);
@@ -50,9 +51,38 @@ size_t host_utf8_cut(char *dst, size_t cap, const char *src) {
 	return n;
 }
 
-void host_utf8_write(FILE *f, const char *s, enum host_utf8_escape esc) {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s);
+/* One ASCII byte c in the escape of esc. */
+static void put_ascii(FILE *f, unsigned char c, enum mem_utf8_escape esc) {
+	switch (esc) {
+	case MEM_UTF8_LABEL:
+		if (c == '\\' || c == '"')
+			fputc('\\', f);
+		if (c == '\n') {
+			fputs("\\n", f);
+			return;
+		}
+		break;
+	case MEM_UTF8_LINE:
+		if (c < 0x20 || c == 0x7f)
+			c = '?';
+		break;
+	case MEM_UTF8_JSON:
+		if (c == '\\' || c == '"')
+			fputc('\\', f);
+		else if (c < 0x20) {
+			fprintf(f, "\\u%04x", c);
+			return;
+		}
+		break;
+	case MEM_UTF8_RAW:
+		break;
+	}
+	fputc(c, f);
+}
+
+void mem_utf8_write(FILE *f, const char *s, enum mem_utf8_escape esc) {
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)p);
 	while (n > 0) {
 		size_t len = seq_len(p, n);
 		if (len == 0) {
@@ -60,28 +90,21 @@ void host_utf8_write(FILE *f, const char *s, enum host_utf8_escape esc) {
 			len = 1;
 		} else if (len > 1) {
 			fwrite(p, 1, len, f);
-		} else if (esc == HOST_UTF8_LABEL && (*p == '\\' || *p == '"')) {
-			fputc('\\', f);
-			fputc(*p, f);
-		} else if (esc == HOST_UTF8_LABEL && *p == '\n') {
-			fputs("\\n", f);
-		} else if (esc == HOST_UTF8_LINE && (*p < 0x20 || *p == 0x7f)) {
-			fputc('?', f);
 		} else {
-			fputc(*p, f);
+			put_ascii(f, *p, esc);
 		}
 		p += len;
 		n -= len;
 	}
 }
 
-char *host_utf8_clean(const char *s) {
+char *mem_utf8_clean(const char *s, enum mem_utf8_escape esc) {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	if (f == NULL)
 		return NULL;
-	host_utf8_write(f, s, HOST_UTF8_RAW);
+	mem_utf8_write(f, s, esc);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
