@@ -212,6 +212,7 @@ int luaopen_skynet_memory(lua_State *L) {
 	};
 	luaL_newlib(L, l);
 	lmem_open_snapshot(L);
+	lmem_open_guard(L);
 	lmem_open_jemalloc(L);
 	lmem_open_views(L);
 	lmem_open_profile(L);

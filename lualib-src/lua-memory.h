@@ -16,6 +16,7 @@ int dump_mem_lua(lua_State *L);
 
 /* Each file registers its functions into the module table on the stack top. */
 LMEM_HIDDEN void lmem_open_snapshot(lua_State *L);
+LMEM_HIDDEN void lmem_open_guard(lua_State *L);
 LMEM_HIDDEN void lmem_open_jemalloc(lua_State *L);
 LMEM_HIDDEN void lmem_open_views(lua_State *L);
 LMEM_HIDDEN void lmem_open_profile(lua_State *L);

@@ -1,7 +1,7 @@
 /* The console's commands. skynet's memory-related ones keep skynet's names
  * and output shapes ("key<TAB>value" lines sorted by key, then "<CMD OK>"):
  * list mem cmem jmem gc info stat kill exit ping dumpheap profactive help.
- * Ours: top, leaks, stat :h (live or exited), grow, setlimit, check, heap. */
+ * Ours: top, leaks, stat :h (live or exited), grow, setlimit, check, heap, guard. */
 
 #include <errno.h>
 #include <stdbool.h>
@@ -26,6 +26,7 @@ static const char *const help_lines[] = {   /* sorted by command, as skynet's he
 	"exit\texit address : ask a Lua service to exit",
 	"gc\tgc : full Lua collection in every service, then mem",
 	"grow\tgrow [seconds] [n] : the n services that grew most over the window (5 s, 10)",
+	"guard\tguard address [every] : 1 in every of its blocks in guarded slots (1: all, 0: stop; docs/guard.md); the figures",
 	"heap\theap address|all [path] : sampled heap profile: samples, estimated bytes, top allocation sites; with a path, the file jeprof/google-pprof read",
 	"help\tthese lines",
 	"info\tinfo address : the memory record of a live service",
@@ -229,6 +230,32 @@ static int cmd_setlimit(FILE *f, const char *arg, const char *bytes) {
 	return 0;
 }
 
+/* guard address [every]: from the service's next dispatch, 1 in every of its
+ * blocks up to 16 KiB in a guarded slot (a heap bug there is reported with
+ * its owner before the process dies); without every, only the figures. */
+static int cmd_guard(FILE *f, const char *arg, const char *every) {
+	uint32_t h;
+	if (console_need_handle(f, arg, &h) != 0)
+		return -1;
+	unsigned old = skynet_mem_guard_every(h);
+	if (every) {
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(every, &end, 10);
+		if (*every == '\0' || *every == '-' || *end || errno || n > 0xffffffffULL)
+			return console_fail(f, "bad every '%s' (want 0 (stop) to 4294967295)", every);
+		if (skynet_mem_guard(h, (unsigned)n) != 0)
+			return console_fail(f, "%s", errno == ENOTSUP ? "not in MEMORY_CHECK builds (the checker sees every block)"
+				: errno == ENOSPC ? "64 services are guarded already" : "no memory for the guarded pool");
+	}
+	struct skynet_mem_guard_info g;
+	skynet_mem_guard_info(&g);
+	fprintf(f, "blocks\t%zu\nevery\t%u\nguarded\t%llu\nmissed\t%llu\nprevious\t%u\nslots\t%zu\n"
+		"slots_freed\t%zu\nslots_live\t%zu\n", skynet_mem_guard_blocks(h), skynet_mem_guard_every(h),
+		(unsigned long long)g.guarded, (unsigned long long)g.missed, old, g.slots, g.freed, g.live);
+	return 0;
+}
+
 static int cmd_check(FILE *f) {
 	if (!skynet_mem_has_check())
 		return console_fail(f, "not a MEMORY_CHECK build (SKYNET_MEM_CHECK=ON)");
@@ -299,6 +326,8 @@ struct console_job *console_run(FILE *f, char *line) {
 		rc = cmd_setlimit(f, a1, a2);
 	else if (strcmp(cmd, "check") == 0)
 		rc = cmd_check(f);
+	else if (strcmp(cmd, "guard") == 0)
+		rc = cmd_guard(f, a1, a2);
 	else if (strcmp(cmd, "dumpheap") == 0)
 		rc = cmd_dumpheap(f);
 	else if (strcmp(cmd, "profactive") == 0)

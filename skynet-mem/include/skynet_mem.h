@@ -212,6 +212,37 @@ SKYNET_MEM_API int      skynet_mem_profile_block(const void *ptr, uint32_t *owne
  * (<= 0: all) of them, in buf (always terminated); returns how many sites there are. */
 SKYNET_MEM_API size_t   skynet_mem_profile_sites(uint32_t handle, char *buf, size_t size, int top);
 
+/* Guarded slots (release builds; docs/guard.md). From now on 1 in `every` of
+ * the service's blocks up to 16 KiB is placed in a slot of a bounded pool:
+ * it ends at a page edge before an inaccessible page (or starts after one:
+ * skynet_mem_guard_underflow), and its pages become inaccessible when it is
+ * freed, so an overflow, use after free or double free is reported (kind,
+ * owner, size, offset, stacks) before the process dies. every = 1 guards all
+ * of its blocks while slots last; 0 stops. A thread running the service
+ * applies it from its next switch to it. 0, or -1 with errno ENOMEM (no pool),
+ * ENOSPC (64 services guarded already), ENOTSUP (MEMORY_CHECK build).
+ * SKYNET_MEM_GUARD=every guards every service from the start. */
+SKYNET_MEM_API int      skynet_mem_guard(uint32_t handle, unsigned every);
+/* The service's `every` (0: not guarded). */
+SKYNET_MEM_API unsigned skynet_mem_guard_every(uint32_t handle);
+/* 1: blocks placed from now on start at their slot (underflow faults at the
+ * first byte before), 0: end at it (overflow faults; the default). Returns the
+ * previous mode, or -1 when the pool cannot be made. */
+SKYNET_MEM_API int      skynet_mem_guard_underflow(int on);
+/* Live guarded blocks the service owns. */
+SKYNET_MEM_API size_t   skynet_mem_guard_blocks(uint32_t handle);
+struct skynet_mem_guard_info {
+	size_t slots;        /* slots in the pool (0: no pool yet) */
+	size_t live;         /* slots holding a live block */
+	size_t freed;        /* slots of freed blocks, inaccessible, waiting for reuse */
+	size_t slot_bytes;   /* address space per slot (its guard page and data) */
+	size_t pool_bytes;   /* address space of the pool */
+	uint64_t guarded;    /* blocks placed in slots so far */
+	uint64_t missed;     /* blocks to be guarded that were allocated normally: no slot free */
+	int underflow;       /* the placement now (skynet_mem_guard_underflow) */
+};
+SKYNET_MEM_API void     skynet_mem_guard_info(struct skynet_mem_guard_info *out);
+
 /* 1 when built over jemalloc, 0 over the system allocator. */
 SKYNET_MEM_API int      skynet_mem_has_jemalloc(void);
 /* 1 in MEMORY_CHECK builds. */

@@ -14,6 +14,7 @@
 #include "block_ledger.h"
 #include "cookie.h"
 #include "current.h"
+#include "guard.h"
 #include "large_owner.h"
 #include "ledger.h"
 #include "profile.h"
@@ -57,6 +58,11 @@ static inline int owner_init(void *p, size_t u, uint32_t handle) {
 void *mem_alloc(size_t n, size_t align, int zero) {
 	uint32_t handle = current_handle();
 	size_t u = block_class(n, align);
+	if (__builtin_expect(guard_active, 0)) {
+		void *g = guard_alloc(handle, n, align, zero, u);
+		if (g != NULL)
+			return g;
+	}
 	struct ledger_slot *s = block_admit(handle, u != 0, u);
 	if (s == NULL)
 		return NULL;
@@ -75,6 +81,13 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 }
 
 #ifdef MEM_MALLOC_FAST
+size_t malloc_short_max = BACKEND_CLASS_TABLE_MAX - COOKIE_SIZE;
+
+/* guard.c lowers the bound while a guarded block is due. */
+__attribute__((constructor)) static void short_path_init(void) {
+	guard_short_path(&malloc_short_max, BACKEND_CLASS_TABLE_MAX - COOKIE_SIZE);
+}
+
 /* The rest of malloc when the current service's slot is not cached, clean,
  * past its batch or under a limit: the block exists. Caches the slot for the
  * fast path when it is the current service's and stays claimed. */
@@ -86,6 +99,8 @@ __attribute__((noinline)) static void *malloc_charge(void *p, size_t u) {
 		backend_free(p, u);
 		return NULL;
 	}
+	if (__builtin_expect(guard_active, 0))
+		guard_counted(handle);
 	return profile_count(p, u, handle);
 }
 
@@ -101,7 +116,7 @@ __attribute__((noinline, cold)) static void *malloc_failed(void) {
  * fails the batch test, when none), changed since published and with room
  * in its batch, takes the charge. */
 void *mem_malloc(size_t n) {
-	if (__builtin_expect(n > BACKEND_CLASS_TABLE_MAX - COOKIE_SIZE, 0))
+	if (__builtin_expect(n > malloc_short_max, 0))   /* a memory operand: no cost over the constant */
 		return mem_alloc(n, 0, 0);
 	size_t u = backend_class_table[(n + COOKIE_SIZE + 7) >> 3];
 	/* One compare: u == 0 (table not filled yet) or a large class. */
@@ -138,8 +153,12 @@ __attribute__((noinline)) static void free_slow(void *p, size_t u) {
 /* A small block whose owner's slot is at hand: charged, then jemalloc's free
  * as a tail call, so only p lives across the one call (the size lookup). */
 void mem_free(void *p) {
-	if (p == NULL)
+	/* The guarded pool lies below the heap: one compare, as the NULL test's. */
+	if (__builtin_expect((uintptr_t)p <= guard_top, 0)) {
+		if (!guard_free(p))
+			free_slow(p, backend_usable(p));   /* not the pool's: a block all the same */
 		return;
+	}
 	profile_freeing(p);
 	size_t u = backend_usable(p);
 	if (__builtin_expect(!block_is_large(u), 1)) {
@@ -198,6 +217,8 @@ void *mem_realloc(void *p, size_t n) {
 		mem_free(p);
 		return NULL;
 	}
+	if (__builtin_expect(guard_has(p), 0))
+		return guard_realloc(p, n);
 	size_t u = backend_usable(p);
 	uint32_t owner = owner_of(p, u);
 	uint32_t handle = current_handle();
@@ -214,6 +235,8 @@ void *mem_realloc(void *p, size_t n) {
 }
 
 size_t mem_usable(const void *p) {
+	if (__builtin_expect(guard_has(p), 0))
+		return guard_usable(p);
 	return p ? block_payload(backend_usable(p)) : 0;
 }
 
@@ -222,6 +245,8 @@ size_t mem_usable(const void *p) {
 int block_transfer(void *p, uint32_t to_handle) {
 	if (p == NULL)
 		return -1;
+	if (guard_has(p))
+		return guard_transfer(p, to_handle);
 	size_t u = backend_usable(p);
 	uint32_t from = owner_of(p, u);
 	if (from == to_handle)
@@ -238,10 +263,14 @@ int block_transfer(void *p, uint32_t to_handle) {
 }
 
 uint32_t block_owner(const void *p) {
+	if (guard_has(p))
+		return guard_owner(p);
 	return p ? owner_of(p, backend_usable(p)) : 0;
 }
 
 size_t block_charge(const void *p) {
+	if (guard_has(p))
+		return guard_charge(p);
 	return p ? backend_usable(p) : 0;
 }
 
@@ -253,10 +282,14 @@ void block_service_exit(uint32_t handle, size_t blocks) {
 	(void)handle, (void)blocks;
 }
 
-/* The release block's only locks are the large owner table's. */
+/* The release block's locks: the large owner table's and the guarded pool's. */
 size_t block_locks(struct lock_group *out, size_t max) {
-	if (max == 0)
-		return 0;
-	out[0] = large_owner_locks();
-	return 1;
+	size_t n = 0;
+	if (n < max)
+		out[n++] = large_owner_locks();
+	if (n < max)
+		out[n++] = guard_locks();
+	if (n < max)
+		out[n++] = guard_policy_locks();
+	return n;
 }

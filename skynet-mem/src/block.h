@@ -25,6 +25,10 @@ HIDDEN void *mem_alloc(size_t n, size_t align, int zero);
 #if defined(SKYNET_MEM_USE_JEMALLOC) && !defined(SKYNET_MEM_CHECK)
 #define MEM_MALLOC_FAST 1
 HIDDEN void *mem_malloc(size_t n);
+/* mem_malloc's short path takes requests up to this many bytes (the
+ * layout's bound), and none while a guarded service's next block is due:
+ * mem_alloc then sees its size (guard.c, through guard_short_path). */
+extern size_t malloc_short_max HIDDEN;
 #else
 static inline void *mem_malloc(size_t n) {
 	return mem_alloc(n, 0, 0);

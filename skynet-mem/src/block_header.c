@@ -17,6 +17,7 @@
 #include "block.h"
 #include "block_ledger.h"
 #include "current.h"
+#include "guard.h"
 #include "large_owner.h"
 #include "ledger.h"
 #include "owner_header.h"
@@ -117,6 +118,11 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 	uint32_t handle = current_handle();
 	struct plan pl;
 	int planned = plan_block(n, align, &pl);
+	if (__builtin_expect(guard_active, 0) && planned) {
+		void *g = guard_alloc(handle, n, align, zero, pl.u);
+		if (g != NULL)
+			return g;
+	}
 	struct ledger_slot *s = block_admit(handle, planned, pl.u);
 	if (s == NULL)
 		return NULL;
@@ -128,6 +134,13 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 }
 
 #ifdef MEM_MALLOC_FAST
+size_t malloc_short_max = BACKEND_CLASS_TABLE_MAX - H - 1;
+
+/* guard.c lowers the bound while a guarded block is due. */
+__attribute__((constructor)) static void short_path_init(void) {
+	guard_short_path(&malloc_short_max, BACKEND_CLASS_TABLE_MAX - H - 1);
+}
+
 /* The rest of malloc when the current service's slot is not cached, clean,
  * past its batch or under a limit (as in block.c): the block b exists. */
 __attribute__((noinline)) static void *malloc_charge(void *b, size_t u) {
@@ -139,12 +152,14 @@ __attribute__((noinline)) static void *malloc_charge(void *b, size_t u) {
 		backend_free(b, u);
 		return NULL;
 	}
+	if (__builtin_expect(guard_active, 0))
+		guard_counted(handle);
 	return profile_count(p, u, handle);
 }
 
 /* A small class from the table, then the cached slot takes the charge. */
 void *mem_malloc(size_t n) {
-	if (__builtin_expect(n > BACKEND_CLASS_TABLE_MAX - H - 1, 0))
+	if (__builtin_expect(n > malloc_short_max, 0))   /* a memory operand: no cost over the constant */
 		return mem_alloc(n, 0, 0);
 	size_t u = backend_class_table[(n + (n == 0) + H + 7) >> 3];
 	/* One compare: u == 0 (table not filled yet) or a large class. */
@@ -192,8 +207,12 @@ __attribute__((noinline)) static void free_general(void *p) {
  * arrives from the core that wrote it, cost 7 instructions and showed no gain
  * in larson's time: docs/performance.md.) */
 void mem_free(void *p) {
-	if (p == NULL)
+	/* The guarded pool lies below the heap: one compare, as the NULL test's. */
+	if (__builtin_expect((uintptr_t)p <= guard_top, 0)) {
+		if (!guard_free(p))
+			free_general(p);   /* not the pool's: a block all the same */
 		return;
+	}
 	profile_freeing(p);
 	if (__builtin_expect(((uintptr_t)p & (LINE - 1)) == 0, 0)) {
 		free_general(p);
@@ -251,6 +270,8 @@ void *mem_realloc(void *p, size_t n) {
 		mem_free(p);
 		return NULL;
 	}
+	if (__builtin_expect(guard_has(p), 0))
+		return guard_realloc(p, n);
 	struct view v;
 	view_of(p, &v);
 	uint32_t handle = current_handle();
@@ -270,6 +291,8 @@ void *mem_realloc(void *p, size_t n) {
 size_t mem_usable(const void *p) {
 	if (p == NULL)
 		return 0;
+	if (__builtin_expect(guard_has(p), 0))
+		return guard_usable(p);
 	struct view v;
 	view_of(p, &v);
 	return v.u - v.offset;
@@ -279,6 +302,8 @@ size_t mem_usable(const void *p) {
 int block_transfer(void *p, uint32_t to_handle) {
 	if (p == NULL)
 		return -1;
+	if (guard_has(p))
+		return guard_transfer(p, to_handle);
 	struct view v;
 	view_of(p, &v);
 	if (v.handle == to_handle)
@@ -295,6 +320,8 @@ int block_transfer(void *p, uint32_t to_handle) {
 uint32_t block_owner(const void *p) {
 	if (p == NULL)
 		return 0;
+	if (guard_has(p))
+		return guard_owner(p);
 	struct view v;
 	view_of(p, &v);
 	return v.handle;
@@ -303,6 +330,8 @@ uint32_t block_owner(const void *p) {
 size_t block_charge(const void *p) {
 	if (p == NULL)
 		return 0;
+	if (guard_has(p))
+		return guard_charge(p);
 	struct view v;
 	view_of(p, &v);
 	return v.u;
@@ -317,10 +346,14 @@ void block_service_exit(uint32_t handle, size_t blocks) {
 	(void)handle, (void)blocks;
 }
 
-/* As in block.c: the large owner table's locks are the only ones. */
+/* As in block.c: the large owner table's and the guarded pool's. */
 size_t block_locks(struct lock_group *out, size_t max) {
-	if (max == 0)
-		return 0;
-	out[0] = large_owner_locks();
-	return 1;
+	size_t n = 0;
+	if (n < max)
+		out[n++] = large_owner_locks();
+	if (n < max)
+		out[n++] = guard_locks();
+	if (n < max)
+		out[n++] = guard_policy_locks();
+	return n;
 }

@@ -8,9 +8,12 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "backend.h"
+#include "block.h"
 #include "current.h"
+#include "guard_pool.h"
 #include "ledger.h"
 
 /* The slot of handle when a block of its size exists (planned) and its limit
@@ -91,6 +94,23 @@ static inline void block_free_charged(struct ledger_slot *s, void *b, size_t u) 
 		return;
 	}
 	backend_free(b, u);
+}
+
+/* realloc of the pool's block p (guard_pool.h): a new block of the calling
+ * service (guarded again if sampled), the bytes copied, p freed. A block not
+ * live is freed as it is, which reports it. */
+static inline void *guard_realloc(void *p, size_t n) {
+	if (guard_charge(p) == 0) {   /* not live */
+		mem_free(p);
+		return NULL;
+	}
+	size_t old = guard_usable(p);
+	void *q = mem_alloc(n, 0, 0);
+	if (q == NULL)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	mem_free(p);
+	return q;
 }
 
 #endif

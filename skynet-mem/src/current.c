@@ -6,6 +6,7 @@
 
 __thread uint32_t current_tls TLS_IE;
 int current_is_default;
+void (*current_switch_hook)(uint32_t handle);
 
 __attribute__((weak)) uint32_t skynet_current_handle(void) {
 	return current_tls;
@@ -47,6 +48,8 @@ void skynet_mem_set_current(uint32_t handle) {
 		ledger_flush();
 	else
 		ledger_switch(from, handle, current_is_default);
+	if (__builtin_expect(current_switch_hook != NULL, 0))
+		current_switch_hook(handle);   /* guard.c: a guarded service's blocks are counted here */
 }
 
 uint32_t skynet_mem_get_current(void) {

@@ -14,6 +14,10 @@ extern __thread uint32_t current_tls TLS_IE HIDDEN;
 /* 1 while skynet_current_handle is the library's own default (not the host's). */
 extern int current_is_default HIDDEN;
 
+/* Called after each skynet_mem_set_current with the new handle, when set
+ * (guard.c sets it once guarding is on). */
+extern void (*current_switch_hook)(uint32_t handle) HIDDEN;
+
 /* The host's skynet_current_handle; publishes the thread's pending counters
  * when its answer changes (a dispatch boundary). */
 HIDDEN uint32_t current_handle_host(void);

@@ -167,10 +167,15 @@ __attribute__((destructor)) static void hook_report(void) {
 	else
 		snprintf(verdict, sizeof(verdict), "unknown (%d other thread%s still running)", others,
 			others == 1 ? "" : "s");
-	char line[320];
+	char line[480];
 	int n = snprintf(line, sizeof(line), "skynet-mem: totals bytes=%zu blocks=%zu services=%zu allocs=%"
 		PRIu64 " frees=%" PRIu64 " consistent=%s\n", t.bytes, t.blocks, t.services, t.allocs, t.frees,
 		verdict);
+	struct skynet_mem_guard_info g;
+	skynet_mem_guard_info(&g);
+	if (n > 0 && g.slots > 0 && (size_t)n < sizeof(line))   /* guarding was on (SKYNET_MEM_GUARD) */
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "skynet-mem: guard slots=%zu guarded=%" PRIu64
+			" missed=%" PRIu64 " live=%zu\n", g.slots, g.guarded, g.missed, g.live);
 	if (n <= 0)
 		return;
 	int fd = mode == REPORT_FILE ? (report_path[0] ? open(report_path,

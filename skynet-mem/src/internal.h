@@ -14,6 +14,7 @@
  *   current.c                             the current service (owner of new blocks)
  *   large_owner.c                         owners of large release blocks, by address
  *   profile.c profile_stack.c             sampled heap profile: side table, stack walk
+ *   guard_report.c guard_pool.c guard.c   release: guarded slots (reports, pool, policy + API)
  *   block.h  -> block.c | block_header.c | check/   block operations, one per build
  *   block_ledger.h                        the ledger's side of a block, both release layouts
  *   owner_info.c                          owner names, the host's mailbox figures

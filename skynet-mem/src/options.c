@@ -16,6 +16,7 @@ enum option_type {
 	OPT_SET,      /* on when set, whatever the value */
 	OPT_WORD,     /* SKYNET_MEM_OPTIONS: "help" or "markdown" */
 	OPT_REPORT,   /* SKYNET_MEM_REPORT: "1" (stderr), a file name, or off (unset, empty, "0") */
+	OPT_COUNT,    /* a plain number; invalid: the default */
 };
 
 struct option {
@@ -30,6 +31,7 @@ struct option {
 static const char *const type_names[] = {
 	[OPT_FLAG] = "0 or 1", [OPT_BYTES] = "bytes[K,M,G]", [OPT_POISON] = "bytes or full",
 	[OPT_SET] = "any", [OPT_WORD] = "help, markdown", [OPT_REPORT] = "0, 1 or a path",
+	[OPT_COUNT] = "number",
 };
 
 enum { WORD_NONE, WORD_HELP, WORD_MARKDOWN };
@@ -57,6 +59,12 @@ static const struct option options[OPTIONS] = {
 		"set by the loader on the restarted process, so it restarts once only" },
 	[OPTION_PROFILE_SAMPLE] = { "SKYNET_MEM_PROFILE_SAMPLE", OPT_BYTES, (size_t)512 << 10, "512K", "release",
 		"heap profile: mean bytes between two sampled blocks (Poisson); 0 turns sampling off (skynet_mem_profile_set_sample)" },
+	[OPTION_GUARD] = { "SKYNET_MEM_GUARD", OPT_COUNT, 0, "0", "release",
+		"guard 1 in N blocks (up to 16 KiB) of every service in a guarded slot (docs/guard.md); 0: none" },
+	[OPTION_GUARD_SLOTS] = { "SKYNET_MEM_GUARD_SLOTS", OPT_COUNT, 256, "256", "release",
+		"guarded slots in the pool (20 KiB of address space each, at most 16 KiB resident), made on first use" },
+	[OPTION_GUARD_UNDERFLOW] = { "SKYNET_MEM_GUARD_UNDERFLOW", OPT_FLAG, 0, "0", "release",
+		"place guarded blocks at the start of their slot (underflow faults) instead of its end (overflow faults)" },
 };
 
 struct option_value option_values[OPTIONS];
@@ -104,6 +112,11 @@ static size_t parse(const struct option *o, const char *e) {
 	case OPT_REPORT:
 		return e == NULL || e[0] == 0 || strcmp(e, "0") == 0 ? REPORT_OFF
 			: strcmp(e, "1") == 0 ? REPORT_STDERR : REPORT_FILE;
+	case OPT_COUNT: {
+		char *end;
+		unsigned long long x = e && *e >= '0' && *e <= '9' ? strtoull(e, &end, 10) : 0;
+		return e && *e >= '0' && *e <= '9' && *end == 0 && x <= (SIZE_MAX >> 1) ? (size_t)x : o->def;
+	}
 	case OPT_WORD:
 		return e && strcmp(e, "help") == 0 ? WORD_HELP : e && strcmp(e, "markdown") == 0 ? WORD_MARKDOWN : o->def;
 	}

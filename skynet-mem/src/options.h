@@ -23,6 +23,9 @@ enum option_id {
 	OPTION_NO_REEXEC,        /* SKYNET_MEM_NO_REEXEC (read by the Lua loader) */
 	OPTION_REEXEC,           /* SKYNET_MEM_REEXEC (set and read by the Lua loader) */
 	OPTION_PROFILE_SAMPLE,   /* SKYNET_MEM_PROFILE_SAMPLE */
+	OPTION_GUARD,            /* SKYNET_MEM_GUARD */
+	OPTION_GUARD_SLOTS,      /* SKYNET_MEM_GUARD_SLOTS */
+	OPTION_GUARD_UNDERFLOW,  /* SKYNET_MEM_GUARD_UNDERFLOW */
 	OPTIONS
 };
 

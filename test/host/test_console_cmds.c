@@ -1,7 +1,7 @@
 /* The debug console's commands against a running host, with exact figures:
  * skynet's names and shapes ("key<TAB>value" lines, "<CMD OK>" or
  * "<CMD Error>"), and ours (top, leaks, stat of exited services, grow,
- * setlimit); over-long lines refused. */
+ * setlimit, guard); over-long lines refused. */
 
 #include <errno.h>
 
@@ -293,6 +293,37 @@ static void test_setlimit(void **state) {
 	free(r);
 }
 
+/* guard :h N turns guarding on and off (release builds) and shows the figures. */
+static void test_guard(void **state) {
+	(void)state;
+	if (skynet_mem_has_check()) {
+		refused("guard :00000001 1", "error: not in MEMORY_CHECK builds");
+		return;
+	}
+	char *r = consolef("guard :%08x 1000", alloc_h);
+	has(r, "\nevery\t1000\n");
+	has(r, "\nprevious\t0\n");
+	has(r, "\nslots\t");
+	assert_int_equal(strncmp(r, "blocks\t", 7), 0);   /* sorted by key */
+	assert_true(ends_ok(r));
+	free(r);
+	assert_int_equal(skynet_mem_guard_every(alloc_h), 1000);
+	r = consolef("guard :%08x", alloc_h);
+	has(r, "\nevery\t1000\n");
+	assert_true(ends_ok(r));
+	free(r);
+	r = consolef("guard :%08x 0", alloc_h);
+	has(r, "\nevery\t0\n");
+	has(r, "\nprevious\t1000\n");
+	free(r);
+	assert_int_equal(skynet_mem_guard_every(alloc_h), 0);
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "guard :%08x lots", alloc_h);
+	refused(cmd, "error: bad every 'lots' (want 0 (stop) to 4294967295)");
+	snprintf(cmd, sizeof(cmd), "guard :%08x -1", alloc_h);
+	refused(cmd, "error: bad every '-1'");
+}
+
 /* grow: who grew most over the window; other clients are served meanwhile. */
 static void test_grow(void **state) {
 	(void)state;
@@ -366,6 +397,7 @@ int main(void) {
 		cmocka_unit_test(test_heap),
 		cmocka_unit_test(test_kill_exit_ping),
 		cmocka_unit_test(test_setlimit),
+		cmocka_unit_test(test_guard),
 		cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_gc),
 		cmocka_unit_test(test_long_line),

@@ -152,6 +152,33 @@ T.case("limits: get, set, errors, and the layer refuses growth past them", funct
 	end
 end)
 
+T.case("guard: a service's blocks in guarded slots, its figures, bad input", function()
+	local h = 0x0a000020
+	if EXPECT_CHECK then
+		T.raises("not in MEMORY_CHECK builds", memory.guard, h, 1)
+		return
+	end
+	T.eq(memory.guard(h, 1), 0, "guard returns the previous every")
+	local before = memory.guardinfo(h)
+	T.eq(before.every, 1, "guardinfo(h).every")
+	assert(before.slots > 0 and before.pool_bytes > before.slots * 4096, "the pool exists")
+	local p = memtest.malloc(h, 100)
+	local after = memory.guardinfo(h)
+	T.eq(after.blocks, before.blocks + 1, "the block is guarded")
+	T.eq(after.live, before.live + 1, "a slot in use")
+	T.eq(after.guarded, before.guarded + 1, "guarded so far")
+	memtest.free(p)
+	T.eq(memory.guardinfo(h).blocks, before.blocks, "freed")
+	T.eq(memory.guard(h, 0), 1, "0 stops")
+	T.eq(memory.guardinfo(h).every, 0, "stopped")
+	local q = memtest.malloc(h, 100)
+	T.eq(memory.guardinfo(h).blocks, 0, "not guarded once stopped")
+	memtest.free(q)
+	T.raises("every must be 0 (stop) to 4294967295", memory.guard, h, -1)
+	T.raises("number expected, got no value", memory.guard, h)
+	T.raises("handle out of range", memory.guard, -5, 1)
+end)
+
 T.case("snapshot and diff: growth per service over a window", function()
 	local grow, shrink, still = 0x0a000010, 0x0a000011, 0x0a000012
 	local s = memtest.malloc(shrink, 100000)

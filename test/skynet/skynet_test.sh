@@ -116,10 +116,12 @@ run() {
 	flow|churn|limits) MARKS="1:^$TEST:~ok" ;;
 	clean) MARKS="" ;;
 	overflow) MARKS="1:overflow:~injected" ;;
+	doublefree) MARKS="1:doublefree:~injected" ;;
 	*) die "unknown test $TEST" ;;
 	esac
 	MARKS="1:^harness:~$TEST~returned~ok $MARKS"
 	[ "$TEST" = overflow ] && MARKS="1:overflow:~injected 1:MEMORY_CHECK"
+	[ "$TEST" = doublefree ] && MARKS="1:doublefree:~injected 1:guard:~double~free"
 	cat >"$DIR/config" <<EOF
 root = "$SK/"
 thread = 2
@@ -165,6 +167,16 @@ EOF
 	# Every service's Lua heap is gone when it exits.
 	if grep 'exited holding' "$DIR/skynet.log" | grep -v ', lua 0 bytes (.*)$'; then
 		die "a service exited with Lua heap still charged"
+	fi
+	if [ "$TEST" = doublefree ]; then
+		h=$(sed -n 's/^doublefree: injected by \(:[0-9a-f]*\)$/\1/p' "$DIR/out.log")
+		[ -n "$h" ] || die "the doublefree service did not say who it is"
+		! grep -q "doublefree: not caught" "$DIR/out.log" || die "the double free went on"
+		grep -q "^doublefree: console: every	1$" "$DIR/out.log" || die "the console's guard did not answer every 1"
+		grep "skynet-mem: guard: block .* owner $h " "$DIR/out.log" | grep -q 'trasher' ||
+			die "the double free report does not name $h (trasher)"
+		echo "skynet_test: double free by $h reported, naming the service"
+		return 0
 	fi
 	if [ "$TEST" = overflow ]; then
 		h=$(sed -n 's/^overflow: injected by \(:[0-9a-f]*\)$/\1/p' "$DIR/out.log")

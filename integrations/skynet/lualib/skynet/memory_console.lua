@@ -197,6 +197,27 @@ commands.heap = {
 	end,
 }
 
+commands.guard = {
+	help = "guard address [every] : 1 in every of its blocks in guarded slots (1: all, 0: stop); the figures",
+	run = function(arg, every)
+		local h = views.need_handle(arg)
+		local previous = memory.guardinfo(h).every
+		if every then
+			local n = every:match("^%d+$") and math.tointeger(tonumber(every))
+			if not n or n > 0xffffffff then
+				fail("bad every '%s' (want 0 (stop) to 4294967295)", every)
+			end
+			local ok, err = pcall(memory.guard, h, n)
+			if not ok then
+				fail("%s", tostring(err):match("^guard :%x+: (.*)$") or tostring(err))
+			end
+		end
+		local g = memory.guardinfo(h)
+		return { blocks = g.blocks, every = g.every, guarded = g.guarded, missed = g.missed,
+			previous = previous, slots = g.slots, slots_freed = g.freed, slots_live = g.live }
+	end,
+}
+
 commands.check = {
 	help = "check : MEMORY_CHECK: verify every live block now (reports on stderr)",
 	run = function()
