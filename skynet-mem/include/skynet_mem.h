@@ -27,7 +27,8 @@ struct skynet_mem_stat {
 	size_t queued;      /* payload bytes of the messages waiting */
 	size_t queued_msgs; /* messages waiting */
 	/* Times the service's C + Lua bytes went past its limit from under it
-	 * (the allocation refused, or admitted under SKYNET_MEM_LIMIT_SOFT_C). */
+	 * (the allocation refused, or admitted under SKYNET_MEM_LIMIT_SOFT_C);
+	 * a crossing re-arms once an allocation leaves usage at most 7/8 of it. */
 	uint64_t limit_hits;
 	/* The owner's name (skynet_mem_set_name), "" when none: valid UTF-8 when
 	 * the name given was, NUL-terminated, at most SKYNET_MEM_NAME_MAX - 1 bytes. */

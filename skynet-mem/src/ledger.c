@@ -280,7 +280,8 @@ int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit, int c) {
 	if (lua < 0)
 		lua = 0;
 	if ((size_t)used <= limit && more <= limit - (size_t)used) {
-		limit_under(s->rec);
+		if ((size_t)used + more <= limit_rearm_below(limit))
+			limit_under(s->rec);
 		return 1;
 	}
 	return limit_crossed(s->rec, (size_t)used, (size_t)lua, limit, more, c);

@@ -16,7 +16,15 @@
  * only when r was under its limit before. */
 HIDDEN int limit_crossed(struct mem_record *r, size_t used, size_t lua, size_t limit, size_t request, int c);
 
-/* An allocation under r's limit: the next one past it is a new crossing. */
+/* Usage that re-arms a crossing: 7/8 of the limit. A service going back and
+ * forth just over its limit (a buffer made and freed in a loop) is one
+ * crossing until it falls well under it, not a log line each time. */
+static inline size_t limit_rearm_below(size_t limit) {
+	return limit - limit / 8;
+}
+
+/* An allocation leaving r at most limit_rearm_below its limit: the next one
+ * past it is a new crossing. */
 static inline void limit_under(struct mem_record *r) {
 	if (__builtin_expect(atomic_load_explicit(&r->over, memory_order_relaxed), 0))
 		atomic_store_explicit(&r->over, 0, memory_order_relaxed);

@@ -125,6 +125,50 @@ static void soft_c_limits_admit_c_and_refuse_only_lua_past_it(void **state) {
 	skynet_mem_set_current(0);
 }
 
+/* Back and forth just over the limit is one crossing; falling to 7/8 of it
+ * re-arms. */
+static void crossings_rearm_below_seven_eighths(void **state) {
+	(void)state;
+	const uint32_t h = 0x03000003u;
+	drain();
+	skynet_mem_set_limit_mode(SKYNET_MEM_LIMIT_SOFT_C);
+	skynet_mem_set_current(h);
+	void *base = skynet_malloc(100);
+	void *a = skynet_malloc(56 << 10);
+	size_t limit = used_of(h) + 4096;   /* a fits, above 7/8 of the limit */
+	assert_int_equal(skynet_mem_set_limit(h, limit), 0);
+	assert_true(used_of(h) > limit - limit / 8);
+	for (int i = 0; i < 5; i++) {   /* over, back under but above 7/8, ... */
+		void *b = skynet_malloc(8 << 10);
+		assert_true(used_of(h) > limit);
+		skynet_free(b);
+		assert_true(used_of(h) + skynet_mem_charge_size(16) <= limit);
+		void *small = skynet_malloc(16);   /* admitted under the limit */
+		assert_non_null(small);
+		skynet_free(small);
+	}
+	assert_int_equal(stat_of(h).limit_hits, 1);
+	struct skynet_mem_limit_event ev;
+	assert_int_equal(skynet_mem_limit_event(&ev, NULL), 1);
+	assert_int_equal(skynet_mem_limit_event(&ev, NULL), 0);
+	skynet_free(a);
+	void *small = skynet_malloc(16);   /* at most 7/8 of it: re-armed */
+	assert_true(used_of(h) <= limit - limit / 8);
+	skynet_free(small);
+	a = skynet_malloc(56 << 10);
+	void *b = skynet_malloc(8 << 10);
+	assert_true(used_of(h) > limit);
+	assert_int_equal(stat_of(h).limit_hits, 2);
+	assert_int_equal(skynet_mem_limit_event(&ev, NULL), 1);
+	assert_int_equal(ev.handle, h);
+	skynet_free(b);
+	skynet_free(a);
+	skynet_free(base);
+	skynet_mem_set_limit(h, 0);
+	skynet_mem_set_limit_mode(SKYNET_MEM_LIMIT_HARD);
+	skynet_mem_set_current(0);
+}
+
 /* The ring keeps the last 64 and says how many were lost. */
 static void events_past_the_ring_are_counted_lost(void **state) {
 	(void)state;
@@ -156,6 +200,7 @@ int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hard_limits_refuse_and_count_each_crossing),
 		cmocka_unit_test(soft_c_limits_admit_c_and_refuse_only_lua_past_it),
+		cmocka_unit_test(crossings_rearm_below_seven_eighths),
 		cmocka_unit_test(events_past_the_ring_are_counted_lost),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
