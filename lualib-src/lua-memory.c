@@ -214,6 +214,7 @@ int luaopen_skynet_memory(lua_State *L) {
 	lmem_open_snapshot(L);
 	lmem_open_jemalloc(L);
 	lmem_open_views(L);
+	lmem_open_profile(L);
 	lua_pushboolean(L, skynet_mem_has_jemalloc());
 	lua_setfield(L, -2, "jemalloc");
 	lua_pushboolean(L, skynet_mem_has_check());

@@ -18,5 +18,6 @@ int dump_mem_lua(lua_State *L);
 LMEM_HIDDEN void lmem_open_snapshot(lua_State *L);
 LMEM_HIDDEN void lmem_open_jemalloc(lua_State *L);
 LMEM_HIDDEN void lmem_open_views(lua_State *L);
+LMEM_HIDDEN void lmem_open_profile(lua_State *L);
 
 #endif

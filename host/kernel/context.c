@@ -40,10 +40,10 @@ static void report_exit(const struct host_exit_report *r) {
 	pthread_mutex_unlock(&R.lock);
 	const struct host_config *cfg = host_config();
 	if (cfg == NULL || !cfg->quiet) {
-		char line[160];
+		char line[400];
 		if (r->bytes || r->blocks)
-			snprintf(line, sizeof(line), "[exit] :%08x %-12s LEAK %zu bytes in %zu blocks (lua %zu)",
-				r->handle, r->name, r->bytes, r->blocks, r->lua_bytes);
+			snprintf(line, sizeof(line), "[exit] :%08x %-12s LEAK %zu bytes in %zu blocks (lua %zu)%s%s",
+				r->handle, r->name, r->bytes, r->blocks, r->lua_bytes, r->sites[0] ? " from " : "", r->sites);
 		else
 			snprintf(line, sizeof(line), "[exit] :%08x %-12s clean (lua %zu)", r->handle, r->name, r->lua_bytes);
 		host_note(line);
@@ -116,6 +116,8 @@ static void context_delete(struct skynet_context *ctx) {
 	r.bytes = left.bytes;
 	r.blocks = left.blocks;
 	r.lua_bytes = left.lua_bytes;
+	if (left.bytes)
+		skynet_mem_profile_sites(r.handle, r.sites, sizeof(r.sites), 3);
 	r.when = host_now();
 	report_exit(&r);
 }

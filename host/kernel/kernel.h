@@ -56,6 +56,9 @@ struct host_exit_report {
 	char name[HOST_NAME_MAX_LEN];
 	size_t bytes, blocks, lua_bytes;
 	uint64_t when;   /* host_now() at the exit */
+	/* Where what it left was allocated: the top sampled sites of its live
+	 * blocks (skynet_mem_profile_sites), "" when none was sampled. */
+	char sites[200];
 };
 
 /* configuration (config.c): a leaf every part reads */

@@ -1,7 +1,7 @@
 /* The console's commands. skynet's memory-related ones keep skynet's names
  * and output shapes ("key<TAB>value" lines sorted by key, then "<CMD OK>"):
  * list mem cmem jmem gc info stat kill exit ping dumpheap profactive help.
- * Ours: top, leaks, stat :h (live or exited), grow, setlimit, check. */
+ * Ours: top, leaks, stat :h (live or exited), grow, setlimit, check, heap. */
 
 #include <errno.h>
 #include <stdbool.h>
@@ -10,6 +10,7 @@
 
 #include "console_jobs.h"
 #include "console_util.h"
+#include "heap.h"
 #include "malloc_hook.h"
 
 static int cmp_total(const void *a, const void *b) {
@@ -25,6 +26,7 @@ static const char *const help_lines[] = {   /* sorted by command, as skynet's he
 	"exit\texit address : ask a Lua service to exit",
 	"gc\tgc : full Lua collection in every service, then mem",
 	"grow\tgrow [seconds] [n] : the n services that grew most over the window (5 s, 10)",
+	"heap\theap address|all [path] : sampled heap profile: samples, estimated bytes, top allocation sites; with a path, the file jeprof/google-pprof read",
 	"help\tthese lines",
 	"info\tinfo address : the memory record of a live service",
 	"jmem\tjemalloc's process figures",
@@ -178,7 +180,8 @@ static int cmd_leaks(FILE *f) {
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, ":%08x\t", r[i].handle);
 		console_name_out(f, r[i].name);
-		fprintf(f, "\t%zu bytes in %zu blocks\n", r[i].bytes, r[i].blocks);
+		fprintf(f, "\t%zu bytes in %zu blocks%s%s\n", r[i].bytes, r[i].blocks,
+			r[i].sites[0] ? "\tfrom " : "", r[i].sites);
 	}
 	fprintf(f, "leaks\t%zu\n", n);
 	return 0;
@@ -286,6 +289,8 @@ struct console_job *console_run(FILE *f, char *line) {
 		rc = cmd_top(f, a1);
 	else if (strcmp(cmd, "leaks") == 0)
 		rc = cmd_leaks(f);
+	else if (strcmp(cmd, "heap") == 0)
+		rc = host_heap_command(f, a1, a2);
 	else if (strcmp(cmd, "kill") == 0)
 		rc = cmd_kill(f, a1);
 	else if (strcmp(cmd, "exit") == 0)

@@ -54,6 +54,10 @@ static int parse_handle(const char *s, uint32_t *h) {
 	return 0;
 }
 
+int console_parse_address(const char *s, uint32_t *h) {
+	return parse_handle(s, h);
+}
+
 int console_need_handle(FILE *f, const char *arg, uint32_t *h) {
 	if (parse_handle(arg, h) != 0)
 		return console_fail(f, "bad address '%s' (want :0100000a, 0100000a or .name)", arg ? arg : "");

@@ -16,6 +16,8 @@ void console_name_out(FILE *f, const char *name);
 int console_fail(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* skynet's address forms: ":0100000a", "0100000a" or "a" (harbor added), ".name". */
 int console_need_handle(FILE *f, const char *arg, uint32_t *h);
+/* The same forms without an answer to write to: 0, or -1 (HTTP's). */
+int console_parse_address(const char *s, uint32_t *h);
 /* As console_need_handle, and a live service (not handle 0). */
 int console_need_live(FILE *f, const char *arg, uint32_t *h);
 /* host_mem_view_ex, or an error saying the view cannot be built. */

@@ -1,6 +1,7 @@
 /* HTTP on 127.0.0.1 through libmicrohttpd (epoll, one internal thread): GET
  * /metrics (Prometheus text; ?top=N), GET /memory.json, the live page (/ and
- * /history.json, page.c); 404 for other paths, 405 for other methods. Idle
+ * /history.json, page.c), GET /debug/heap?service=:h|.name|all[&format=folded]
+ * (the sampled heap profile, heap.c); 404 for other paths, 405 for other methods. Idle
  * connections time out; each client address has a connection limit, so
  * half-open connections from one address cannot lock other addresses out
  * (clients sharing 127.0.0.1 share its limit). */
@@ -13,6 +14,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "console_util.h"
+#include "heap.h"
 #include "observe.h"
 #include "page.h"
 
@@ -51,6 +54,29 @@ static long metrics_top(struct MHD_Connection *conn) {
 	return *s == '\0' || *end || errno || n < 0 ? -1 : n;
 }
 
+/* /debug/heap?service=:h|.name|all[&format=heap|folded]: the text jeprof and
+ * google-pprof read (save it, then jeprof --text <program> file), or folded
+ * stacks for a flame graph. */
+static enum MHD_Result heap_reply(struct MHD_Connection *conn) {
+	const char *svc = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "service");
+	const char *format = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "format");
+	int flags = 0;
+	uint32_t h = 0;
+	if (svc && strcmp(svc, "all") == 0)
+		flags = SKYNET_MEM_PROFILE_ALL;
+	else if (console_parse_address(svc, &h) != 0)
+		return reply(conn, MHD_HTTP_BAD_REQUEST, "text/plain",
+			"400 bad request: service wants :0100000a, 0100000a, .name or all\n", 0);
+	if (format && strcmp(format, "folded") == 0)
+		flags |= SKYNET_MEM_PROFILE_COLLAPSED;
+	else if (format && strcmp(format, "heap") != 0)
+		return reply(conn, MHD_HTTP_BAD_REQUEST, "text/plain", "400 bad request: format wants heap or folded\n", 0);
+	char *text = host_heap_text(h, flags, NULL);
+	if (text == NULL)
+		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "500 the heap profile cannot be written\n", 0);
+	return reply(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", text, 1);
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
 	const char *method, const char *version, const char *upload, size_t *upload_size, void **state) {
 	(void)cls, (void)version, (void)upload, (void)upload_size, (void)state;
@@ -59,6 +85,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
 			"405 method not allowed: use GET\n", 0);
+	if (strcmp(url, "/debug/heap") == 0)
+		return heap_reply(conn);
 	char *page;
 	const char *page_type;
 	unsigned page_code = is_metrics || is_json ? 0 : host_page_route(conn, url, &page, &page_type);
@@ -67,7 +95,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 			: reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "500 out of memory\n", 0);
 	if (!is_metrics && !is_json)
 		return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
-			"404 not found: try /, /metrics, /memory.json or /history.json\n", 0);
+			"404 not found: try /, /metrics, /memory.json, /history.json or /debug/heap?service=:h\n", 0);
 	long top = is_metrics ? metrics_top(conn) : 0;
 	if (top < 0)
 		return reply(conn, MHD_HTTP_BAD_REQUEST, "text/plain",

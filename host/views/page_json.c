@@ -21,9 +21,11 @@ static void exits_j(FILE *f) {
 		const struct host_exit_report *e = &r[i - 1];
 		fprintf(f, "%s{\"handle\":\":%08x\",\"name\":", i < n ? "," : "", e->handle);
 		mem_views_json_string(f, e->name);
-		fprintf(f, ",\"t\":%llu,\"bytes\":%zu,\"blocks\":%zu,\"lua_bytes\":%zu,\"leak\":%s}",
+		fprintf(f, ",\"t\":%llu,\"bytes\":%zu,\"blocks\":%zu,\"lua_bytes\":%zu,\"leak\":%s,\"sites\":",
 			(unsigned long long)e->when * 10, e->bytes, e->blocks, e->lua_bytes,
 			e->bytes || e->blocks ? "true" : "false");
+		mem_views_json_string(f, e->sites);
+		fputc('}', f);
 	}
 	fputc(']', f);
 }

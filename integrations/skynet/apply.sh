@@ -54,7 +54,7 @@ PATCHED="$PATCHED $FLOW_PATCHED"
 REPLACED="skynet-src/malloc_hook.c skynet-src/malloc_hook.h skynet-src/skynet_malloc.h lualib-src/lua-memory.c"
 # Files apply.sh adds (skynet has none of them); --revert removes them.
 ADDED="skynet-src/skynet_mem.h skynet-src/skynet_mem_api.h skynet-src/skynet_mem_skynet.h
-lualib-src/lua-memory.h lualib-src/lua-memory-records.c lualib-src/lua-memory-records.h lualib-src/lua-memory-jemalloc.c lualib-src/lua-memory-snapshot.c
+lualib-src/lua-memory.h lualib-src/lua-memory-records.c lualib-src/lua-memory-records.h lualib-src/lua-memory-jemalloc.c lualib-src/lua-memory-snapshot.c lualib-src/lua-memory-profile.c
 skynet-mem.mk libskynet-mem-hook.so.0"
 
 # The operator's views (console commands, memory_web, the page): views.sh.
@@ -348,7 +348,7 @@ install_file() {   # install_file STAGED DEST (relative to SKYNET_DIR)
 # Makefile: no 3rd/jemalloc; our Lua module's files; skynet-mem.mk for the link.
 sed -e 's/^MALLOC_STATICLIB := \$(JEMALLOC_STATICLIB)$/# skynet-mem: Debian'"'"'s jemalloc, through libskynet-mem-hook (skynet-mem.mk)\
 MALLOC_STATICLIB :=/' \
-	-e 's/^  lua-memory.c \\$/  lua-memory.c lua-memory-records.c lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-views.c mem-views.c mem-history.c mem-utf8.c \\/' \
+	-e 's/^  lua-memory.c \\$/  lua-memory.c lua-memory-records.c lua-memory-jemalloc.c lua-memory-snapshot.c lua-memory-views.c mem-views.c mem-history.c mem-utf8.c lua-memory-profile.c \\/' \
 	"$ORIG/Makefile" >"$STAGE/Makefile"
 printf '\n# skynet-mem (integrations/skynet/apply.sh)\ninclude skynet-mem.mk\n' >>"$STAGE/Makefile"
 install_file "$STAGE/Makefile" Makefile
@@ -433,7 +433,7 @@ install_file "$HERE/skynet_mem_skynet.h" skynet-src/skynet_mem_skynet.h
 [ $HEADERS_BEFORE = 1 ] && CHANGED=1
 install_file "$HERE/malloc_hook.c" skynet-src/malloc_hook.c
 for f in lua-memory.c lua-memory.h lua-memory-records.c lua-memory-records.h lua-memory-jemalloc.c lua-memory-snapshot.c \
-	lua-memory-views.c mem-views.c mem-views.h mem-history.c mem-history.h mem-utf8.c mem-utf8.h; do
+	lua-memory-views.c mem-views.c mem-views.h mem-history.c mem-history.h mem-utf8.c mem-utf8.h lua-memory-profile.c; do
 	install_file "$REPO/lualib-src/$f" lualib-src/$f
 done
 

@@ -118,7 +118,10 @@ void skynet_mem_named(uint32_t handle, const char *name) {
 void skynet_mem_death(uint32_t handle) {
 	struct skynet_mem_stat left;
 	skynet_mem_service_exit(handle, &left);
+	char sites[256] = "";
+	if (left.bytes)
+		skynet_mem_profile_sites(handle, sites, sizeof(sites), 3);
 	if (left.bytes || left.blocks || left.lua_bytes)
-		skynet_mem_log("skynet-mem: service :%08x exited holding %zu bytes in %zu blocks, lua %zu bytes (%s)",
-			handle, left.bytes, left.blocks, left.lua_bytes, left.name);
+		skynet_mem_log("skynet-mem: service :%08x exited holding %zu bytes in %zu blocks, lua %zu bytes (%s)%s%s",
+			handle, left.bytes, left.blocks, left.lua_bytes, left.name, sites[0] ? ", allocated at " : "", sites);
 }

@@ -183,6 +183,39 @@ SKYNET_MEM_API size_t   skynet_mem_check_quarantine(size_t bytes);
  * process exit). 0 in release builds. */
 SKYNET_MEM_API size_t   skynet_mem_check_all(void);
 
+/* The sampled heap profile (release builds; docs/profile.md). A block is
+ * sampled with probability 1 - exp(-charge / mean): on average one per mean
+ * bytes allocated (SKYNET_MEM_PROFILE_SAMPLE, default 512 KiB; 0 off). A
+ * sample keeps the block's owner, charge and call stack (32 frames from the
+ * caller of the allocation function) until the block is freed; a transfer
+ * moves it. Lua heaps (skynet_mem_lua_alloc) are not sampled. The MEMORY_CHECK
+ * build samples nothing: it lists every block's site itself. */
+SKYNET_MEM_API void     skynet_mem_profile_set_sample(size_t bytes);   /* every service without its own */
+SKYNET_MEM_API size_t   skynet_mem_profile_get_sample(void);
+/* A service's own mean (0: never sampled); bytes < 0 removes it. 0, or -1
+ * with errno ENOSPC (64 services have their own already). */
+SKYNET_MEM_API int      skynet_mem_profile_set_service_sample(uint32_t handle, long long bytes);
+SKYNET_MEM_API long long skynet_mem_profile_get_service_sample(uint32_t handle);   /* -1: none */
+#define SKYNET_MEM_PROFILE_ALL 1         /* every service; the owner is the outermost frame */
+#define SKYNET_MEM_PROFILE_COLLAPSED 2   /* folded stacks for flame graphs, not the heap profile */
+/* Writes the live sampled heap of handle (or of all services) to fd, scaled
+ * to estimated bytes: the heap profile text of gperftools that jeprof and
+ * google-pprof read (with /proc/self/maps), or folded stacks. 0, or -1 with errno. */
+SKYNET_MEM_API int      skynet_mem_profile_write(int fd, uint32_t handle, int flags);
+/* The heap profile of one service, or of all, to a file: 0, or -1 with errno. */
+SKYNET_MEM_API int      skynet_mem_profile_dump(uint32_t handle, const char *path);
+SKYNET_MEM_API int      skynet_mem_profile_dump_all(const char *path);
+/* Live samples of handle (flags SKYNET_MEM_PROFILE_ALL: of all services);
+ * *estimate (may be NULL) gets the bytes they stand for. */
+SKYNET_MEM_API size_t   skynet_mem_profile_samples(uint32_t handle, int flags, size_t *estimate);
+/* 1 when ptr is a sampled live block (then *owner, *size: its owner and
+ * charge, each may be NULL), else 0. */
+SKYNET_MEM_API int      skynet_mem_profile_block(const void *ptr, uint32_t *owner, size_t *size);
+/* The top sites (the allocating function, by estimated bytes) of handle's
+ * live samples as one line, "fn+0x1c ~40.0M, other+0x8 ~1.2M", at most top
+ * (<= 0: all) of them, in buf (always terminated); returns how many sites there are. */
+SKYNET_MEM_API size_t   skynet_mem_profile_sites(uint32_t handle, char *buf, size_t size, int top);
+
 /* 1 when built over jemalloc, 0 over the system allocator. */
 SKYNET_MEM_API int      skynet_mem_has_jemalloc(void);
 /* 1 in MEMORY_CHECK builds. */

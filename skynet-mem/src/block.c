@@ -16,6 +16,7 @@
 #include "current.h"
 #include "large_owner.h"
 #include "ledger.h"
+#include "profile.h"
 
 /* The usable size a block of n bytes is allocated at (and charged): the class
  * of n plus the cookie, or of n alone when that is large. 0 when no
@@ -70,7 +71,7 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 		return block_not_made(s);   /* gives a direct slot's record back, as block_header.c does */
 	}
 	slot_charge(s, (int64_t)u, 1, 1, 0);
-	return p;
+	return profile_count(p, u, handle);
 }
 
 #ifdef MEM_MALLOC_FAST
@@ -85,7 +86,7 @@ __attribute__((noinline)) static void *malloc_charge(void *p, size_t u) {
 		backend_free(p, u);
 		return NULL;
 	}
-	return p;
+	return profile_count(p, u, handle);
 }
 
 __attribute__((noinline, cold)) static void *malloc_failed(void) {
@@ -117,7 +118,7 @@ void *mem_malloc(size_t n) {
 	s->blocks++;
 	s->allocs++;
 	cookie_write(p, u, &c);
-	return p;
+	return profile_count(p, u, c.handle);
 }
 #endif
 
@@ -139,6 +140,7 @@ __attribute__((noinline)) static void free_slow(void *p, size_t u) {
 void mem_free(void *p) {
 	if (p == NULL)
 		return;
+	profile_freeing(p);
 	size_t u = backend_usable(p);
 	if (__builtin_expect(!block_is_large(u), 1)) {
 		struct cookie c;
@@ -203,11 +205,12 @@ void *mem_realloc(void *p, size_t n) {
 	struct ledger_slot *s = block_admit(handle, nu != 0, block_realloc_growth(handle, owner, u, nu));
 	if (s == NULL)
 		return NULL;
+	profile_freeing(p);   /* before its address can be reused: a resize is a free and an alloc */
 	void *q = block_resize(p, u, &nu, handle);
 	if (q == NULL)
 		return block_not_made(s);
 	block_realloc_charge(owner, u, handle, nu);
-	return q;
+	return profile_count(q, nu, handle);
 }
 
 size_t mem_usable(const void *p) {
@@ -223,6 +226,7 @@ int block_transfer(void *p, uint32_t to_handle) {
 	uint32_t from = owner_of(p, u);
 	if (from == to_handle)
 		return 0;
+	profile_transfer(p, to_handle);
 	if (block_is_large(u)) {
 		large_owner_set(p, to_handle);
 	} else {

@@ -20,6 +20,7 @@
 #include "large_owner.h"
 #include "ledger.h"
 #include "owner_header.h"
+#include "profile.h"
 
 #define H OWNER_HEADER_SIZE
 #define LINE 64
@@ -123,7 +124,7 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 	if (p == NULL)
 		return block_not_made(s);
 	slot_charge(s, (int64_t)pl.u, 1, 1, 0);
-	return p;
+	return profile_count(p, pl.u, handle);
 }
 
 #ifdef MEM_MALLOC_FAST
@@ -138,7 +139,7 @@ __attribute__((noinline)) static void *malloc_charge(void *b, size_t u) {
 		backend_free(b, u);
 		return NULL;
 	}
-	return p;
+	return profile_count(p, u, handle);
 }
 
 /* A small class from the table, then the cached slot takes the charge. */
@@ -163,7 +164,7 @@ void *mem_malloc(size_t n) {
 	s->bytes += u;
 	s->blocks++;
 	s->allocs++;
-	return p;
+	return profile_count(p, u, h.handle);
 }
 #endif
 
@@ -193,6 +194,7 @@ __attribute__((noinline)) static void free_general(void *p) {
 void mem_free(void *p) {
 	if (p == NULL)
 		return;
+	profile_freeing(p);
 	if (__builtin_expect(((uintptr_t)p & (LINE - 1)) == 0, 0)) {
 		free_general(p);
 		return;
@@ -257,11 +259,12 @@ void *mem_realloc(void *p, size_t n) {
 	struct ledger_slot *s = block_admit(handle, planned, block_realloc_growth(handle, v.handle, v.u, pl.u));
 	if (s == NULL)
 		return NULL;
+	profile_freeing(p);   /* before its address can be reused: a resize is a free and an alloc */
 	void *q = block_resize(p, &v, &pl, handle);
 	if (q == NULL)
 		return block_not_made(s);
 	block_realloc_charge(v.handle, v.u, handle, pl.u);
-	return q;
+	return profile_count(q, pl.u, handle);
 }
 
 size_t mem_usable(const void *p) {
@@ -280,6 +283,7 @@ int block_transfer(void *p, uint32_t to_handle) {
 	view_of(p, &v);
 	if (v.handle == to_handle)
 		return 0;
+	profile_transfer(p, to_handle);
 	if (v.offset == 0)
 		large_owner_set(p, to_handle);
 	else

@@ -33,6 +33,7 @@
 #include "ledger.h"
 #include "limit_events.h"
 #include "log.h"
+#include "profile.h"
 #include "record.h"
 
 __thread long lock_self_tag TLS_IE;
@@ -51,6 +52,7 @@ static size_t lock_groups(struct lock_group *g) {
 	g[n++] = ledger_locks();
 	g[n++] = limit_event_locks();
 	g[n++] = log_locks();
+	g[n++] = profile_locks();   /* a leaf: held around no other lock */
 	return n;
 }
 

@@ -55,6 +55,8 @@ static const struct option options[OPTIONS] = {
 		"never restart lua5.4 with room for jemalloc's static TLS (the loader reads it itself)" },
 	[OPTION_REEXEC] = { "SKYNET_MEM_REEXEC", OPT_SET, 0, "unset", "Lua loader",
 		"set by the loader on the restarted process, so it restarts once only" },
+	[OPTION_PROFILE_SAMPLE] = { "SKYNET_MEM_PROFILE_SAMPLE", OPT_BYTES, (size_t)512 << 10, "512K", "release",
+		"heap profile: mean bytes between two sampled blocks (Poisson); 0 turns sampling off (skynet_mem_profile_set_sample)" },
 };
 
 struct option_value option_values[OPTIONS];

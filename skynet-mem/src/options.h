@@ -22,6 +22,7 @@ enum option_id {
 	OPTION_CHECK_EXIT,       /* SKYNET_MEM_CHECK_EXIT */
 	OPTION_NO_REEXEC,        /* SKYNET_MEM_NO_REEXEC (read by the Lua loader) */
 	OPTION_REEXEC,           /* SKYNET_MEM_REEXEC (set and read by the Lua loader) */
+	OPTION_PROFILE_SAMPLE,   /* SKYNET_MEM_PROFILE_SAMPLE */
 	OPTIONS
 };
 

@@ -200,6 +200,47 @@ static void test_leaks_only(void **state) {
 	free(r);
 }
 
+/* heap: a service holding six 1 MiB blocks (each sampled with a chance of
+ * 1 - e^-2 at the default rate) shows samples and a site; with a path, the
+ * file jeprof reads. */
+static void test_heap(void **state) {
+	(void)state;
+	if (skynet_mem_has_check()) {
+		refused("heap all", "samples nothing");
+		return;
+	}
+	uint32_t h = launch("alloc 6 1048576");
+	assert_int_equal(probe_wait(h, "done", NULL, 0), 0);
+	char *r = consolef("heap :%08x", h);
+	char want[64];
+	snprintf(want, sizeof(want), ":%08x\tsamples:", h);
+	has(r, want);
+	has(r, "\nsite\t");
+	assert_true(ends_ok(r));
+	free(r);
+	char path[] = "/tmp/skynet-host-heap-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	r = consolef("heap :%08x %s", h, path);
+	has(r, "profile\t");
+	assert_true(ends_ok(r));
+	free(r);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char line[256];
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_int_equal(strncmp(line, "heap profile:", 13), 0);
+	fclose(f);
+	unlink(path);
+	r = console("heap all");
+	has(r, "all\tsamples:");
+	free(r);
+	refused("heap :zz", "bad address");
+	refused("heap", "bad address");
+	refused("heap all /nonexistent-dir/x", "cannot write /nonexistent-dir/x");
+}
+
 static void test_kill_exit_ping(void **state) {
 	(void)state;
 	uint32_t a = launch("idle"), b = launch("idle");
@@ -322,6 +363,7 @@ int main(void) {
 		cmocka_unit_test(test_skynet_shapes),
 		cmocka_unit_test(test_stat_live_and_exited),
 		cmocka_unit_test(test_leaks_only),
+		cmocka_unit_test(test_heap),
 		cmocka_unit_test(test_kill_exit_ping),
 		cmocka_unit_test(test_setlimit),
 		cmocka_unit_test(test_grow),

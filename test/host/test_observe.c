@@ -65,6 +65,21 @@ static char *http(const char *method, const char *path) {
 	return http_at(host_http_port(), method, path);
 }
 
+/* /debug/heap: a service's sampled heap as the text jeprof reads. */
+static void test_debug_heap(void **state) {
+	(void)state;
+	char path[64];
+	snprintf(path, sizeof(path), "/debug/heap?service=:%08x", alloc_h);
+	char *r = http("GET", path);
+	assert_non_null(strstr(r, " 200 "));
+	assert_non_null(strstr(r, "\r\n\r\nheap profile: "));
+	assert_non_null(strstr(r, "\nMAPPED_LIBRARIES:\n"));
+	free(r);
+	r = http("GET", "/debug/heap?service=all&format=folded");
+	assert_non_null(strstr(r, " 200 "));
+	free(r);
+}
+
 static void test_metrics(void **state) {
 	(void)state;
 	settle();
@@ -168,6 +183,13 @@ static void test_http_errors(void **state) {
 	close(fd);
 	r = http("GET", "/metrics");
 	assert_non_null(strstr(r, " 200 "));
+	free(r);
+	r = http("GET", "/debug/heap?service=zz");
+	assert_non_null(strstr(r, " 400 "));
+	assert_non_null(strstr(r, "service wants"));
+	free(r);
+	r = http("GET", "/debug/heap?service=all&format=svg");
+	assert_non_null(strstr(r, " 400 "));
 	free(r);
 	r = http("GET", "/metrics?top=many");
 	assert_non_null(strstr(r, " 400 "));
@@ -377,6 +399,7 @@ static void test_setlimit_refused(void **state) {
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_debug_heap),
 		cmocka_unit_test(test_memory_json),
 		cmocka_unit_test(test_http_errors),
 		cmocka_unit_test(test_metrics_top),

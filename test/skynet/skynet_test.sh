@@ -159,7 +159,7 @@ EOF
 	fi
 	# skynet's own start-up leaves nothing on the bootstrap (it exits once
 	# the harness is up; a line, if any, is usually in by now).
-	if grep 'exited holding.*(snlua bootstrap)$' "$DIR/skynet.log"; then
+	if grep 'exited holding.*(snlua bootstrap)\($\|, allocated at \)' "$DIR/skynet.log"; then
 		die "the bootstrap exited holding memory"
 	fi
 	# Every service's Lua heap is gone when it exits.
@@ -172,6 +172,11 @@ EOF
 		grep -q "MEMORY_CHECK.*overflow" "$DIR/out.log" || die "no overflow report"
 		sed -n '/MEMORY_CHECK: overflow/,/MEMORY_CHECK: continuing/p' "$DIR/out.log" | grep -q "owner service $h, freeing service $h" ||
 			die "the overflow report does not name $h"
+		# file:line (libdw) for the site and in the backtrace, skynet's frames too
+		sed -n '/MEMORY_CHECK: overflow/,/MEMORY_CHECK: continuing/p' "$DIR/out.log" >"$DIR/report.txt"
+		grep -q "allocated at: .*overflow.c:[0-9]* (write_past)" "$DIR/report.txt" || die "no file:line allocation site"
+		grep -q "^    #[0-9]* .*overflow.c:[0-9]* (write_past)" "$DIR/report.txt" || die "the backtrace has no file:line"
+		grep -q "^    #[0-9]* .*lvm.c:[0-9]* (luaV_execute)" "$DIR/report.txt" || die "skynet's frames have no file:line"
 		echo "skynet_test: overflow by $h reported, naming the service"
 		return 0
 	fi

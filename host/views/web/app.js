@@ -229,6 +229,7 @@ function drawEvents() {
 		cell(tr, String(r.blocks), "num blocks", r.blocks);
 		cell(tr, fmtBytes(r.lua_bytes), "num");
 		cell(tr, r.leak ? "LEAK" : "clean", r.leak ? "tag leak" : "tag ok");
+		cell(tr, r.sites || "", "sites mono");
 		exits.appendChild(tr);
 	}
 	if (h.exits.length === 0) exits.appendChild(el("tr", { class: "empty" }, "no service exited yet"));

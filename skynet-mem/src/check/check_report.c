@@ -154,7 +154,8 @@ void check_report(const struct check_report *r) {
 	flush(&o);
 	void *frames[32];
 	int n = backtrace(frames, 32);
-	backtrace_symbols_fd(frames, n, STDERR_FILENO);
+	for (int i = 0; i < n; i++)   /* file:line when the module has line tables (libdw) */
+		site_print_frame(i, (uintptr_t)frames[i]);
 	int stop = should_abort();
 	if (!stop) {
 		put(&o, "skynet-mem: MEMORY_CHECK: continuing (the block is left alone)\n");

@@ -79,8 +79,8 @@ static Dwfl_Module *module_of(Dwarf_Addr a) {
 	return mod;
 }
 
-/* 1 when the site was printed as file:line. */
-static int print_line(uintptr_t site) {
+/* 1 when the site was printed as file:line, after label. */
+static int print_line(const char *label, uintptr_t site) {
 	if (dw.tried == 0)
 		dw.tried = load();
 	if (dw.tried < 0)
@@ -94,22 +94,22 @@ static int print_line(uintptr_t site) {
 		return 0;
 	const char *fn = dw.addrname(mod, call);
 	char out[512];
-	write_line(out, snprintf(out, sizeof(out), "  allocated at: %s:%d (%s) [%p]\n", file, lineno,
+	write_line(out, snprintf(out, sizeof(out), "%s%s:%d (%s) [%p]\n", label, file, lineno,
 		fn ? fn : "?", (void *)site), sizeof(out));
 	return 1;
 }
 
 #else
 
-static int print_line(uintptr_t site) {
-	(void)site;
+static int print_line(const char *label, uintptr_t site) {
+	(void)label, (void)site;
 	return 0;
 }
 
 #endif
 
 /* file(symbol+offset) [address], as backtrace_symbols_fd, in one line. */
-static void print_symbol(uintptr_t site) {
+static void print_symbol(const char *label, uintptr_t site) {
 	char line[512];
 	void *a = (void *)site;
 	Dl_info info = { 0 };
@@ -117,18 +117,26 @@ static void print_symbol(uintptr_t site) {
 		info.dli_fname = NULL;
 	int n;
 	if (info.dli_fname && info.dli_sname && info.dli_saddr)
-		n = snprintf(line, sizeof(line), "  allocated at: %s(%s+0x%lx) [%p]\n", info.dli_fname,
+		n = snprintf(line, sizeof(line), "%s%s(%s+0x%lx) [%p]\n", label, info.dli_fname,
 			info.dli_sname, (unsigned long)(site - (uintptr_t)info.dli_saddr), a);
 	else if (info.dli_fname)
-		n = snprintf(line, sizeof(line), "  allocated at: %s(+0x%lx) [%p]\n", info.dli_fname,
+		n = snprintf(line, sizeof(line), "%s%s(+0x%lx) [%p]\n", label, info.dli_fname,
 			(unsigned long)(site - (uintptr_t)info.dli_fbase), a);
 	else
-		n = snprintf(line, sizeof(line), "  allocated at: [%p]\n", a);
+		n = snprintf(line, sizeof(line), "%s[%p]\n", label, a);
 	write_line(line, n, sizeof(line));
 }
 
 void site_print(uintptr_t site) {
-	if (site == 0 || print_line(site))
+	if (site == 0 || print_line("  allocated at: ", site))
 		return;
-	print_symbol(site);
+	print_symbol("  allocated at: ", site);
+}
+
+void site_print_frame(int index, uintptr_t pc) {
+	char label[32];
+	snprintf(label, sizeof(label), "    #%-2d ", index);
+	if (pc == 0 || print_line(label, pc))
+		return;
+	print_symbol(label, pc);
 }

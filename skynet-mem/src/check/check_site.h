@@ -12,5 +12,8 @@
  * on first use when installed), else the module+offset form of
  * backtrace_symbols_fd. Callers serialize (the report lock). */
 HIDDEN void site_print(uintptr_t site);
+/* A backtrace's frame (a return address) the same way, as
+ * "    #index FILE:LINE (FUNCTION) [ADDRESS]". */
+HIDDEN void site_print_frame(int index, uintptr_t pc);
 
 #endif

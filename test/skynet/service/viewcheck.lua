@@ -227,6 +227,29 @@ local function case_grow(keeper)
 	print("viewcheck: grow: " .. answer[1])
 end
 
+-- heap: the sampled heap profile of a service holding memory; with a path,
+-- the file jeprof reads. The check build samples nothing and says so.
+local function case_heap(keeper)
+	local a = skynet.address(keeper)
+	if memory.check then
+		refused("heap " .. a, "error: the MEMORY_CHECK build samples nothing")
+		return
+	end
+	local out = cmd("heap " .. a)
+	check(out[1]:match("^" .. a .. "\tblocks:%d+\testimate:%d+\tsample:%d+$"), "heap's first line: " .. out[1])
+	local path = os.tmpname()
+	out = cmd("heap " .. a .. " " .. path)
+	check(out[#out]:match("^profile\t"), "heap with a path says where: " .. out[#out])
+	local f = assert(io.open(path))
+	local first = f:read("l")
+	f:close()
+	os.remove(path)
+	check(first and first:match("^heap profile:"), "the file is a heap profile: " .. tostring(first))
+	check(cmd("heap all")[1]:match("^all\tblocks:"), "heap all answers")
+	refused("heap nonsense", "error: ")
+	print("viewcheck: heap: " .. out[1])
+end
+
 skynet.start(function()
 	local ok, err = pcall(function()
 		skynet.newservice("debug_console", "127.0.0.1", 0)
@@ -238,6 +261,7 @@ skynet.start(function()
 		local hog = skynet.newservice("hog")
 		case_refused(keeper)
 		case_top_stat(keeper)
+		case_heap(keeper)
 		case_grow(keeper)
 		case_leaks()
 		case_limit(hog)

@@ -169,6 +169,34 @@ commands.setlimit = {
 	end,
 }
 
+commands.heap = {
+	help = "heap address|all [path] : sampled heap profile: estimated bytes, top allocation sites; with a path, the file jeprof/google-pprof read",
+	run = function(arg, path)
+		if memory.check then
+			fail("the MEMORY_CHECK build samples nothing (its leak lists name every block's site)")
+		end
+		local h = arg == "all" and "all" or views.need_handle(arg)
+		local text = memory.profile(h)
+		local blocks, bytes = text:match("^heap profile: *(%d+): *(%d+)")
+		local out = { string.format("%s\tblocks:%s\testimate:%s\tsample:%d", h == "all" and "all" or addr(h),
+			blocks or "0", bytes or "0", memory.profile_sample()) }
+		if h ~= "all" then
+			local sites = memory.profile_sites(h, 10)
+			for site in sites:gmatch("[^,]+") do
+				out[#out + 1] = "site\t" .. site:gsub("^ ", ""):gsub(" ~", "\t~")
+			end
+		end
+		if path then
+			local ok, err = memory.profile(h, path)
+			if not ok then
+				fail("cannot write %s", err)
+			end
+			out[#out + 1] = string.format("profile\t%s (jeprof --text ./skynet %s)", path, path)
+		end
+		return table.concat(out, "\n")
+	end,
+}
+
 commands.check = {
 	help = "check : MEMORY_CHECK: verify every live block now (reports on stderr)",
 	run = function()
