@@ -23,7 +23,8 @@ static void hard_limits_refuse_and_count_each_crossing(void **state) {
 	drain();
 	skynet_mem_set_current(h);
 	void *base = skynet_malloc(100);
-	assert_int_equal(skynet_mem_set_limit(h, used_of(h) + 4096), 0);
+	size_t limit = used_of(h) + 4096;
+	assert_int_equal(skynet_mem_set_limit(h, limit), 0);
 	assert_int_equal(skynet_mem_limit_pending(), 0);
 	errno = 0;
 	assert_null(skynet_malloc(8192));
@@ -50,10 +51,11 @@ static void hard_limits_refuse_and_count_each_crossing(void **state) {
 	skynet_free(small);
 	/* C and Lua together: Lua growth that fits the limit by itself is
 	 * refused when C + Lua would pass it. */
-	void *c = skynet_malloc(3000);
+	void *c = skynet_malloc(1000);   /* under 7/8 of it: re-arms */
 	assert_non_null(c);
+	assert_true(used_of(h) <= limit - limit / 8);
 	void *ud = (void *)(uintptr_t)h;
-	assert_null(skynet_mem_lua_alloc(ud, NULL, 0, 2000));
+	assert_null(skynet_mem_lua_alloc(ud, NULL, 0, 3500));
 	assert_int_equal(stat_of(h).limit_hits, 3);
 	assert_int_equal(skynet_mem_limit_event(&ev, NULL), 1);
 	assert_int_equal(ev.lua, 1);
@@ -106,17 +108,17 @@ static void soft_c_limits_admit_c_and_refuse_only_lua_past_it(void **state) {
 	assert_int_equal(ev.refused, 1);
 	/* Under it again: Lua growth that fits by itself but takes C + Lua past
 	 * the limit is admitted, and counted as a crossing. */
-	void *c = skynet_malloc(3000);
+	void *c = skynet_malloc(1000);   /* under 7/8 of it: re-arms */
 	assert_non_null(c);
-	assert_true(used_of(h) < limit);
-	void *l2 = skynet_mem_lua_alloc(ud, NULL, 0, 2000);
+	assert_true(used_of(h) <= limit - limit / 8);
+	void *l2 = skynet_mem_lua_alloc(ud, NULL, 0, 3500);
 	assert_non_null(l2);
 	assert_true(used_of(h) > limit);
 	assert_int_equal(stat_of(h).limit_hits, 3);
 	assert_int_equal(skynet_mem_limit_event(&ev, NULL), 1);
 	assert_int_equal(ev.lua, 1);
 	assert_int_equal(ev.refused, 0);
-	skynet_mem_lua_alloc(ud, l2, 2000, 0);
+	skynet_mem_lua_alloc(ud, l2, 3500, 0);
 	skynet_free(c);
 	skynet_mem_lua_alloc(ud, l, 64, 0);
 	skynet_free(base);
