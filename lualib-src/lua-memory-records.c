@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lua-memory-records.h"
+#include "skynet_malloc.h"
 
 #define LIST_META "skynet.memory.list"
 
@@ -58,22 +59,29 @@ void lmem_pushstat(lua_State *L, const struct skynet_mem_stat *st) {
 /* Runs unlocked over a copy of each shard; must not raise (no Lua calls). */
 static int collect_one(const struct skynet_mem_stat *st, void *ud) {
 	struct lmem_list *list = ud;
+	struct skynet_mem_stat row = *st;
+	if (row.handle == list->self && list->own && row.bytes >= list->own && row.blocks >= 1) {
+		row.bytes -= list->own;   /* the list itself is not the caller's */
+		row.blocks--;
+	}
 	if (list->n == list->cap) {
+		/* Records made since the walk was sized: rare. */
 		size_t cap = list->cap ? list->cap * 2 : 64;
-		struct skynet_mem_stat *v = realloc(list->v, cap * sizeof(*v));
+		struct skynet_mem_stat *v = skynet_realloc(list->v, cap * sizeof(*v));
 		if (v == NULL)
 			return 1;
 		list->v = v;
 		list->cap = cap;
+		list->own = 0;   /* the old size may be published or not */
 	}
-	list->v[list->n++] = *st;
+	list->v[list->n++] = row;
 	return 0;
 }
 
 void lmem_release(struct lmem_list *list) {
-	free(list->v);
+	skynet_free(list->v);
 	list->v = NULL;
-	list->n = list->cap = 0;
+	list->n = list->cap = list->own = 0;
 }
 
 static int list_gc(lua_State *L) {
@@ -89,6 +97,18 @@ struct lmem_list *lmem_collect(lua_State *L) {
 		lua_setfield(L, -2, "__gc");
 	}
 	lua_setmetatable(L, -2);
+	/* Sized before the walk (the records now and a margin), so the walk
+	 * makes no block of its own; the layer's allocator, so its charge to the
+	 * caller is known and taken off the caller's row. */
+	struct skynet_mem_totals t;
+	skynet_mem_totals(&t);
+	size_t cap = t.services + t.services / 8 + 64;
+	list->v = skynet_malloc(cap * sizeof(*list->v));
+	if (list->v) {
+		list->cap = cap;
+		list->self = skynet_mem_get_current();
+		list->own = skynet_mem_charge_size(cap * sizeof(*list->v));
+	}
 	size_t seen = skynet_mem_foreach(collect_one, list);
 	if (list->n < seen) {
 		lmem_release(list);

@@ -22,6 +22,11 @@ LMEM_HIDDEN void lmem_pushstat(lua_State *L, const struct skynet_mem_stat *st);
 struct lmem_list {
 	struct skynet_mem_stat *v;
 	size_t n, cap;
+	/* The array is charged to the caller (self): its row is read with the
+	 * array live, so `own` (its charge, 0 once it grew mid-walk and the
+	 * figure is no longer known) comes off that row. */
+	uint32_t self;
+	size_t own;
 };
 /* Pushes the box userdata and fills it; raises "not enough memory" on failure. */
 LMEM_HIDDEN struct lmem_list *lmem_collect(lua_State *L);

@@ -72,8 +72,13 @@ revert() {
 	done
 	views_revert
 	# Built over the layer: make builds them again, over skynet's own hook.
+	# The objects of every file apply.sh changed go too: cp -p gives the
+	# restored source its old mtime, so make would keep the patched object.
 	rm -f "$SKYNET_DIR/skynet" "$SKYNET_DIR"/cservice/*.so "$SKYNET_DIR"/luaclib/*.so \
-		"$SKYNET_DIR/3rd/lua/liblua.a" "$SKYNET_DIR/3rd/lua/lauxlib.o"
+		"$SKYNET_DIR/3rd/lua/liblua.a"
+	for f in $PATCHED $REPLACED; do
+		case $f in *.c) rm -f "$SKYNET_DIR/${f%.c}.o" ;; esac
+	done
 	rm -rf "$STATE"
 	echo "apply.sh: $SKYNET_DIR has skynet's own files again: make -C $SKYNET_DIR linux"
 }

@@ -39,7 +39,8 @@ void skynet_mem_thread_init(uint32_t handle) {
 	skynet_mem_lua_warnings(0);
 	/* skynet's C code dereferences what malloc returns (lua-seri.c's
 	 * buffers, say): past a limit a C block is admitted and the crossing
-	 * logged; Lua growth still fails, a catchable "not enough memory". */
+	 * logged; Lua growth fails, a catchable "not enough memory", only when
+	 * the Lua heap itself would pass the limit (skynet.memlimit's meaning). */
 	skynet_mem_set_limit_mode(SKYNET_MEM_LIMIT_SOFT_C);
 	skynet_mem_set_log(log_line, NULL);
 	skynet_mem_set_queue_reader(skynet_mem_skynet_queue);

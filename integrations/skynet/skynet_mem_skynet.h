@@ -24,7 +24,8 @@
  * (skynet_initthread, v = skynet's (uint32_t)-m): the layer follows
  * skynet_mem_set_current from then on, leaves the Lua heap warning to snlua,
  * admits C allocations past a limit (SKYNET_MEM_LIMIT_SOFT_C: skynet's C
- * code does not check for NULL; Lua growth past it still fails),
+ * code does not check for NULL; Lua growth fails when the Lua heap alone
+ * would pass the limit),
  * names the thread's row (main, socket, timer, monitor, worker) and installs
  * the mailbox reader; the library's log lines go to skynet's logger
  * (skynet_mem_set_log). */

@@ -26,8 +26,9 @@ struct skynet_mem_stat {
 	 * bytes/blocks: a delivered message is its receiver's. */
 	size_t queued;      /* payload bytes of the messages waiting */
 	size_t queued_msgs; /* messages waiting */
-	/* Times the service went past its limit from under it: an allocation
-	 * refused, or a C one admitted under SKYNET_MEM_LIMIT_SOFT_C. */
+	/* Times the service's C + Lua bytes went past its limit from under it
+	 * (the allocation refused, or admitted under SKYNET_MEM_LIMIT_SOFT_C);
+	 * a crossing re-arms once an allocation leaves usage at most 7/8 of it. */
 	uint64_t limit_hits;
 	/* The owner's name (skynet_mem_set_name), "" when none: valid UTF-8 when
 	 * the name given was, NUL-terminated, at most SKYNET_MEM_NAME_MAX - 1 bytes. */
@@ -73,18 +74,21 @@ SKYNET_MEM_API void     skynet_mem_orphans(size_t *bytes, size_t *blocks);
  * no live record (never seen, or exited). */
 SKYNET_MEM_API int      skynet_mem_set_limit(uint32_t handle, size_t limit);
 SKYNET_MEM_API size_t   skynet_mem_get_limit(uint32_t handle);
-/* What a C allocation past a service's limit does (Lua growth past it always
- * fails, and Lua raises "not enough memory"). HARD (the default): it fails,
- * ENOMEM, for hosts that handle NULL. SOFT_C: it succeeds, for hosts whose C
- * code assumes malloc never fails (skynet's glue sets it). Either way each
- * crossing (the service was under its limit, now is past it) counts in
+/* What an allocation taking a service's C + Lua bytes past its limit does.
+ * HARD (the default), for hosts that handle NULL: it fails, C (ENOMEM) and
+ * Lua alike. SOFT_C, for hosts whose C code assumes malloc never fails
+ * (skynet's glue sets it): a C one succeeds; a Lua one fails only when the
+ * service's Lua heap itself would pass the limit (lua_bytes + growth > limit,
+ * skynet.memlimit's meaning), so C bytes past the limit never stop Lua from
+ * handling the error. Lua raises "not enough memory" for a refusal. Either
+ * way each crossing (C + Lua was under the limit, now is past it) counts in
  * limit_hits and queues an event for skynet_mem_limit_event. */
 #define SKYNET_MEM_LIMIT_HARD 0
 #define SKYNET_MEM_LIMIT_SOFT_C 1
 SKYNET_MEM_API void     skynet_mem_set_limit_mode(int mode);
 struct skynet_mem_limit_event {
 	uint32_t handle;
-	int lua;            /* 1: a Lua allocation (refused), 0: a C one */
+	int lua;            /* 1: a Lua allocation, 0: a C one */
 	int refused;        /* 0: admitted (SOFT_C) */
 	size_t used, limit, request;
 };

@@ -273,14 +273,18 @@ struct ledger_slot *ledger_lookup_slow(uint32_t handle) {
 int ledger_admit_slow(struct ledger_slot *s, size_t more, size_t limit, int c) {
 	if (more == 0)
 		return 1;   /* a shrink or a same-class resize: never refused, even over the limit */
-	int64_t used = atomic_load(&s->rec->bytes) + atomic_load(&s->rec->lua) + slot_bytes(s) + s->lua;
+	int64_t lua = atomic_load(&s->rec->lua) + s->lua;
+	int64_t used = atomic_load(&s->rec->bytes) + slot_bytes(s) + lua;
 	if (used < 0)
 		used = 0;
+	if (lua < 0)
+		lua = 0;
 	if ((size_t)used <= limit && more <= limit - (size_t)used) {
-		limit_under(s->rec);
+		if ((size_t)used + more <= limit_rearm_below(limit))
+			limit_under(s->rec);
 		return 1;
 	}
-	return limit_crossed(s->rec, (size_t)used, limit, more, c);
+	return limit_crossed(s->rec, (size_t)used, (size_t)lua, limit, more, c);
 }
 
 /* Publishes s; a late change of an exited service's record lets it go. */

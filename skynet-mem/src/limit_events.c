@@ -1,4 +1,4 @@
-/* Limit crossings (limit_events.h) and the host's choice of what a C
+/* Limit crossings (limit_events.h) and the host's choice of what an
  * allocation past a limit does (skynet_mem_set_limit_mode). */
 
 #include <errno.h>
@@ -23,8 +23,12 @@ void skynet_mem_set_limit_mode(int mode) {
 	atomic_store(&soft_c, mode == SKYNET_MEM_LIMIT_SOFT_C);
 }
 
-int limit_crossed(struct mem_record *r, size_t used, size_t limit, size_t request, int c) {
-	int admit = c && atomic_load_explicit(&soft_c, memory_order_relaxed);
+int limit_crossed(struct mem_record *r, size_t used, size_t lua, size_t limit, size_t request, int c) {
+	/* SOFT_C: C always; Lua unless its own heap would pass the limit (what
+	 * skynet.memlimit means), so C bytes a service holds or was sent never
+	 * leave its Lua unable to handle even the error. */
+	int admit = atomic_load_explicit(&soft_c, memory_order_relaxed)
+		&& (c || (lua <= limit && request <= limit - lua));
 	if (atomic_exchange_explicit(&r->over, 1, memory_order_relaxed))
 		return admit;   /* already past it: the same crossing */
 	atomic_fetch_add_explicit(&r->limit_hits, 1, memory_order_relaxed);

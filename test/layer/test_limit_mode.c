@@ -23,7 +23,8 @@ static void hard_limits_refuse_and_count_each_crossing(void **state) {
 	drain();
 	skynet_mem_set_current(h);
 	void *base = skynet_malloc(100);
-	assert_int_equal(skynet_mem_set_limit(h, used_of(h) + 4096), 0);
+	size_t limit = used_of(h) + 4096;
+	assert_int_equal(skynet_mem_set_limit(h, limit), 0);
 	assert_int_equal(skynet_mem_limit_pending(), 0);
 	errno = 0;
 	assert_null(skynet_malloc(8192));
@@ -48,12 +49,24 @@ static void hard_limits_refuse_and_count_each_crossing(void **state) {
 	assert_int_equal(stat_of(h).limit_hits, 2);
 	assert_int_equal(skynet_mem_limit_event(&ev, NULL), 1);
 	skynet_free(small);
+	/* C and Lua together: Lua growth that fits the limit by itself is
+	 * refused when C + Lua would pass it. */
+	void *c = skynet_malloc(1000);   /* under 7/8 of it: re-arms */
+	assert_non_null(c);
+	assert_true(used_of(h) <= limit - limit / 8);
+	void *ud = (void *)(uintptr_t)h;
+	assert_null(skynet_mem_lua_alloc(ud, NULL, 0, 3500));
+	assert_int_equal(stat_of(h).limit_hits, 3);
+	assert_int_equal(skynet_mem_limit_event(&ev, NULL), 1);
+	assert_int_equal(ev.lua, 1);
+	assert_int_equal(ev.refused, 1);
+	skynet_free(c);
 	skynet_free(base);
 	skynet_mem_set_limit(h, 0);
 	skynet_mem_set_current(0);
 }
 
-static void soft_c_limits_admit_c_and_refuse_lua(void **state) {
+static void soft_c_limits_admit_c_and_refuse_only_lua_past_it(void **state) {
 	(void)state;
 	const uint32_t h = 0x03000002u;
 	drain();
@@ -74,20 +87,84 @@ static void soft_c_limits_admit_c_and_refuse_lua(void **state) {
 	assert_int_equal(ev.refused, 0);
 	assert_int_equal(ev.lua, 0);
 	assert_int_equal(skynet_mem_limit_event(&ev, NULL), 0);
-	/* Lua growth past it still fails. */
+	/* C past the limit leaves Lua room to run: only Lua's own heap passing
+	 * the limit is refused, and both are the crossing already counted. */
 	void *ud = (void *)(uintptr_t)h;
-	assert_null(skynet_mem_lua_alloc(ud, NULL, 0, 8192));
-	skynet_free(big);
-	skynet_free(more);
-	/* Under it again: a Lua refusal is a crossing of its own. */
 	void *l = skynet_mem_lua_alloc(ud, NULL, 0, 64);
 	assert_non_null(l);
-	assert_null(skynet_mem_lua_alloc(ud, NULL, 0, 8192));
+	assert_null(skynet_mem_lua_alloc(ud, NULL, 0, limit + 1));
+	assert_int_equal(stat_of(h).limit_hits, 1);
+	assert_int_equal(skynet_mem_limit_event(&ev, NULL), 0);
+	skynet_free(big);
+	skynet_free(more);
+	void *r = skynet_mem_lua_alloc(ud, NULL, 0, 16);   /* under it: re-arms */
+	assert_non_null(r);
+	skynet_mem_lua_alloc(ud, r, 16, 0);
+	/* Under it again: Lua's own heap passing it is refused, a new crossing. */
+	assert_null(skynet_mem_lua_alloc(ud, NULL, 0, limit + 1));
 	assert_int_equal(stat_of(h).limit_hits, 2);
 	assert_int_equal(skynet_mem_limit_event(&ev, NULL), 1);
 	assert_int_equal(ev.lua, 1);
 	assert_int_equal(ev.refused, 1);
+	/* Under it again: Lua growth that fits by itself but takes C + Lua past
+	 * the limit is admitted, and counted as a crossing. */
+	void *c = skynet_malloc(1000);   /* under 7/8 of it: re-arms */
+	assert_non_null(c);
+	assert_true(used_of(h) <= limit - limit / 8);
+	void *l2 = skynet_mem_lua_alloc(ud, NULL, 0, 3500);
+	assert_non_null(l2);
+	assert_true(used_of(h) > limit);
+	assert_int_equal(stat_of(h).limit_hits, 3);
+	assert_int_equal(skynet_mem_limit_event(&ev, NULL), 1);
+	assert_int_equal(ev.lua, 1);
+	assert_int_equal(ev.refused, 0);
+	skynet_mem_lua_alloc(ud, l2, 3500, 0);
+	skynet_free(c);
 	skynet_mem_lua_alloc(ud, l, 64, 0);
+	skynet_free(base);
+	skynet_mem_set_limit(h, 0);
+	skynet_mem_set_limit_mode(SKYNET_MEM_LIMIT_HARD);
+	skynet_mem_set_current(0);
+}
+
+/* Back and forth just over the limit is one crossing; falling to 7/8 of it
+ * re-arms. */
+static void crossings_rearm_below_seven_eighths(void **state) {
+	(void)state;
+	const uint32_t h = 0x03000003u;
+	drain();
+	skynet_mem_set_limit_mode(SKYNET_MEM_LIMIT_SOFT_C);
+	skynet_mem_set_current(h);
+	void *base = skynet_malloc(100);
+	void *a = skynet_malloc(56 << 10);
+	size_t limit = used_of(h) + 4096;   /* a fits, above 7/8 of the limit */
+	assert_int_equal(skynet_mem_set_limit(h, limit), 0);
+	assert_true(used_of(h) > limit - limit / 8);
+	for (int i = 0; i < 5; i++) {   /* over, back under but above 7/8, ... */
+		void *b = skynet_malloc(8 << 10);
+		assert_true(used_of(h) > limit);
+		skynet_free(b);
+		assert_true(used_of(h) + skynet_mem_charge_size(16) <= limit);
+		void *small = skynet_malloc(16);   /* admitted under the limit */
+		assert_non_null(small);
+		skynet_free(small);
+	}
+	assert_int_equal(stat_of(h).limit_hits, 1);
+	struct skynet_mem_limit_event ev;
+	assert_int_equal(skynet_mem_limit_event(&ev, NULL), 1);
+	assert_int_equal(skynet_mem_limit_event(&ev, NULL), 0);
+	skynet_free(a);
+	void *small = skynet_malloc(16);   /* at most 7/8 of it: re-armed */
+	assert_true(used_of(h) <= limit - limit / 8);
+	skynet_free(small);
+	a = skynet_malloc(56 << 10);
+	void *b = skynet_malloc(8 << 10);
+	assert_true(used_of(h) > limit);
+	assert_int_equal(stat_of(h).limit_hits, 2);
+	assert_int_equal(skynet_mem_limit_event(&ev, NULL), 1);
+	assert_int_equal(ev.handle, h);
+	skynet_free(b);
+	skynet_free(a);
 	skynet_free(base);
 	skynet_mem_set_limit(h, 0);
 	skynet_mem_set_limit_mode(SKYNET_MEM_LIMIT_HARD);
@@ -124,7 +201,8 @@ static void events_past_the_ring_are_counted_lost(void **state) {
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hard_limits_refuse_and_count_each_crossing),
-		cmocka_unit_test(soft_c_limits_admit_c_and_refuse_lua),
+		cmocka_unit_test(soft_c_limits_admit_c_and_refuse_only_lua_past_it),
+		cmocka_unit_test(crossings_rearm_below_seven_eighths),
 		cmocka_unit_test(events_past_the_ring_are_counted_lost),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -284,7 +284,16 @@ refuse() {
 	cp -r "$R/pristine" "$R/reverted"
 	SKYNET_MEM_BUILD=$BUILD_DIR "$REPO/integrations/skynet/apply.sh" "$R/reverted" $flag >/dev/null
 	grep -q skynet_mem "$R/reverted/skynet-src/skynet_mq.c" || die "apply.sh did not patch skynet_mq.c"
+	# What make builds in 3rd/ from the patched sources (objects beside
+	# them): --revert must remove each, or make keeps linking it (restored
+	# sources keep their old mtime).
+	objs=$(cd "$R/reverted" && grep -rl skynet_mem --include='*.c' 3rd | sed 's/\.c$/.o/')
+	[ -n "$objs" ] || die "apply.sh patched no source under 3rd/"
+	for o in $objs; do touch "$R/reverted/$o"; done
 	"$REPO/integrations/skynet/apply.sh" --revert "$R/reverted" >/dev/null
+	for o in $objs; do
+		[ ! -e "$R/reverted/$o" ] || die "apply.sh --revert left $o, built from the patched source"
+	done
 	diff -r "$R/pristine" "$R/reverted" || die "apply.sh --revert left the tree different"
 	if out=$("$REPO/integrations/skynet/apply.sh" --revert "$R/reverted" 2>&1); then
 		die "apply.sh --revert on a tree it never changed succeeded"

@@ -1,6 +1,7 @@
 -- limits: C and Lua growth past a service's limit leave the node alive;
 -- the C allocation succeeds and the crossing is logged once; Lua's fails
--- with a catchable "not enough memory".
+-- with a catchable "not enough memory" when the Lua heap itself would pass
+-- the limit, and C bytes past it never stop the service's Lua.
 local skynet = require "skynet"
 require "skynet.manager"
 local memory = require "skynet.memory"
@@ -32,6 +33,24 @@ T.start("limits", function()
 	T.check(used and tonumber(used) + tonumber(request) > limit, "the line says a C block was admitted past the limit")
 	-- The service lives on: it frees and grows again under the limit.
 	T.check(skynet.call(g, "lua", "count") > 0, "it still answers")
+	-- C kept past the limit: the service still runs Lua; Lua growth past the
+	-- limit by itself is caught in a pcall and the service goes on.
+	T.eq(skynet.call(g, "lua", "keep"), 8, "buffers kept")
+	T.check(T.settled(g).bytes > limit, "its C bytes alone are past the limit")
+	local lok, lerr, after = skynet.call(g, "lua", "lgrow")
+	T.eq(lok, false, "Lua growth past the limit fails with C past it")
+	T.check(lerr:find("not enough memory", 1, true), "a catchable Lua memory error: " .. lerr)
+	T.eq(after, "after: false", "Lua runs after the error")
+	T.eq(skynet.call(g, "lua", "drop"), true, "buffers freed")
 	memory.setlimit(g, 0)
 	skynet.kill(g)
+	-- A 1 MiB payload to a limited receiver: queued C and its unpacked Lua
+	-- string together pass the limit, the string alone does not: it answers.
+	local r = skynet.newservice "grower"
+	local rs = T.settled(r)
+	memory.setlimit(r, rs.bytes + rs.lua_bytes + 1536 * 1024)
+	T.eq(skynet.call(r, "lua", "len", string.rep("m", 1024 * 1024)), 1024 * 1024, "a reply to the 1 MiB call")
+	T.check(memory.stat(r).limit_hits >= 1, "C + Lua passed the receiver's limit")
+	memory.setlimit(r, 0)
+	skynet.kill(r)
 end)
