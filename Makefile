@@ -86,7 +86,7 @@ SAN_CMAKE = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSKYNET_MEM_JEMALLOC=OFF \
 	-DSKYNET_MEM_FORTIFY=OFF -DSKYNET_MEM_BENCH=OFF $(CMAKE_FLAGS)
 ASAN_CFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 TSAN_CFLAGS = -fsanitize=thread
-ASAN_SKIP = ^(hook_|test_hook_api$$|install_|check_installed$$|check_preloaded$$|check_real_|check_case_redzone-overflow$$|check_case_site-after-overflow$$|lua_module$$|lua_heap$$|prometheus_scrape$$)
+ASAN_SKIP = ^(hook_|test_hook_api$$|install_|check_installed$$|check_preloaded$$|check_real_|guard_real_|check_case_redzone-overflow$$|check_case_site-after-overflow$$|lua_module$$|lua_heap$$|prometheus_scrape$$)
 ASAN_RUN = ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1
 FUZZ_SECONDS ?= 60
 
