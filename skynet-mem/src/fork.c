@@ -38,16 +38,18 @@
 
 __thread long lock_self_tag TLS_IE;
 
-#define GROUPS 8
+#define GROUPS 16   /* the block's groups (4 at most) and the five below */
 #define PATIENCE 1000   /* yields waiting for one lock before starting again */
 
 /* The signal mask before the fork: signals 1-64, the ones Linux has. */
 static __thread uint64_t mask_before TLS_IE;
 _Static_assert(sizeof(sigset_t) >= sizeof(uint64_t), "sigset_t holds signals 1-64 first");
 
+#define LAYER_GROUPS 5   /* record, ledger, limit events, log, profile */
+
 /* Every lock of the layer, outermost first. */
 static size_t lock_groups(struct lock_group *g) {
-	size_t n = block_locks(g, GROUPS - 4);
+	size_t n = block_locks(g, GROUPS - LAYER_GROUPS);
 	g[n++] = record_locks();
 	g[n++] = ledger_locks();
 	g[n++] = limit_event_locks();
