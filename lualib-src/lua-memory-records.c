@@ -107,7 +107,7 @@ struct lmem_list *lmem_collect(lua_State *L) {
 	if (list->v) {
 		list->cap = cap;
 		list->self = skynet_mem_get_current();
-		list->own = skynet_mem_charge_size(cap * sizeof(*list->v));
+		list->own = skynet_mem_block_charge(list->v);   /* the real charge: over glibc a chunk may be larger than its class */
 	}
 	size_t seen = skynet_mem_foreach(collect_one, list);
 	if (list->n < seen) {
