@@ -25,7 +25,7 @@ static int to_views(const struct host_mem_view *v, struct mem_views *out, struct
 	struct mem_views m = {
 		.rows = *rows, .n = v->n, .services = v->n ? v->n - 1 : 0,
 		.totals = v->totals, .orphan_bytes = v->orphan_bytes, .orphan_blocks = v->orphan_blocks,
-		.resident = host_process_resident(), .has_refusals = 1,
+		.resident = mem_views_resident(), .has_refusals = 1,
 		.jemalloc = v->jemalloc, .je_allocated = v->je_allocated, .je_active = v->je_active,
 		.je_resident = v->je_resident, .je_mapped = v->je_mapped, .je_retained = v->je_retained,
 	};

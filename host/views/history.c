@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mem-views.h"
 #include "observe.h"
 #include "page.h"
 #include "skynet_mem.h"
@@ -36,7 +37,7 @@ void history_add(const struct host_mem_view *v, uint64_t t_ms) {
 	s.lua_bytes = v->totals.lua_bytes;
 	s.orphan_bytes = v->orphan_bytes;
 	s.services = v->n ? v->n - 1 : 0;
-	s.resident = host_process_resident();
+	s.resident = mem_views_resident();
 	for (size_t i = 0; i < v->n; i++) {
 		const struct host_mem_row *r = &v->rows[i];
 		mem_history_consider(&s, r->st.handle, r->st.bytes, r->st.lua_bytes);

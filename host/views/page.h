@@ -3,8 +3,8 @@
 
 /* What the live page at / shows besides /memory.json: a ring of samples
  * (history.c), the allocations refused at a service's limit (limit_hits.h),
- * the process's resident memory (process_mem.c), and the page's files and
- * JSON (page.c, page_json.c). */
+ * and the page's files and JSON (page.c, page_json.c); the process's resident
+ * memory is the renderer's (mem_views_resident). */
 
 #include <stddef.h>
 #include <stdio.h>
@@ -36,9 +36,6 @@ void history_add(const struct host_mem_view *v, uint64_t t_ms);
 /* Copies the samples newer than since_ms, oldest first, into a malloc'd
  * array (*out; NULL when none); returns how many, or -1 out of memory. */
 long history_copy(uint64_t since_ms, struct mem_history_sample **out);
-
-/* process_mem.c: resident set size of this process in bytes (0 unknown). */
-size_t host_process_resident(void);
 
 /* page_json.c: /history.json (samples newer than since_ms, exit reports,
  * limit hits, exited services still owning memory); malloc'd, NULL out of memory. */
