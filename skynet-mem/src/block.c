@@ -240,24 +240,40 @@ size_t mem_usable(const void *p) {
 	return p ? block_payload(backend_usable(p)) : 0;
 }
 
+/* transfer's rare ways, out of line so the common one keeps few registers:
+ * a guarded block, and a large one (its owner in the table). */
+__attribute__((noinline, cold)) static int transfer_guarded(void *p, uint32_t to_handle) {
+	return guard_transfer(p, to_handle);
+}
+
+__attribute__((noinline)) static int transfer_large(void *p, size_t u, uint32_t to_handle) {
+	uint32_t from = large_owner_get(p);
+	if (from == to_handle)
+		return 0;
+	profile_transfer(p, to_handle);
+	large_owner_set(p, to_handle);
+	block_transfer_charge(from, to_handle, u);
+	return 0;
+}
+
 /* Not a free and an alloc: only the owner changes. No limit applies, since a
  * delivered message cannot be refused. */
 int block_transfer(void *p, uint32_t to_handle) {
 	if (p == NULL)
 		return -1;
-	if (guard_has(p))
-		return guard_transfer(p, to_handle);
+	if (__builtin_expect(guard_has(p), 0))
+		return transfer_guarded(p, to_handle);
 	size_t u = backend_usable(p);
-	uint32_t from = owner_of(p, u);
+	if (__builtin_expect(block_is_large(u), 0))
+		return transfer_large(p, u, to_handle);
+	struct cookie c;
+	cookie_read(p, u, &c);
+	uint32_t from = c.handle;
 	if (from == to_handle)
 		return 0;
 	profile_transfer(p, to_handle);
-	if (block_is_large(u)) {
-		large_owner_set(p, to_handle);
-	} else {
-		struct cookie c = { .handle = to_handle };
-		cookie_write(p, u, &c);
-	}
+	c.handle = to_handle;
+	cookie_write(p, u, &c);
 	block_transfer_charge(from, to_handle, u);
 	return 0;
 }

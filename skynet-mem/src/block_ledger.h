@@ -67,8 +67,7 @@ static inline void block_realloc_charge(uint32_t owner, size_t u, uint32_t handl
 
 /* transfer's charge: u bytes change accounts, neither an alloc nor a free. */
 static inline void block_transfer_charge(uint32_t from, uint32_t to, size_t u) {
-	ledger_charge(from, -(int64_t)u, -1, 0, 0);
-	ledger_charge(to, (int64_t)u, 1, 0, 0);
+	ledger_transfer(from, to, u);
 }
 
 /* free's general path, once the owner is known: charged through the ledger,

@@ -44,8 +44,10 @@ uint32_t current_handle_host(void) {
 void skynet_mem_set_current(uint32_t handle) {
 	uint32_t from = current_tls;
 	current_tls = handle;
-	if (handle == 0)
+	if (handle == 0) {
+		ledger_current = LEDGER_NONE;   /* malloc's fast path charges its key */
 		ledger_flush();
+	}
 	else
 		ledger_switch(from, handle, current_is_default);
 	if (__builtin_expect(current_switch_hook != NULL, 0))

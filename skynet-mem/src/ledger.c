@@ -335,7 +335,9 @@ void ledger_flush(void) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL)
 		return;
-	ledger_current = LEDGER_NONE;
+	/* ledger_current stays: the current service is the same, and a slot
+	 * evicted here (slot_evict) or put under a limit (ledger_publish) stops
+	 * being cached there. */
 	for (unsigned i = 0; i < l->nlisted; i++) {
 		struct ledger_slot *s = &l->slot[l->listed[i]];
 		if (!slot_clean(s))   /* else listed twice, or published since */
@@ -372,16 +374,27 @@ void ledger_switch(uint32_t from, uint32_t to, int cache) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL)
 		return;
+	/* from's slot is usually the one cached (kept across flushes), to's
+	 * usually at its home: no probe loop for either. */
+	struct ledger_slot *s = ledger_current;
 	ledger_current = LEDGER_NONE;
-	struct ledger_slot *s = ledger_find(l, from);
+	if (s->key != slot_key(from))
+		s = ledger_find(l, from);
 	if (s && !slot_clean(s))
 		slot_publish(l, s);
 	sweep_if_retired(l);
-	s = ledger_find(l, to);
+	s = &l->slot[ledger_index(l, to)];
+	if (s->key != slot_key(to))
+		s = ledger_find(l, to);
 	if (s == NULL)
 		return;
 	s->seen = 1;
 	__builtin_prefetch(s->rec);   /* among thousands of services, a miss when published */
 	if (cache && !s->limited)
 		ledger_current = s;
+}
+
+__attribute__((noinline)) void ledger_transfer_slow(uint32_t from, uint32_t to, size_t u) {
+	ledger_charge(from, -(int64_t)u, -1, 0, 0);
+	ledger_charge(to, (int64_t)u, 1, 0, 0);
 }

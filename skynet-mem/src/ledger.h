@@ -96,7 +96,7 @@ extern __thread struct ledger *ledger_tls TLS_IE HIDDEN;
 /* The slot of the service set by skynet_mem_set_current, when it has one and
  * no limit: set at a switch to it, or by malloc's slow path (block.c), so
  * malloc charges it unchecked and other lookups try it first. LEDGER_NONE
- * (never NULL) with a host's own current handle, after a flush or rehash, when the slot is let go
+ * (never NULL) with a host's own current handle, after skynet_mem_set_current(0) or a rehash, when the slot is let go
  * and when its service gets a limit. */
 extern __thread struct ledger_slot *ledger_current TLS_IE HIDDEN;
 /* What ledger_current points at when it caches nothing, so the fast paths
@@ -125,6 +125,8 @@ HIDDEN void ledger_limit_set(uint32_t handle, size_t limit);
 /* The calling thread leaves service `from` for `to` (not 0): publishes
  * from's slot only; `cache`: to is skynet_mem_set_current's (ledger_current). */
 HIDDEN void ledger_switch(uint32_t from, uint32_t to, int cache);
+/* ledger_transfer through the slots (one of them not at hand). */
+HIDDEN void ledger_transfer_slow(uint32_t from, uint32_t to, size_t u);
 
 /* One compare tells both "claimed" and "this handle". */
 static inline uint64_t slot_key(uint32_t handle) {
@@ -228,6 +230,20 @@ static inline void ledger_charge(uint32_t handle, int64_t bytes, int64_t blocks,
 	if (s == NULL)
 		return;   /* no memory for a record: nothing sane left to charge */
 	slot_charge(s, bytes, blocks, allocs, frees);
+}
+
+/* One block of u bytes changes services (a transfer). When this thread's
+ * ledger holds both slots at hand (their references keep the records), the
+ * records take it at once: neither slot leaves clean, so the receiver costs
+ * no listing and no publication at the next flush (a message to another
+ * service, every dispatch). Else through the slots. */
+static inline void ledger_transfer(uint32_t from, uint32_t to, size_t u) {
+	struct ledger_slot *f = ledger_peek(from);
+	struct ledger_slot *t = f ? ledger_peek(to) : NULL;
+	if (__builtin_expect(t != NULL, 1))
+		record_move(f->rec, t->rec, (int64_t)u);
+	else
+		ledger_transfer_slow(from, to, u);
 }
 
 #endif

@@ -215,13 +215,8 @@ void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua
 		atomic_fetch_add(&r->allocs, allocs);
 	if (frees)
 		atomic_fetch_add(&r->frees, frees);
-	if (bytes + lua > 0) {   /* only growth can set a new peak */
-		int64_t now = c + heap;
-		size_t peak = atomic_load_explicit(&r->peak, memory_order_relaxed);
-		while (now > 0 && (size_t)now > peak &&
-			!atomic_compare_exchange_weak(&r->peak, &peak, (size_t)now))
-			;
-	}
+	if (bytes + lua > 0)   /* only growth can set a new peak */
+		record_peak(r, c + heap);
 	struct totals *t = my_totals();
 	if (bytes)
 		atomic_fetch_add_explicit(&t->bytes, bytes, memory_order_relaxed);

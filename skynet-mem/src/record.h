@@ -41,6 +41,25 @@ HIDDEN void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int6
 	uint64_t allocs, uint64_t frees);
 HIDDEN void record_fill(struct mem_record *r, struct skynet_mem_stat *out);
 
+/* A new high-water mark when now (C + Lua bytes) passes the peak. */
+static inline void record_peak(struct mem_record *r, int64_t now) {
+	size_t peak = atomic_load_explicit(&r->peak, memory_order_relaxed);
+	while (now > 0 && (size_t)now > peak &&
+		!atomic_compare_exchange_weak(&r->peak, &peak, (size_t)now))
+		;
+}
+
+/* One block of u bytes changes records (a transfer, by a thread whose ledger
+ * holds both): two adds each, the totals untouched (the process holds the
+ * same), the receiver's peak. Nothing is left pending to publish. */
+static inline void record_move(struct mem_record *from, struct mem_record *to, int64_t u) {
+	atomic_fetch_sub_explicit(&from->bytes, u, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&from->blocks, 1, memory_order_relaxed);
+	int64_t c = atomic_fetch_add_explicit(&to->bytes, u, memory_order_relaxed) + u;
+	atomic_fetch_add_explicit(&to->blocks, 1, memory_order_relaxed);
+	record_peak(to, c + atomic_load_explicit(&to->lua, memory_order_relaxed));
+}
+
 /* Reads and lifecycle, for the API of skynet_mem.h (api.c). */
 HIDDEN int record_stat(uint32_t handle, struct skynet_mem_stat *out);
 HIDDEN size_t record_foreach(int (*fn)(const struct skynet_mem_stat *, void *), void *ud);

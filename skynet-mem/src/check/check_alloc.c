@@ -193,8 +193,7 @@ int block_transfer(void *ptr, uint32_t to_handle) {
 	}
 	if (m.owner == to_handle)
 		return 0;
-	ledger_charge(m.owner, -(int64_t)m.usable, -1, 0, 0);
-	ledger_charge(to_handle, (int64_t)m.usable, 1, 0, 0);
+	ledger_transfer(m.owner, to_handle, m.usable);
 	return 0;
 }
 
