@@ -136,6 +136,7 @@ recognise_flow() {
 	once $M '^	_release(q);$' "the queue's release"
 	once skynet-src/skynet_socket.c '^#include "skynet_harbor.h"$' "the skynet_harbor.h include"
 	once skynet-src/skynet_socket.c '^		sm->buffer = result->data;$' "the forwarded buffer"
+	once skynet-src/skynet_socket.c '^	if (more) {$' "the end of a socket event"
 	once skynet-src/skynet_handle.c '^#include "spinlock.h"$' "the spinlock.h include"
 	once skynet-src/skynet_handle.c '^	const char \* ret = _insert_name(H, name, handle);$' "the name registration"
 	once skynet-src/skynet_handle.c '^		s->slot = new_slot;$' "the handle table's growth"
@@ -156,6 +157,8 @@ recognise_flow
 	die "$SKYNET_DIR is not a skynet tree apply.sh knows: delete_context has no skynet_mq_mark_release(ctx->queue)"
 [ "$(sed -n '/^delete_context/,/^}/p' "$(src $S)" | grep -c '^	context_dec();$')" = 1 ] ||
 	die "$SKYNET_DIR is not a skynet tree apply.sh knows: delete_context does not end in context_dec()"
+[ "$(sed -n '/^drop_message/,/^}/p' "$(src $S)" | grep -c '^	skynet_free(msg->data);$')" = 1 ] ||
+	die "$SKYNET_DIR is not a skynet tree apply.sh knows: drop_message does not free msg->data"
 [ "$(sed -n '/^dispatch_message/,/^}/p' "$(src $S)" | grep -c '^	CHECKCALLING_END(ctx)$')" = 1 ] ||
 	die "$SKYNET_DIR is not a skynet tree apply.sh knows: dispatch_message does not end in CHECKCALLING_END"
 views_recognise
@@ -240,9 +243,11 @@ EOC
 #include "skynet_mem_skynet.h"/' \
 		-e 's/^		sm->buffer = result->data;$/&\
 		if (sm->buffer \&\& (type == SKYNET_SOCKET_TYPE_DATA || type == SKYNET_SOCKET_TYPE_UDP))\
-			skynet_mem_transfer(sm->buffer, (uint32_t)result->opaque);/' \
+			skynet_mem_socket_data(sm->buffer, (uint32_t)result->opaque);/' \
+		-e 's/^	if (more) {$/	skynet_mem_flush();\
+&/' \
 		"$ORIG/skynet-src/skynet_socket.c" >"$STAGE/skynet_socket.c"
-	[ "$(grep -c 'skynet_mem_' "$STAGE/skynet_socket.c")" = 2 ] ||
+	[ "$(grep -c 'skynet_mem_' "$STAGE/skynet_socket.c")" = 3 ] ||
 		die "internal: skynet_socket.c was not patched as expected"
 	install_file "$STAGE/skynet_socket.c" skynet-src/skynet_socket.c
 
@@ -377,6 +382,10 @@ s/^	CHECKCALLING_END(ctx)$/	skynet_mem_flush();\
 		skynet_mem_log_limits();\
 &/
 }' \
+	-e '/^drop_message(struct skynet_message \*msg, void \*ud) {$/,/^}$/{
+s/^	skynet_free(msg->data);$/	skynet_mem_dropped(msg->data, msg->sz);\
+&/
+}' \
 	-e '/^skynet_initthread(int m) {$/,/^}$/{
 s/^	pthread_setspecific(G_NODE.handle_key, (void \*)v);$/&\
 	skynet_mem_thread_init((uint32_t)v);/
@@ -395,7 +404,7 @@ s/^	context_dec();$/	pthread_setspecific(G_NODE.handle_key, mem_caller);\
 	skynet_mq_mark_release(mem_queue);\
 &/
 }' "$ORIG/$S" >"$STAGE/skynet_server.c"
-[ "$(grep -c 'mem_birth\|mem_caller\|mem_handle\|skynet_mem_skynet.h\|skynet_mem_set_current\|skynet_mem_thread_init\|skynet_mem_flush' "$STAGE/skynet_server.c")" = 14 ] ||
+[ "$(grep -c 'mem_birth\|mem_caller\|mem_handle\|skynet_mem_skynet.h\|skynet_mem_set_current\|skynet_mem_thread_init\|skynet_mem_flush\|skynet_mem_dropped' "$STAGE/skynet_server.c")" = 15 ] ||
 	die "internal: skynet_server.c was not patched as expected"
 cat >>"$STAGE/skynet_server.c" <<'EOC'
 

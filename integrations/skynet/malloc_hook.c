@@ -8,8 +8,12 @@
 #include <string.h>
 
 #include "skynet.h"
+#include "skynet_handle.h"
 #include "skynet_mem.h"
 #include "skynet_mem_skynet.h"
+#include "skynet_mq.h"
+#include "skynet_server.h"
+#include "skynet_socket.h"
 
 /* The library's log lines (dump_c_mem, skynet.memory) to skynet's logger. */
 static void log_line(void *ud, const char *line) {
@@ -124,4 +128,28 @@ void skynet_mem_death(uint32_t handle) {
 	if (left.bytes || left.blocks || left.lua_bytes)
 		skynet_mem_log("skynet-mem: service :%08x exited holding %zu bytes in %zu blocks, lua %zu bytes (%s)%s%s",
 			handle, left.bytes, left.blocks, left.lua_bytes, left.name, sites[0] ? ", allocated at " : "", sites);
+}
+
+/* The service is held while its buffer becomes its own, so its record cannot
+ * retire meanwhile (that waits for its mailbox's release, after its last
+ * reference): a buffer for a handle already gone stays the socket thread's,
+ * which frees it when the push fails, and no record is made for the dead. */
+void skynet_mem_socket_data(void *buffer, uint32_t handle) {
+	struct skynet_context *ctx = skynet_handle_grab(handle);
+	if (ctx == NULL)
+		return;
+	skynet_mem_transfer(buffer, handle);
+	skynet_context_release(ctx);
+}
+
+/* skynet's drop_message frees a dropped message's payload only; a socket
+ * data or UDP message's read buffer (skynet_socket.c's, owned by the message
+ * until socket.lua takes it) would be lost with it, on the dead service's
+ * account. */
+void skynet_mem_dropped(void *data, size_t sz) {
+	if (data == NULL || (sz >> MESSAGE_TYPE_SHIFT) != PTYPE_SOCKET)
+		return;
+	struct skynet_socket_message *sm = data;
+	if (sm->type == SKYNET_SOCKET_TYPE_DATA || sm->type == SKYNET_SOCKET_TYPE_UDP)
+		skynet_free(sm->buffer);
 }

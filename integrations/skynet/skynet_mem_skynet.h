@@ -59,6 +59,17 @@ void skynet_mem_log_limits(void);
  * dot): it is named ".name", and the name's copy (freed when it retires) is its. */
 void skynet_mem_named(uint32_t handle, const char *name);
 
+/* skynet_socket.c's forward_message: a data (TCP or UDP) buffer the socket
+ * thread read becomes the receiver's, if it is still alive (else it stays
+ * the socket thread's, which frees it). skynet_socket_poll publishes the
+ * socket thread's changes after each event (skynet_mem_flush), so it lets go
+ * of exited services' records. */
+void skynet_mem_socket_data(void *buffer, uint32_t handle);
+/* skynet_server.c's drop_message, before it frees a dropped message's
+ * payload (a dead service's mailbox): a socket message's read buffer is
+ * freed too, on the dead service's account. */
+void skynet_mem_dropped(void *data, size_t sz);
+
 /* The layer's mailbox reader (skynet_mem_set_queue_reader), in skynet_server.c
  * (it reads the context's queue); skynet_mq_mem in skynet_mq.c. */
 struct message_queue;

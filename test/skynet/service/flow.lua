@@ -83,6 +83,44 @@ local function case_socket()
 	return st
 end
 
+-- Socket data for a service that is gone: D bytes wait in its mailbox when
+-- it exits (dropped with it: freed, no exit line), then more arrive for its
+-- dead handle (freed by the socket thread); its record is reclaimed and the
+-- socket thread keeps none of it.
+local function case_socket_dead()
+	local D = 64 * 1024
+	local gate = skynet.newservice "gatelike"
+	local port = skynet.call(gate, "lua", "port")
+	local sock_base = memory.stat(0xfffffffe).bytes
+	local fd = assert(socket.open("127.0.0.1", port), "connect to the gate-like service")
+	T.poll("the connection started", function() return skynet.call(gate, "lua", "accepted") == 1 end)
+	skynet.send(gate, "lua", "spin_exit", D)
+	T.poll("the gate busy", function() return memory.stat(gate).name == "spinning" end)
+	socket.write(fd, string.rep("q", D))
+	T.retired(gate)
+	local st = memory.stat(gate)
+	T.check(st == nil or st.bytes == 0 and st.blocks == 0,
+		string.format("the dead gate holds %d bytes in %d blocks", st and st.bytes or 0, st and st.blocks or 0))
+	T.eq(T.count(T.log_text(), T.report_of(gate)), 0, "the gate exits without a line")
+	-- More data for the dead handle; each write makes the socket thread run.
+	T.poll("the dead gate's record reclaimed", function()
+		socket.write(fd, string.rep("r", 1000))
+		skynet.sleep(1)
+		return memory.stat(gate) == nil
+	end)
+	-- and stays so: data read for the dead handle (the socket thread's
+	-- allocations, published after each event) makes it no new record.
+	for _ = 1, 3 do
+		local a0 = memory.stat(0xfffffffe).allocs
+		socket.write(fd, string.rep("s", 1000))
+		T.poll("the socket thread's read", function() return memory.stat(0xfffffffe).allocs > a0 end)
+		T.eq(memory.stat(gate), nil, "a record for the dead gate after data for it")
+	end
+	T.check(memory.stat(0xfffffffe).bytes < sock_base + D // 2,
+		"the socket thread does not hold it: " .. memory.stat(0xfffffffe).bytes)
+	socket.close(fd)
+end
+
 T.start("flow", function()
 	local holder = skynet.newservice "holder"
 	skynet.name(".holder", holder)
@@ -92,4 +130,5 @@ T.start("flow", function()
 	sender = skynet.newservice "sender"
 	case_spin_saw(holder, sender)
 	case_socket()
+	case_socket_dead()
 end)
