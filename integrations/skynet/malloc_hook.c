@@ -4,6 +4,7 @@
  * skynet's own tree is a service's birth, names and death, seen from the
  * skynet files apply.sh patches. */
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,10 +16,46 @@
 #include "skynet_server.h"
 #include "skynet_socket.h"
 
-/* The library's log lines (dump_c_mem, skynet.memory) to skynet's logger. */
+/* A line to skynet's logger from `source`, which the logger prints as
+ * [:source]. skynet_error names only a live context (a worker's idle rows,
+ * a dead service, the socket thread would all read [:00000000]): this is the
+ * message it would send, a PTYPE_TEXT one to the service named "logger",
+ * with any handle as its source. Safe from any thread, as skynet_error. */
+static void log_from(uint32_t source, const char *line) {
+	static _Atomic uint32_t logger;
+	uint32_t to = logger;
+	if (to == 0)
+		logger = to = skynet_handle_findname("logger");
+	if (to == 0)
+		return;   /* no logger yet: skynet_error drops it too */
+	size_t n = strlen(line);
+	char *data = skynet_malloc(n + 1);
+	memcpy(data, line, n + 1);
+	struct skynet_message m;
+	m.source = source;
+	m.session = 0;
+	m.data = data;
+	m.sz = n | ((size_t)PTYPE_TEXT << MESSAGE_TYPE_SHIFT);
+	if (skynet_context_push(to, &m) != 0)
+		skynet_free(data);
+}
+
+/* A line about one service (its limit, its exit), shown as its own. */
+static void log_as(uint32_t source, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_as(uint32_t source, const char *fmt, ...) {
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_from(source, line);
+}
+
+/* The library's log lines (dump_c_mem, skynet.memory) to skynet's logger,
+ * from the service the thread runs (or its row: worker, socket ...). */
 static void log_line(void *ud, const char *line) {
 	(void)ud;
-	skynet_error(NULL, "%s", line);
+	log_from(skynet_mem_get_current(), line);
 }
 
 /* skynet_initthread's handles: (uint32_t)-m for skynet_imp.h's THREAD_*. */
@@ -104,11 +141,11 @@ void skynet_mem_log_limits(void) {
 	while (skynet_mem_limit_event(&ev, &lost)) {
 		struct skynet_mem_stat st;
 		const char *name = skynet_mem_stat(ev.handle, &st) == 0 ? st.name : "";
-		skynet_mem_log("skynet-mem: service :%08x passed its limit of %zu bytes (%zu used): a %s allocation of %zu bytes %s (%s)",
+		log_as(ev.handle, "skynet-mem: service :%08x passed its limit of %zu bytes (%zu used): a %s allocation of %zu bytes %s (%s)",
 			ev.handle, ev.limit, ev.used, ev.lua ? "Lua" : "C", ev.request,
 			ev.refused ? "refused" : "admitted", name);
 		if (lost)
-			skynet_mem_log("skynet-mem: %llu more limit crossings were not logged", (unsigned long long)lost);
+			log_as(ev.handle, "skynet-mem: %llu more limit crossings were not logged", (unsigned long long)lost);
 	}
 }
 
@@ -126,7 +163,7 @@ void skynet_mem_death(uint32_t handle) {
 	if (left.bytes)
 		skynet_mem_profile_sites(handle, sites, sizeof(sites), 3);
 	if (left.bytes || left.blocks || left.lua_bytes)
-		skynet_mem_log("skynet-mem: service :%08x exited holding %zu bytes in %zu blocks, lua %zu bytes (%s)%s%s",
+		log_as(handle, "skynet-mem: service :%08x exited holding %zu bytes in %zu blocks, lua %zu bytes (%s)%s%s",
 			handle, left.bytes, left.blocks, left.lua_bytes, left.name, sites[0] ? ", allocated at " : "", sites);
 }
 

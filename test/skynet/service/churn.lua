@@ -27,6 +27,9 @@ T.start("churn", function()
 		return t:find(T.report_of(leaker), 1, true) and t
 	end)
 	T.eq(T.count(text, T.report_of(leaker)), 1, "the leaker logs one line")
+	-- shown as the leaker's own line, not [:00000000]'s
+	local who = skynet.address(leaker)
+	T.eq(T.count(text, "[" .. who .. "] " .. T.report_of(leaker)), 1, "the line's source is the leaker")
 	local bytes, blocks = text:match(T.report_of(leaker):gsub("%p", "%%%0") .. " (%d+) bytes in (%d+) blocks, lua 0 bytes %(snlua leaker%)")
 	T.check(blocks, "the leaker's line names its bytes, blocks and name")
 	T.eq(math.tointeger(tonumber(blocks)), 1, "the leaker left one block")

@@ -253,9 +253,11 @@ end
 -- dump()) both write skynet's lines through its logger.
 local function case_dump()
 	memory.dump()
+	-- from the service that asked (not [:00000000])
+	local me = "[" .. skynet.address(skynet.self()) .. "] "
 	poll("dump in the log", function()
 		local t = log_text()
-		return t:find("] dump all service mem:", 1, true) and t:find("%] %+total: %d+kb")
+		return t:find(me .. "dump all service mem:", 1, true) and t:find(me:gsub("%p", "%%%0") .. "%+total: %d+kb")
 	end)
 	local before = count(log_text(), "] dump all service mem:")
 	require("skynet_mem_overflow").dump_c_mem()
