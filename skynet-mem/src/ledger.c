@@ -390,8 +390,17 @@ void ledger_switch(uint32_t from, uint32_t to, int cache) {
 		return;
 	s->seen = 1;
 	__builtin_prefetch(s->rec);   /* among thousands of services, a miss when published */
-	if (cache && !s->limited)
-		ledger_current = s;
+	if (!cache || s->limited)
+		return;
+	/* Listed now, as its first change would list it: that change (most
+	 * often a malloc) then takes the fast path. An unchanged listed slot
+	 * costs the next flush one test, not a record_add. */
+	if (slot_clean(s) && !s->direct) {
+		ledger_done_slow(s);
+		if (s->key != slot_key(to))
+			return;   /* the flush that made room let it go (its service exited) */
+	}
+	ledger_current = s;
 }
 
 __attribute__((noinline)) void ledger_transfer_slow(uint32_t from, uint32_t to, size_t u) {
