@@ -21,7 +21,7 @@ struct guard_pool guard_pool;
 
 static struct spin_lock lock = SPIN_LOCK_INIT;
 static uint32_t *fifo;            /* free slot indexes, a ring of `slots` entries */
-static size_t head, count;        /* under lock */
+static size_t head, count;        /* under lock (count read without: guard_pool_room) */
 static size_t live;               /* under lock */
 static atomic_uint_fast64_t guarded, missed;
 
@@ -91,6 +91,13 @@ static uintptr_t page_down(uintptr_t a) {
 
 static uintptr_t page_up(uintptr_t a) {
 	return page_down(a + guard_pool.page - 1);
+}
+
+int guard_pool_room(void) {
+	if (__atomic_load_n(&count, __ATOMIC_RELAXED) != 0)
+		return 1;
+	atomic_fetch_add_explicit(&missed, 1, memory_order_relaxed);
+	return 0;
 }
 
 /* Where the block goes in slot i: at the end of the data (rounded down to

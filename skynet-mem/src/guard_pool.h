@@ -49,6 +49,9 @@ HIDDEN int guard_pool_make(size_t slots, int underflow);
 /* A guarded block; NULL when no slot is free (counted) or n does not fit. */
 HIDDEN void *guard_pool_alloc(size_t n, size_t align, uint32_t owner, size_t charge,
 	const uintptr_t *pcs, int npcs);
+/* 1 when a slot is free now (a hint: guard_pool_alloc may still find none);
+ * 0 counts the block as missed. */
+HIDDEN int guard_pool_room(void);
 /* Counts of guard_pool_alloc's outcomes, and the slots now. */
 HIDDEN void guard_pool_counts(size_t *live, size_t *freed, uint64_t *guarded, uint64_t *missed);
 /* Live blocks of owner. */
