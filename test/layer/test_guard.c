@@ -32,19 +32,6 @@ static void check_build_refuses(void **state) {
 	assert_int_equal(skynet_mem_guard_every(GUARDED), 0);
 }
 
-/* The slot was reused by a block of the same size: the stale pointer is not
- * the new block's (the slot's blocks take turns over its pages), so a second
- * free or a read through it is caught, and reported as the old block's. */
-static void double_free_after_reuse_aborts(void **state) {
-	(void)state;
-	expect_also(DOUBLE_FREE_REUSED, SIGABRT, "guard: double free at", "(its slot holds another block now)");
-}
-
-static void read_after_reuse_faults(void **state) {
-	(void)state;
-	expect_also(READ_AFTER_REUSE, SIGSEGV, "use after free (read)", "freed by :0000002a");
-}
-
 int main(void) {
 	const struct CMUnitTest tests[] = { cmocka_unit_test(check_build_refuses) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
