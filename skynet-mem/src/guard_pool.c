@@ -235,7 +235,7 @@ int guard_free(void *p) {
 		guard_report(bad < s->p ? GUARD_UNDERFLOW : GUARD_OVERFLOW, s, bad, "found when it was freed");
 		abort();
 	}
-	s->nfree = guard_stack(s->free_pc, GUARD_FRAMES, 1);
+	s->nfree = guard_stack(s->free_pc, GUARD_FRAMES);
 	ledger_charge(s->owner, -(int64_t)s->charge, -1, 0, 1);
 	uintptr_t lo = page_down(s->p), hi = page_up(s->p + (s->n ? s->n : 1));
 	/* Its memory goes back to the system; the pages fault until reused. */
@@ -387,8 +387,7 @@ void guard_signals(void) {
 	static struct spin_lock lock = SPIN_LOCK_INIT;
 	if (ours(SIGSEGV) && ours(SIGBUS))
 		return;
-	uintptr_t warm[1];
-	guard_stack(warm, 1, 0);   /* loads the unwinder now, not in a handler */
+	guard_stack_ready();   /* loads the unwinders now, not in a handler */
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_fault;

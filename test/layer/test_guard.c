@@ -275,13 +275,25 @@ static int run_child(enum bug bug, char *err, size_t size) {
 	return status;
 }
 
+/* The allocating stack starts in this program (the layer's frames are left
+ * out, the caller's are kept): "allocated at:", then "#0 0x... PATH+0x...". */
+static int first_frame_is_ours(const char *err) {
+	const char *at = strstr(err, "allocated at:\n");
+	if (at == NULL)
+		return 0;
+	const char *line = strchr(at, '\n') + 1, *end = strchr(line, '\n');
+	const char *hit = strstr(line, "#0 0x");
+	const char *prog = strstr(line, "/test_guard+0x");
+	return end && hit && hit < end && prog && prog < end;
+}
+
 /* The child died of sig, reporting kind, the owner, its stack and also. */
 static void expect_also(enum bug bug, int sig, const char *kind, const char *also) {
 	char err[16384];
 	int status = run_child(bug, err, sizeof(err));
 	if (!WIFSIGNALED(status) || WTERMSIG(status) != sig || strstr(err, kind) == NULL ||
 		strstr(err, "owner :0000002a \"suspect\"") == NULL || strstr(err, "allocated at:") == NULL ||
-		strstr(err, also) == NULL)
+		strstr(err, also) == NULL || !first_frame_is_ours(err))
 		fail_msg("expected signal %d, \"%s\" and \"%s\", got status 0x%x and:\n%s", sig, kind, also,
 			status, err);
 	printf("%s", err);   /* the whole report, for the log */
