@@ -1,10 +1,12 @@
 #!/bin/bash
 # memory_web in skynet (issue 21), end to end on the skynet tree skynet_build
 # made: /metrics is promtool-clean and carries the awkward name; ?top=N; bad
-# requests get 4xx; half-open and never-reading clients leave it serving; a
-# real Prometheus scrapes it with deploy/prometheus's rules (the recording
-# rules evaluate, the near-limit alert fires on the hog); headless Chromium
-# draws the keeper's figures on the page served by skynet.
+# requests get 4xx; the hog's limit hit and the killed leaker's exit in
+# /history.json and /metrics; /debug/heap; half-open and never-reading
+# clients leave it serving; a real Prometheus scrapes it with
+# deploy/prometheus's rules (the recording rules evaluate, the near-limit
+# alert fires on the hog, its limit hits are ingested); headless Chromium
+# draws the keeper's figures, the exit and the limit hit on the page.
 # Usage: views_web.sh WORK RULES_FILE
 set -u
 WORK=$1
@@ -70,8 +72,10 @@ port=$(sed -n 's|.*memory_web: serving http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$tm
 [ -n "$port" ] || fail "memory_web did not say its port"
 keeper=$(sed -n 's/^webcheck: ready keeper=\(:[0-9a-f]*\) .*/\1/p' "$tmp/out.log")
 hog=$(sed -n 's/^webcheck: ready .* hog=\(:[0-9a-f]*\) .*/\1/p' "$tmp/out.log")
+leaker=$(sed -n 's/^webcheck: ready .* leaker=\(:[0-9a-f]*\) .*/\1/p' "$tmp/out.log")
+checkbuild=$(sed -n 's/^webcheck: ready .* check=\([01]\)$/\1/p' "$tmp/out.log")
 URL=http://127.0.0.1:$port
-say "memory_web on $URL; keeper $keeper, hog $hog"
+say "memory_web on $URL; keeper $keeper, hog $hog, leaker $leaker"
 get() { curl -sS -m 5 "$@"; }
 code() { curl -s -m 5 -o /dev/null -w '%{http_code}' "$@"; }
 
@@ -93,6 +97,13 @@ get "$URL/metrics?top=2" >"$tmp/top2"
 grep -q '^skynet_mem_service_c_bytes{handle="rest",name="rest"}' "$tmp/top2" || fail "?top=2 has no rest series"
 [ "$(grep -c '^skynet_mem_service_c_bytes{handle=":' "$tmp/top2")" = 2 ] || fail "?top=2 kept other than 2 services"
 promtool check metrics <"$tmp/top2" >/dev/null 2>&1 || fail "promtool rejects ?top=2"
+# the hog's limit: its crossing counted, the refused growth in the total
+hits=$(grep "^skynet_mem_service_limit_hits_total{handle=\"$hog\"" "$tmp/metrics" | awk '{ print $NF }')
+[ "${hits:-0}" -ge 1 ] || fail "no skynet_mem_service_limit_hits_total >= 1 for the hog: '$hits'"
+grep -q "^skynet_mem_service_limit_hits_total{handle=\"$keeper\",.*} 0$" "$tmp/metrics" || fail "the keeper, with no limit, has limit hits"
+refusals=$(sed -n 's/^skynet_mem_limit_refusals_total \([0-9]*\)$/\1/p' "$tmp/metrics")
+[ "${refusals:-0}" -ge 1 ] || fail "skynet_mem_limit_refusals_total is '$refusals', not >= 1"
+say "/metrics: the hog's limit hits $hits, refusals $refusals"
 # /memory.json and /history.json
 get "$URL/memory.json" | python3 -c "
 import json, sys
@@ -101,6 +112,38 @@ k = [s for s in d['services'] if s['handle'] == '$keeper']
 assert k and k[0]['c_bytes'] > 0 and k[0]['lua_mem'] < k[0]['lua_bytes'], k
 assert d['totals']['orphan_bytes'] > 0, d['totals']
 " || fail "/memory.json"
+# the hog in limit_hits, the killed leaker in exits (its 10 C blocks), at once
+get "$URL/history.json" | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+h = [x for x in d['limit_hits'] if x['handle'] == '$hog']
+assert h and h[0]['kind'] in ('C', 'Lua') and h[0]['count'] >= 1 and h[0]['limit'] > 0, d['limit_hits']
+assert h[0]['used'] + h[0]['request'] > h[0]['limit'] and h[0]['name'].startswith('snlua hog'), h
+assert not [x for x in d['limit_hits'] if x['handle'] == '$keeper'], d['limit_hits']
+assert d['limit_refusals'] >= 1, d['limit_refusals']
+e = [x for x in d['exits'] if x['handle'] == '$leaker']
+assert e and e[0]['leak'] and e[0]['blocks'] >= 10 and e[0]['bytes'] > 0, d['exits']
+assert e[0]['name'].startswith('snlua keeper'), e
+assert not [x for x in d['exits'] if x['handle'] in ('$keeper', '$hog')], d['exits']
+" || fail "/history.json's limit hits and exits"
+say "/history.json: the hog's limit hit, the leaker's exit"
+# /debug/heap: the keeper's sampled heap (every block of it sampled), as the host's
+if [ "$checkbuild" = 1 ]; then
+	[ "$(code "$URL/debug/heap?service=$keeper")" = 501 ] || fail "the check build's /debug/heap is not 501"
+else
+	get "$URL/debug/heap?service=$keeper" >"$tmp/heap" || fail "GET /debug/heap"
+	head -c 14 "$tmp/heap" | grep -q '^heap profile: ' || fail "/debug/heap: not a heap profile: $(head -n 2 "$tmp/heap")"
+	grep -q '^MAPPED_LIBRARIES:$' "$tmp/heap" || fail "/debug/heap: no MAPPED_LIBRARIES"
+	get "$URL/debug/heap?service=$keeper&format=folded" >"$tmp/folded" || fail "GET /debug/heap folded"
+	grep -q 'luaseri_pack' "$tmp/folded" || fail "the keeper's skynet.pack buffers (luaseri_pack) are not in its folded stacks: $(head -n 3 "$tmp/folded")"
+	[ "$(code "$URL/debug/heap?service=all")" = 200 ] || fail "/debug/heap?service=all"
+fi
+[ "$(code "$URL/debug/heap?service=zz")" = 400 ] || fail "a bad service is not 400"
+[ "$(code "$URL/debug/heap")" = 400 ] || fail "no service is not 400"
+[ "$(code "$URL/debug/heap?service=$keeper&format=svg")" = 400 ] || fail "a bad format is not 400"
+[ "$(code "$URL/debug/heap?service=:7fffff00")" = 404 ] || fail "an unknown service is not 404"
+[ "$(code "$URL/debug/heap?service=.nosuchname")" = 404 ] || fail "an unknown name is not 404"
+say "/debug/heap: the keeper's profile; 400 and 404 as the host"
 # bad requests: 4xx, and the page's files
 [ "$(code "$URL/metrics?top=x")" = 400 ] || fail "?top=x is not 400"
 [ "$(code "$URL/history.json?since=-1")" = 400 ] || fail "?since=-1 is not 400"
@@ -165,6 +208,9 @@ has_result() { query "$1" | grep -q '"result":\[{'; }
 until_ok "the recorded skynet_mem:service_bytes of the keeper" has_result "skynet_mem:service_bytes{handle=\"$keeper\"}"
 until_ok "SkynetMemServiceNearLimit firing on the hog" has_result "ALERTS{alertname=\"SkynetMemServiceNearLimit\",alertstate=\"firing\",handle=\"$hog\"}"
 has_result "ALERTS{alertname=\"SkynetMemServiceNearLimit\",handle=\"$keeper\"}" && fail "the alert fires on the keeper, which has no limit"
+has_result "skynet_mem_service_limit_hits_total{handle=\"$hog\"} >= 1" || fail "prometheus has no limit hit of the hog"
+has_result "skynet_mem_limit_refusals_total >= 1" || fail "prometheus has no refusal"
+has_result "skynet_mem_service_limit_hits_total{handle=\"$keeper\"} > 0" && fail "prometheus has limit hits of the keeper"
 rules=$(curl -fsS -m 5 "http://127.0.0.1:$pport/api/v1/rules")
 echo "$rules" | grep -q '"health":"err"' && fail "a rule failed to evaluate: $rules"
 a=$(query 'scrape_samples_post_metric_relabeling{job="skynet"}')
@@ -193,7 +239,10 @@ row=$(tr '\n' ' ' <"$tmp/dom" | grep -o "<tr data-handle=\"$keeper\".*" | sed 's
 echo "$row" | grep -q '房间' || fail "the keeper's name is not on the page: $row"
 echo "$row" | grep -q "class=\"num c\" data-v=\"$c\"" || fail "the page's C bytes for the keeper are not $c: $row"
 echo "$row" | grep -q 'class="num luamem" data-v="[0-9]' || fail "the page shows no own count of the keeper's Lua heap: $row"
-say "chromium: the keeper's row shows C $c and both Lua figures"
+dom=$(tr '\n' ' ' <"$tmp/dom")
+echo "$dom" | grep -q "<tr data-handle=\"$leaker\" class=\"leak\">" || fail "the page's exits have no row for the leaker"
+echo "$dom" | grep -q "<tr data-handle=\"$hog\" class=\"hit\">" || fail "the page's limit hits have no row for the hog"
+say "chromium: the keeper's row shows C $c and both Lua figures; the leaker's exit, the hog's limit hit"
 
 kill -0 $skpid 2>/dev/null || fail "skynet died"
 [ "$(code "$URL/metrics")" = 200 ] || fail "memory_web stopped serving"
