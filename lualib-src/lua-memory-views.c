@@ -94,8 +94,9 @@ static void build(lua_State *L, int arg, struct mem_views *view) {
 	view->rows = box->v;
 	view->n = n;
 	mem_views_globals(view);
-	/* info.limit_refusals = true: the layer's count (the host refuses nothing
-	 * of its own, skynet's memory_web) */
+	/* info.limit_refusals = true: skynet_mem_limit_refusals_total, the
+	 * layer's count of refused allocations (skynet's memory_web; the
+	 * project's host writes its own count) */
 	if (!lua_isnoneornil(L, arg)) {
 		view->has_refusals = lua_getfield(L, arg, "limit_refusals") == LUA_TBOOLEAN && lua_toboolean(L, -1);
 		lua_pop(L, 1);
