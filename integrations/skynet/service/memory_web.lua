@@ -142,8 +142,10 @@ local function heap(q)
 	if h == nil and not (svc and svc:match("^%.[%w_]+$")) then
 		return 400, "400 bad request: service wants :0100000a, 0100000a, .name or all\n"
 	end
-	if h == nil or (h ~= "all" and not memory.stat(h)) then
-		return 404, string.format("404 no service %s\n", h and views.addr(h) or svc)
+	if h == nil then
+		return 404, "404 no service of that name\n"
+	elseif h ~= "all" and not memory.stat(h) then
+		return 404, "404 no service with that handle\n"
 	end
 	if memory.check then
 		return 501, "501 the MEMORY_CHECK build samples nothing (its leak lists name every block's site)\n"
