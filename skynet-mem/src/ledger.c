@@ -25,6 +25,13 @@ static unsigned next_slot(const struct ledger *l, unsigned k) {
 	return k == slot_count(l) ? 0 : k + 1;
 }
 
+/* limited from the record, and the epoch it was read at (read first: a
+ * limit set meanwhile moves the epoch on). */
+static void slot_see_limit(struct ledger_slot *s) {
+	s->epoch = atomic_load_explicit(&record_limit_epoch, memory_order_acquire);
+	s->limited = s->rec && atomic_load_explicit(&s->rec->limit, memory_order_acquire) != 0;
+}
+
 static void slot_init(struct ledger_slot *s, struct mem_record *rec, uint64_t key) {
 	s->key = key;
 	s->rec = rec;
@@ -32,7 +39,7 @@ static void slot_init(struct ledger_slot *s, struct mem_record *rec, uint64_t ke
 	s->blocks = s->lua = 0;
 	s->allocs = s->frees = 0;
 	s->direct = 0;
-	s->limited = rec && atomic_load_explicit(&rec->limit, memory_order_relaxed) != 0;
+	slot_see_limit(s);
 	s->seen = 1;
 }
 
@@ -55,7 +62,7 @@ void ledger_publish(struct ledger_slot *s) {
 		if ((allocs | frees | (uint64_t)bytes | (uint64_t)blocks | (uint64_t)lua) != 0) {
 			record_add(s->rec, bytes, blocks, lua, allocs, frees);
 			/* The line record_add just wrote: no extra miss. */
-			s->limited = atomic_load_explicit(&s->rec->limit, memory_order_relaxed) != 0;
+			slot_see_limit(s);
 			if (s->limited && ledger_current == s)
 				ledger_current = LEDGER_NONE;
 		}
@@ -301,6 +308,10 @@ void ledger_done_slow(struct ledger_slot *s) {
 			ledger_publish(s);
 			return;
 		}
+		/* In use (the eviction clock's second chance); its record is
+		 * written at its publication: fetched while the dispatch runs. */
+		s->seen = 1;
+		__builtin_prefetch(s->rec, 1);
 		struct ledger *l = ledger_tls;
 		l->listed[l->nlisted++] = (unsigned)(s - l->slot);
 		if (++l->pending > DIRTY_MAX || l->nlisted == LEDGER_LISTED) {
@@ -368,20 +379,21 @@ void ledger_limit_set(uint32_t handle, size_t limit) {
 		ledger_current = LEDGER_NONE;
 }
 
-void ledger_switch(uint32_t from, uint32_t to, int cache) {
+/* The slot of the service left is at hand (ledger_current, still in cache).
+ * The next one's is not looked up here: among thousands of services it is a
+ * miss, which the switch would wait for; its first change finds it (malloc's
+ * slow path caches it, ledger_done_slow marks it seen and fetches its
+ * record), and the line is fetched now meanwhile. */
+void ledger_switch(uint32_t from, uint32_t to) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL)
 		return;
+	struct ledger_slot *s = ledger_current;
 	ledger_current = LEDGER_NONE;
-	struct ledger_slot *s = ledger_find(l, from);
+	if (s->key != slot_key(from))
+		s = ledger_find(l, from);
 	if (s && !slot_clean(s))
 		slot_publish(l, s);
 	sweep_if_retired(l);
-	s = ledger_find(l, to);
-	if (s == NULL)
-		return;
-	s->seen = 1;
-	__builtin_prefetch(s->rec);   /* among thousands of services, a miss when published */
-	if (cache && !s->limited)
-		ledger_current = s;
+	__builtin_prefetch(&l->slot[ledger_index(l, to)], 1);
 }

@@ -59,13 +59,19 @@ struct ledger_slot {
 	int64_t bytes;             /* pending C bytes + SLOT_BIAS (+ SLOT_CLEAN when clean) */
 	int64_t blocks, lua;
 	uint64_t allocs, frees;
-	int direct;                /* no ledger (thread exiting): publish after each use */
+	uint8_t direct;            /* no ledger (thread exiting): publish after each use */
 	/* The service had a limit when the slot was claimed or last published:
 	 * the fast paths then take the checked ones, and never read the record.
 	 * (A limit set meanwhile applies from the slot's next publication.) */
 	uint8_t limited;
 	uint8_t seen;              /* switched to since the eviction clock last passed */
+	/* record_limit_epoch when the record's limit was last seen 0: while no
+	 * limit was set since, an admission need not read the record (among
+	 * thousands of services, a miss per dispatch). */
+	uint32_t epoch;
 };
+
+_Static_assert(sizeof(struct ledger_slot) == 64, "a slot is one cache line");
 
 #define SLOT_GONE ((uint64_t)1)   /* never a slot_key: probes go on past it */
 
@@ -123,8 +129,8 @@ HIDDEN int ledger_threads(void);
  * at once; other threads' slots from their next publication. */
 HIDDEN void ledger_limit_set(uint32_t handle, size_t limit);
 /* The calling thread leaves service `from` for `to` (not 0): publishes
- * from's slot only; `cache`: to is skynet_mem_set_current's (ledger_current). */
-HIDDEN void ledger_switch(uint32_t from, uint32_t to, int cache);
+ * from's slot only. */
+HIDDEN void ledger_switch(uint32_t from, uint32_t to);
 
 /* One compare tells both "claimed" and "this handle". */
 static inline uint64_t slot_key(uint32_t handle) {
@@ -164,8 +170,20 @@ static inline struct ledger_slot *ledger_lookup(uint32_t handle) {
 
 /* 1 when the service may grow its Lua heap by more bytes under its limit
  * (refused past it, a crossing recorded: limit_events.h). */
+/* The record's limit, or 0 without reading the record when the slot saw
+ * none and no limit was set anywhere since. */
+static inline size_t slot_limit(struct ledger_slot *s) {
+	uint32_t e = atomic_load_explicit(&record_limit_epoch, memory_order_acquire);
+	if (__builtin_expect(!s->limited && s->epoch == e, 1))
+		return 0;
+	size_t limit = atomic_load_explicit(&s->rec->limit, memory_order_acquire);
+	if (limit == 0)
+		s->epoch = e;   /* read before the limit: a set since moved it on */
+	return limit;
+}
+
 static inline int ledger_admit(struct ledger_slot *s, size_t more) {
-	size_t limit = atomic_load_explicit(&s->rec->limit, memory_order_relaxed);
+	size_t limit = slot_limit(s);
 	if (__builtin_expect(limit == 0, 1))
 		return 1;
 	return ledger_admit_slow(s, more, limit, 0);
@@ -175,7 +193,7 @@ static inline int ledger_admit(struct ledger_slot *s, size_t more) {
  * crossing recorded when the host chose soft C limits (skynet's C code
  * assumes malloc never fails). */
 static inline int ledger_admit_c(struct ledger_slot *s, size_t more) {
-	size_t limit = atomic_load_explicit(&s->rec->limit, memory_order_relaxed);
+	size_t limit = slot_limit(s);
 	if (__builtin_expect(limit == 0, 1))
 		return 1;
 	return ledger_admit_slow(s, more, limit, 1);

@@ -337,6 +337,8 @@ int record_set_limit(uint32_t handle, size_t limit) {
 	if (live)
 		atomic_store(&r->limit, limit);
 	spin_unlock(&s->lock);
+	if (live)
+		atomic_fetch_add_explicit(&record_limit_epoch, 1, memory_order_release);
 	return live ? 0 : -1;
 }
 
@@ -350,6 +352,7 @@ size_t record_get_limit(uint32_t handle) {
 }
 
 atomic_uint record_retirements;
+atomic_uint record_limit_epoch;
 
 void record_exit(uint32_t handle, struct skynet_mem_stat *leftover) {
 	struct shard *s = shard_of(handle);

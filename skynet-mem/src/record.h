@@ -55,6 +55,9 @@ HIDDEN int record_set_name(uint32_t handle, const char *name);
 /* Counts record_exit calls: a thread's ledger lets go of exited services'
  * records when it sees the count move (ledger_flush). */
 extern atomic_uint record_retirements HIDDEN;
+/* Moves on after every limit set (after the store): a slot that saw no
+ * limit at an epoch need not read its record while the epoch stays. */
+extern atomic_uint record_limit_epoch HIDDEN;
 /* Set by skynet_mem_lua_warnings(0): no Lua heap warning (skynet's snlua logs its own). */
 extern atomic_int record_lua_warnings_off HIDDEN;
 
