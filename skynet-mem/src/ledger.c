@@ -5,6 +5,7 @@
 #include "backend.h"
 #include "ledger.h"
 #include "limit_events.h"
+#include "options.h"
 #include "thread_key.h"
 
 __thread struct ledger *ledger_tls TLS_IE;
@@ -172,10 +173,24 @@ static struct ledger_slot *direct_slot(uint32_t handle) {
 	return rec ? s : NULL;
 }
 
-/* The table is at its largest and holds LEDGER_MAX_LIVE services: a new one
+/* The size the table may grow to now (see LEDGER_BASE_SLOTS): sized from
+ * the services the process holds, so memory follows them. */
+static unsigned ledger_cap(void) {
+	size_t want = option_get(OPTION_LEDGER_SLOTS);
+	unsigned max = LEDGER_FIRST_SLOTS;
+	while (max < LEDGER_MAX_SLOTS && (size_t)max * 2 <= want)
+		max *= 2;
+	unsigned cap = max < LEDGER_BASE_SLOTS ? max : LEDGER_BASE_SLOTS;
+	size_t services = record_count();
+	while (cap < max && services > LEDGER_LIVE(cap))
+		cap *= 2;
+	return cap;
+}
+
+/* The table may not grow and holds 5/8 of its size in services: a new one
  * needs one evicted first. */
-static int ledger_full(const struct ledger *l) {
-	return slot_count(l) >= LEDGER_MAX_SLOTS && l->live >= LEDGER_MAX_LIVE;
+static int ledger_full(const struct ledger *l, unsigned cap) {
+	return slot_count(l) >= cap && l->live >= LEDGER_LIVE(slot_count(l));
 }
 
 /* Evicts the next claimed slot after the clock hand not switched to since
@@ -206,6 +221,7 @@ static void ledger_evict_next(struct ledger *l) {
 static struct ledger_slot *ledger_claim(struct ledger *l, uint32_t handle) {
 	uint64_t key = slot_key(handle);
 	int rehashed = 0;
+	unsigned cap = ledger_cap();
 	for (;;) {
 		unsigned n = slot_count(l), home = ledger_index(l, handle), k = home;
 		struct ledger_slot *room = NULL;
@@ -220,7 +236,7 @@ static struct ledger_slot *ledger_claim(struct ledger *l, uint32_t handle) {
 			if (t->key == 0)
 				break;   /* nothing was ever put past an empty slot */
 		}
-		int grow = n < LEDGER_MAX_SLOTS;
+		int grow = n < cap;
 		int crowded = room ? room->key == 0 && (l->used + 1) * 4 > n * 3 : grow;
 		if (crowded && !rehashed) {
 			rehashed = 1;
@@ -238,7 +254,7 @@ static struct ledger_slot *ledger_claim(struct ledger *l, uint32_t handle) {
 					break;
 				}
 			slot_evict(l, room);
-		} else if (ledger_full(l)) {
+		} else if (ledger_full(l, cap)) {
 			ledger_evict_next(l);
 		}
 		if (room->key == 0)

@@ -27,11 +27,17 @@
 #include "record.h"
 
 #define LEDGER_FIRST_SLOTS 64
-#define LEDGER_MAX_SLOTS 32768                /* 2 MiB of slots */
-/* Services a thread keeps a slot for: past it a new one evicts one. Below
- * the 3/4 of claimed and gone slots that asks for a rehash, so a full table
- * is rehashed (to drop gone slots) once per thousands of new services. */
-#define LEDGER_MAX_LIVE (LEDGER_MAX_SLOTS / 8 * 5)   /* 20,480 */
+/* A table grows to LEDGER_BASE_SLOTS (2 MiB); past it, twice as large while
+ * the process holds more records than 5/8 of it, up to LEDGER_MAX_SLOTS (16
+ * MiB, 163,840 services) or SKYNET_MEM_LEDGER_SLOTS: a worker that runs
+ * 100,000 live services round-robin keeps a slot for each and re-claims
+ * none. A table at its size keeps 5/8 of it live (20,480 at the base): past
+ * that a new service evicts one. Below the 3/4 of claimed and gone slots
+ * that asks for a rehash, so a full table is rehashed (to drop gone slots)
+ * once per thousands of new services. */
+#define LEDGER_BASE_SLOTS 32768
+#define LEDGER_MAX_SLOTS 262144
+#define LEDGER_LIVE(n) ((n) / 8 * 5)
 /* A service's slot lies within LEDGER_PROBE slots of its home: every probe
  * ends there, whatever the table holds (a claim with no room in that window
  * evicts the service at home). */

@@ -46,6 +46,11 @@ static struct totals *my_totals(void) {
 	return t;
 }
 
+size_t record_count(void) {
+	int_fast64_t n = atomic_load_explicit(&total_services, memory_order_relaxed);
+	return n > 0 ? (size_t)n : 0;
+}
+
 static uint32_t mix(uint32_t h) {
 	h ^= h >> 16;
 	h *= 0x7feb352du;

@@ -39,6 +39,8 @@ HIDDEN void record_release(struct mem_record *r);
 /* Adds deltas to the record and the global totals. */
 HIDDEN void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua,
 	uint64_t allocs, uint64_t frees);
+/* Records in the table now, retired ones included. */
+HIDDEN size_t record_count(void);
 HIDDEN void record_fill(struct mem_record *r, struct skynet_mem_stat *out);
 
 /* Reads and lifecycle, for the API of skynet_mem.h (api.c). */
