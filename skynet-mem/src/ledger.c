@@ -341,8 +341,27 @@ void ledger_done_slow(struct ledger_slot *s) {
 		slot_publish(ledger_tls, s);
 }
 
-/* Exited services' records can only be reclaimed once no slot holds them. */
-static void ledger_sweep(struct ledger *l) {
+static struct ledger_slot *ledger_find(struct ledger *l, uint32_t handle);
+
+/* Exited services' records can only be reclaimed once no slot holds them:
+ * the slots of the services that exited since the last time (exits seen ..
+ * now) let go of them. Each exit is looked up in the record's log of exits
+ * (a probe of at most LEDGER_PROBE slots); only a ledger that fell more than
+ * the log behind, or met an entry not written yet, walks its table. */
+static void ledger_sweep(struct ledger *l, unsigned seen, unsigned now) {
+	if (now - seen <= RECORD_RETIRED_LOG) {
+		unsigned seq = seen;
+		for (; seq != now; seq++) {
+			uint32_t h;
+			if (!record_retired_handle(seq, &h))
+				break;
+			struct ledger_slot *s = ledger_find(l, h);
+			if (s && atomic_load_explicit(&s->rec->retired, memory_order_relaxed))
+				slot_evict(l, s);
+		}
+		if (seq == now)
+			return;
+	}
 	for (unsigned i = 0; i <= slot_count(l); i++) {
 		struct ledger_slot *s = &l->slot[i];
 		if (slot_claimed(s) && atomic_load_explicit(&s->rec->retired, memory_order_relaxed))
@@ -351,10 +370,11 @@ static void ledger_sweep(struct ledger *l) {
 }
 
 static void sweep_if_retired(struct ledger *l) {
-	unsigned seen = atomic_load_explicit(&record_retirements, memory_order_acquire);
-	if (__builtin_expect(seen != l->retired_seen, 0)) {
-		l->retired_seen = seen;
-		ledger_sweep(l);
+	unsigned now = atomic_load_explicit(&record_retirements, memory_order_acquire);
+	if (__builtin_expect(now != l->retired_seen, 0)) {
+		unsigned seen = l->retired_seen;
+		l->retired_seen = now;
+		ledger_sweep(l, seen, now);
 	}
 }
 

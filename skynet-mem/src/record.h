@@ -57,6 +57,12 @@ HIDDEN int record_set_name(uint32_t handle, const char *name);
 /* Counts record_exit calls: a thread's ledger lets go of exited services'
  * records when it sees the count move (ledger_flush). */
 extern atomic_uint record_retirements HIDDEN;
+/* The exits' handles by sequence number, so a ledger looks up the services
+ * that exited rather than sweep its table: 1 and *handle when the exit
+ * numbered seq (record_retirements before it) is still logged, 0 when it is
+ * not yet written or overwritten (the last RECORD_RETIRED_LOG are kept). */
+#define RECORD_RETIRED_LOG 1024
+HIDDEN int record_retired_handle(unsigned seq, uint32_t *handle);
 /* Moves on after every limit set (after the store): a slot that saw no
  * limit at an epoch need not read its record while the epoch stays. */
 extern atomic_uint record_limit_epoch HIDDEN;
