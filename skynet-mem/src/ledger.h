@@ -4,11 +4,12 @@
 /* Thread-local pending counter deltas, one slot per service the thread has
  * touched. The hot path only touches its own thread's slots (no lock-prefixed
  * write). Slots live in a per-thread hash table (linear probing, one compare
- * when a service sits in its home slot) that grows to LEDGER_MAX_SLOTS, so a
- * worker running thousands of services keeps a slot, and the record reference
- * it holds, for each: a service switch takes no lock and evicts nothing.
- * Past LEDGER_MAX_LIVE services a new one evicts one first (published and
- * released): the one in its home slot, else the eviction clock's next.
+ * when a service sits in its home slot) that grows with the services the
+ * process holds (up to LEDGER_MAX_SLOTS), so a worker running 100,000
+ * services keeps a slot, and the record reference it holds, for each: a
+ * service switch takes no lock and evicts nothing. Past 5/8 of a table that
+ * may not grow a new service evicts one first (published and released): one
+ * in its probe window, else the eviction clock's next.
  * Pending deltas are published to the shared records: a switch of the current
  * service (skynet_mem_set_current, or the host's own current handle changing)
  * publishes the service it leaves; skynet_mem_set_current(0), thread exit and
