@@ -68,6 +68,7 @@ build() {
 # --- run: one skynet process; wait for the test's marks, then stop it ---
 wait_for() {   # wait_for SECONDS: until every mark is in the output, or skynet ended
 	deadline=$(($(date +%s) + $1))
+	gone=0
 	while :; do
 		all=1
 		for m in $MARKS; do
@@ -78,7 +79,12 @@ wait_for() {   # wait_for SECONDS: until every mark is in the output, or skynet 
 		done
 		[ $all = 1 ] && return 0
 		cat "$DIR/out.log" | grep -q '^[a-z]*: FAIL\|^harness: .* returned error' && return 1
-		kill -0 "$PID" 2>/dev/null || return 1
+		# skynet ended (an abort's test): its output is complete, look once more
+		if ! kill -0 "$PID" 2>/dev/null; then
+			[ $gone = 1 ] && return 1
+			gone=1
+			continue
+		fi
 		[ "$(date +%s)" -lt "$deadline" ] || return 1
 		sleep 0.1
 	done
@@ -181,8 +187,19 @@ EOF
 		die "a service exited with Lua heap still charged"
 	fi
 	if [ "$TEST" = doublefree ]; then
-		h=$(sed -n 's/^doublefree: injected by \(:[0-9a-f]*\)$/\1/p' "$DIR/out.log")
+		h=$(sed -n 's/^doublefree: injected by \(:[0-9a-f]*\) at tick [0-9]*$/\1/p' "$DIR/out.log")
 		[ -n "$h" ] || die "the doublefree service did not say who it is"
+		# The node's other services ran on until the abort: the ticker's
+		# ticks 1..g before the guard was set, g+1..i after it (i: when the
+		# double free was sent), every one written before the report.
+		g=$(sed -n 's/^doublefree: guard set at tick \([0-9]*\)$/\1/p' "$DIR/out.log")
+		i=$(sed -n 's/^doublefree: injected by :[0-9a-f]* at tick \([0-9]*\)$/\1/p' "$DIR/out.log")
+		[ -n "$g" ] && [ -n "$i" ] && [ "$g" -ge 1 ] && [ "$i" -ge $((g + 5)) ] ||
+			die "the ticker did not tick before and after the guard (ticks: guard '$g', double free '$i')"
+		awk -v i="$i" '/^skynet-mem: guard: double free/ { exit } /^doublefree: tick [0-9]+$/ { seen[$3] = 1 }
+			END { for (k = 1; k <= i; k++) if (!(k in seen)) { print "tick " k " missing"; exit 1 } }' "$DIR/out.log" ||
+			die "the ticker's lines up to the double free are not all before the report"
+		echo "skynet_test: the ticker ticked 1..$g before the guard, $((g + 1))..$i after it, all before the report"
 		! grep -q "doublefree: not caught" "$DIR/out.log" || die "the double free went on"
 		grep -q "^doublefree: console: every	1$" "$DIR/out.log" || die "the console's guard did not answer every 1"
 		grep "skynet-mem: guard: block .* owner $h " "$DIR/out.log" | grep -q 'trasher' ||
