@@ -60,6 +60,8 @@ build() {
 	make -C "$WORK/skynet" linux -j2 >"$WORK/make.log" 2>&1 || { tail -n 30 "$WORK/make.log"; die "make linux failed"; }
 	# A C module of our own that writes one byte past a block (the check build's test).
 	cc -O1 -g -fPIC -shared -I"$WORK/skynet/3rd/lua" -o "$WORK/skynet_mem_overflow.so" "$HERE/overflow.c"
+	# Totals and the sum of the records in one read (handletotals.lua).
+	cc -O1 -g -fPIC -shared -I"$WORK/skynet/3rd/lua" -I"$REPO/skynet-mem/include" -o "$WORK/skynet_mem_totals.so" "$HERE/totals.c"
 	echo "skynet ($VARIANT) built in $WORK/skynet"
 }
 
@@ -98,6 +100,7 @@ run() {
 	mkdir -p "$DIR/service"
 	ARGS=
 	SECONDS_MAX=60
+	AFTER=        # a service of ours the harness runs once the test returned
 	ALLOW_LEFT=   # services allowed to exit holding blocks (a regex of handles)
 	# MARKS: count:text (grep pattern, ~ for a space) that must all appear.
 	case $TEST in
@@ -110,13 +113,18 @@ run() {
 	testmemlimit) MARKS="1:Set~memory~limit~to~1.00~M 1:\]~[0-9][0-9]*~" ;;
 	testhandle)
 		# skynet's testhandle with two numbers changed: its console on a port
-		# the system picks (it hard-codes 8000), and 8192 launch+kill cycles
-		# instead of 16 million.
+		# the system picks (it hard-codes 8000), and 36,000 launch+kill cycles
+		# instead of 16 million (issue 18's figure); 12,000 in the slower
+		# MEMORY_CHECK build, to stay within the suite's time per test.
+		cycles=36000
+		[ "$(cat "$SK/.skynet-mem/variant" 2>/dev/null)" = check ] && cycles=12000
 		sed -e 's/newservice("debug_console",8000)/newservice("debug_console","127.0.0.1",0)/' \
-			-e 's/if addr > 0xfffff0 then/if addr > 0x2000 then/' "$SK/test/testhandle.lua" >"$DIR/service/testhandle.lua"
-		grep -q '"127.0.0.1",0' "$DIR/service/testhandle.lua" && grep -q '0x2000' "$DIR/service/testhandle.lua" ||
+			-e "s/if addr > 0xfffff0 then/if addr > $cycles then/" "$SK/test/testhandle.lua" >"$DIR/service/testhandle.lua"
+		grep -q '"127.0.0.1",0' "$DIR/service/testhandle.lua" && grep -q "addr > $cycles then" "$DIR/service/testhandle.lua" ||
 			die "testhandle.lua is not the one this test knows"
-		MARKS="1:Start~debug~console" ;;
+		# Then our checker: exact totals, killed services' records reclaimed.
+		AFTER=handletotals
+		MARKS="1:Start~debug~console 1:^handletotals:~ok" ;;
 	memcheck) MARKS="1:^memcheck:~ok" ;;
 	viewcheck) MARKS="1:^viewcheck:~ok" ;;   # the layer's debug console commands (views)
 	flow|churn|limits) MARKS="1:^$TEST:~ok" ;;
@@ -128,6 +136,8 @@ run() {
 	MARKS="1:^harness:~$TEST~returned~ok $MARKS"
 	[ "$TEST" = overflow ] && MARKS="1:overflow:~injected 1:MEMORY_CHECK"
 	[ "$TEST" = doublefree ] && MARKS="1:doublefree:~injected 1:guard:~double~free"
+	AFTER_LINE=
+	[ -n "$AFTER" ] && AFTER_LINE="harness_after = \"$AFTER\""
 	cat >"$DIR/config" <<EOF
 root = "$SK/"
 thread = 2
@@ -136,6 +146,7 @@ harbor = 0
 start = "harness"
 harness_test = "$TEST"
 harness_prof = "$PROF"
+$AFTER_LINE
 bootstrap = "snlua bootstrap"
 cpath = root.."cservice/?.so"
 lualoader = root.."lualib/loader.lua"
