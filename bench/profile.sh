@@ -3,6 +3,10 @@
 # (callgrind, whole run) of each bench_programs shape and of bench_lua with
 # sampling off (SKYNET_MEM_PROFILE_SAMPLE=0: the countdown and the free
 # path's filter still run) and at the default rate, in the same build.
+# With SKYNET=<a skynet tree built over this build's layer> (test/skynet's
+# skynet_build leaves one in <build>/test/skynet/work/skynet), also skynet's
+# Lua benchmark (bench/skynet/service/skynet_bench.lua lua): instructions per
+# round, a 50-round run minus a 10-round run, so skynet's start-up cancels.
 # Usage: bench/profile.sh [build dir (build/release)] [programs (all five)]
 set -eu
 build=${1:-build/release}
@@ -31,3 +35,37 @@ for p in $programs; do
 	row "$p" "$build/bench/bench_programs" --one "$p" layer
 done
 row "bench_lua 1 1" "$build/bench/bench_lua" 1 1
+
+[ -n "${SKYNET:-}" ] || exit 0
+sk=$(cd "$SKYNET" && pwd)
+[ -x "$sk/skynet" ] || { echo "SKYNET=$SKYNET: no skynet binary there"; exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# $1: SKYNET_MEM_PROFILE_SAMPLE, $2: rounds; prints the whole run's instructions.
+skynet_insns() {
+	cat >"$work/config" <<EOC
+root = "$sk/"
+thread = 2
+logger = "$work/bench.log"
+harbor = 0
+start = "skynet_bench lua $2"
+bootstrap = "snlua bootstrap"
+cpath = root.."cservice/?.so"
+lualoader = root.."lualib/loader.lua"
+luaservice = "$here/skynet/service/?.lua;"..root.."service/?.lua"
+lua_path = root.."lualib/?.lua;"..root.."lualib/?/init.lua"
+lua_cpath = root.."luaclib/?.so"
+EOC
+	(cd "$work" && SKYNET_MEM_PROFILE_SAMPLE=$1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+		"$sk/skynet" "$work/config" 2>&1) | sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | tail -1
+}
+per_round() {
+	a=$(skynet_insns "$1" 10)
+	b=$(skynet_insns "$1" 50)
+	awk -v a="$a" -v b="$b" 'BEGIN { printf "%.0f", (b - a) / 40 }'
+}
+off=$(per_round 0)
+on=$(per_round 512K)
+awk -v a="$off" -v b="$on" 'BEGIN {
+	printf "%-22s %15.0f %15.0f   %+.3f%%   (instructions per round)\n", "skynet lua", a, b, 100 * (b - a) / a }'
