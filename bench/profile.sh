@@ -7,6 +7,10 @@
 # skynet_build leaves one in <build>/test/skynet/work/skynet), also skynet's
 # Lua benchmark (bench/skynet/service/skynet_bench.lua lua): instructions per
 # round, a 50-round run minus a 10-round run, so skynet's start-up cancels.
+# skynet's timer and idle workers make whole runs move by a few percent from
+# run to run (off against off too), so the row also gives the share of the
+# 512K run spent in the profile's own code (block_sampled, profile_take:
+# callgrind, inclusive).
 # Usage: bench/profile.sh [build dir (build/release)] [programs (all five)]
 set -eu
 build=${1:-build/release}
@@ -57,7 +61,7 @@ luaservice = "$here/skynet/service/?.lua;"..root.."service/?.lua"
 lua_path = root.."lualib/?.lua;"..root.."lualib/?/init.lua"
 lua_cpath = root.."luaclib/?.so"
 EOC
-	(cd "$work" && SKYNET_MEM_PROFILE_SAMPLE=$1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+	(cd "$work" && SKYNET_MEM_PROFILE_SAMPLE=$1 valgrind --tool=callgrind --callgrind-out-file="$work/cg.$1.$2" \
 		"$sk/skynet" "$work/config" 2>&1) | sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | tail -1
 }
 per_round() {
@@ -69,3 +73,7 @@ off=$(per_round 0)
 on=$(per_round 512K)
 awk -v a="$off" -v b="$on" 'BEGIN {
 	printf "%-22s %15.0f %15.0f   %+.3f%%   (instructions per round)\n", "skynet lua", a, b, 100 * (b - a) / a }'
+callgrind_annotate --inclusive=yes --threshold=100 --auto=no "$work/cg.512K.50" 2>/dev/null | awk '
+	/PROGRAM TOTALS/ { gsub(",", "", $1); total = $1 }
+	/:(block_sampled|profile_take) \[/ { gsub(",", "", $1); own += $1 }
+	END { printf "skynet lua 50 rounds at 512K: %.0f of %.0f instructions in the profile (%.4f%%)\n", own, total, 100 * own / total }'
