@@ -39,8 +39,8 @@ static const struct host_mem_row *largest(const struct host_mem_view *v) {
 static void plain_frame(const struct host_mem_view *v, const struct host_mem_view *prev, int t) {
 	const struct host_mem_row *top = largest(v);
 	printf("t=%ds services %zu, C %.1f KiB, Lua %.1f KiB, exited services still own %.1f KiB; largest: %s %.1f KiB\n",
-		t, v->n ? v->n - 1 : 0, v->totals.bytes / 1024.0, v->totals.lua_bytes / 1024.0,
-		v->orphan_bytes / 1024.0, top ? top->name : "-",
+		t, v->n ? v->n - 1 : 0, v->g.totals.bytes / 1024.0, v->g.totals.lua_bytes / 1024.0,
+		v->g.orphan_bytes / 1024.0, top ? top->name : "-",
 		top ? (top->st.bytes + top->st.lua_bytes) / 1024.0 : 0.0);
 	if (t % PLAIN_TABLE_EVERY == 0) {
 		struct host_table opt = { .max_rows = PLAIN_ROWS };

@@ -94,6 +94,14 @@ static void build(lua_State *L, int arg, struct mem_views *view) {
 	view->rows = box->v;
 	view->n = n;
 	mem_views_globals(view);
+	/* info.limit_refusals = true: skynet_mem_limit_refusals_total, the
+	 * layer's count of refused allocations (skynet's memory_web; the
+	 * project's host writes its own count) */
+	if (!lua_isnoneornil(L, arg)) {
+		view->has_refusals = lua_getfield(L, arg, "limit_refusals") == LUA_TBOOLEAN && lua_toboolean(L, -1);
+		lua_pop(L, 1);
+		view->refusals = skynet_mem_limit_refusals();
+	}
 }
 
 static int push_text(lua_State *L, char *text) {
@@ -133,13 +141,140 @@ static int lutf8(lua_State *L) {
 
 /* --- the history ring of memory_web --- */
 
+/* What the host keeps of its own and memory_web learns from the layer: the
+ * limit crossings (a reader of the layer's ring that takes nothing: skynet's
+ * glue logs them) and the exits that left memory (retired records still
+ * owning some, found when first seen: within a second of the exit). */
+#define EXITS_KEPT 64
+#define HITS_KEPT 32
+#define BURST_MS 1000   /* a service's crossings of one kind this close: one hit */
+
+struct exit_kept {
+	struct mem_history_exit x;
+	char name[MEM_NAME_MAX], sites[200];
+};
+
+struct hit_kept {
+	struct mem_history_hit x;
+	char name[MEM_NAME_MAX];
+};
+
+struct events {
+	uint64_t cursor;                 /* the layer's crossings read so far */
+	struct hit_kept hits[HITS_KEPT];
+	size_t nhits;                    /* so far; the last HITS_KEPT kept */
+	struct exit_kept exits[EXITS_KEPT];
+	size_t nexits;
+	uint32_t *seen;                  /* retired handles already reported, sorted */
+	size_t nseen;
+};
+
 struct ring {
 	size_t cap, n;   /* n: samples so far; the ring keeps the last cap */
+	struct events ev;
 	struct mem_history_sample s[];
 };
 
 static struct ring *check_ring(lua_State *L) {
 	return luaL_checkudata(L, 1, HISTORY_META);
+}
+
+static int ring_gc(lua_State *L) {
+	struct ring *r = check_ring(L);
+	free(r->ev.seen);
+	r->ev.seen = NULL;
+	return 0;
+}
+
+static void record_name(uint32_t h, char *out, size_t size) {
+	struct skynet_mem_stat st;
+	mem_utf8_cut(out, size, skynet_mem_stat(h, &st) == 0 ? st.name : "");
+}
+
+static void take_hits(struct events *ev, uint64_t now) {
+	struct skynet_mem_limit_event e[16];
+	size_t got;
+	while ((got = skynet_mem_limit_events_since(&ev->cursor, e, 16, NULL)) > 0)
+		for (size_t i = 0; i < got; i++) {
+			const char *kind = e[i].lua ? "Lua" : "C";
+			struct hit_kept *h = NULL;
+			for (size_t k = ev->nhits; k > 0 && k + HITS_KEPT > ev->nhits && h == NULL; k--) {
+				struct hit_kept *o = &ev->hits[(k - 1) % HITS_KEPT];
+				if (o->x.handle == e[i].handle && strcmp(o->x.kind, kind) == 0 && o->x.refused == e[i].refused &&
+					now - o->x.last_ms < BURST_MS)
+					h = o;
+			}
+			if (h) {
+				h->x.count++;
+			} else {
+				h = &ev->hits[ev->nhits++ % HITS_KEPT];
+				memset(h, 0, sizeof(*h));
+				record_name(e[i].handle, h->name, sizeof(h->name));
+				h->x = (struct mem_history_hit){ .handle = e[i].handle, .name = h->name, .kind = kind,
+					.refused = e[i].refused, .limit = e[i].limit, .first_ms = now, .count = 1 };
+			}
+			h->x.request = e[i].request;
+			h->x.used = e[i].used;
+			h->x.last_ms = now;
+		}
+}
+
+static int cmp_handle(const void *a, const void *b) {
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+struct exits_walk {
+	struct events *ev;
+	uint64_t now;
+	uint32_t *now_seen;
+	size_t n, cap;
+	int nomem;
+};
+
+static int take_exit(const struct skynet_mem_stat *st, void *ud) {
+	struct exits_walk *w = ud;
+	if (!st->retired)
+		return 0;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 64;
+		uint32_t *p = realloc(w->now_seen, cap * sizeof(*p));
+		if (p == NULL) {
+			w->nomem = 1;
+			return 1;
+		}
+		w->now_seen = p;
+		w->cap = cap;
+	}
+	w->now_seen[w->n++] = st->handle;
+	struct events *ev = w->ev;
+	if (ev->seen && bsearch(&st->handle, ev->seen, ev->nseen, sizeof(*ev->seen), cmp_handle))
+		return 0;
+	struct exit_kept *e = &ev->exits[ev->nexits++ % EXITS_KEPT];
+	memset(e, 0, sizeof(*e));
+	mem_utf8_cut(e->name, sizeof(e->name), st->name);
+	skynet_mem_profile_sites(st->handle, e->sites, sizeof(e->sites), 3);
+	e->x = (struct mem_history_exit){ .handle = st->handle, .name = e->name, .sites = e->sites, .t_ms = w->now,
+		.bytes = st->bytes, .blocks = st->blocks, .lua_bytes = st->lua_bytes };
+	return 0;
+}
+
+/* The crossings queued and the exits that left memory since the last call.
+ * Out of memory, the exits wait for the next call. */
+static void take_events(struct events *ev, uint64_t now) {
+	take_hits(ev, now);
+	struct exits_walk w = { ev, now, NULL, 0, 0, 0 };
+	size_t before = ev->nexits;
+	skynet_mem_foreach(take_exit, &w);
+	if (w.nomem) {
+		ev->nexits = before;
+		free(w.now_seen);
+		return;
+	}
+	qsort(w.now_seen, w.n, sizeof(*w.now_seen), cmp_handle);
+	free(ev->seen);
+	ev->seen = w.now_seen;
+	ev->nseen = w.n;
 }
 
 /* Names the last sample's services from names (a handle missing there gets
@@ -171,6 +306,7 @@ static int ring_sample(lua_State *L) {
 	int names = lua_istable(L, 3) ? 3 : 0;
 	mem_history_take(&r->s[r->n % r->cap], (uint64_t)t);
 	r->n++;
+	take_events(&r->ev, (uint64_t)t);
 	return name_last(L, r, names) ? 1 : 0;
 }
 
@@ -206,8 +342,23 @@ static int write_exited(const struct skynet_mem_stat *st, void *ud) {
 	return 0;
 }
 
-/* ring:json(since_ms, now_ms [, names]): /history.json. skynet keeps no exit
- * reports nor limit hits of its own: those lists are empty. */
+/* The kept events, oldest first, for the renderer. */
+static size_t kept_exits(const struct events *ev, struct mem_history_exit *out) {
+	size_t n = ev->nexits < EXITS_KEPT ? ev->nexits : EXITS_KEPT;
+	for (size_t i = 0; i < n; i++)
+		out[i] = ev->exits[(ev->nexits - n + i) % EXITS_KEPT].x;
+	return n;
+}
+
+static size_t kept_hits(const struct events *ev, struct mem_history_hit *out) {
+	size_t n = ev->nhits < HITS_KEPT ? ev->nhits : HITS_KEPT;
+	for (size_t i = 0; i < n; i++)
+		out[i] = ev->hits[(ev->nhits - n + i) % HITS_KEPT].x;
+	return n;
+}
+
+/* ring:json(since_ms, now_ms [, names]): /history.json. The exits and limit
+ * hits are those the ring has seen (each sample and each call looks). */
 static int ring_json(lua_State *L) {
 	struct ring *r = check_ring(L);
 	lua_Integer since = luaL_checkinteger(L, 2);
@@ -230,7 +381,12 @@ static int ring_json(lua_State *L) {
 	fputc('{', f);
 	mem_history_write(f, copy, n, 1000, r->cap, (uint64_t)now);
 	free(copy);
-	fputs(",\"exits\":[],\"limit_refusals\":0,\"limit_hits\":[],\"exited\":[", f);
+	take_events(&r->ev, (uint64_t)now);
+	struct mem_history_exit ex[EXITS_KEPT];
+	struct mem_history_hit hits[HITS_KEPT];
+	mem_history_write_exits(f, ex, kept_exits(&r->ev, ex));
+	mem_history_write_hits(f, skynet_mem_limit_refusals(), hits, kept_hits(&r->ev, hits));
+	fputs(",\"exited\":[", f);
 	struct exited e = { L, names, f, 0, 0 };
 	skynet_mem_foreach(write_exited, &e);
 	fprintf(f, "],\"exited_with_leftovers\":%zu}", e.all);
@@ -246,13 +402,15 @@ static int lhistory(lua_State *L) {
 	lua_Integer cap = luaL_optinteger(L, 1, 600);
 	luaL_argcheck(L, cap >= 1 && cap <= 86400, 1, "capacity must be 1..86400");
 	struct ring *r = lua_newuserdatauv(L, sizeof(*r) + (size_t)cap * sizeof(r->s[0]), 0);
+	memset(r, 0, sizeof(*r));
 	r->cap = (size_t)cap;
-	r->n = 0;
 	if (luaL_newmetatable(L, HISTORY_META)) {
 		static const luaL_Reg m[] = { { "sample", ring_sample }, { "rename", ring_rename }, { "json", ring_json },
 			{ NULL, NULL } };
 		luaL_newlib(L, m);
 		lua_setfield(L, -2, "__index");
+		lua_pushcfunction(L, ring_gc);
+		lua_setfield(L, -2, "__gc");
 	}
 	lua_setmetatable(L, -2);
 	return 1;

@@ -85,3 +85,31 @@ void mem_history_write(FILE *f, const struct mem_history_sample *s, size_t n,
 	free(set);
 	fputc('}', f);
 }
+
+void mem_history_write_exits(FILE *f, const struct mem_history_exit *e, size_t n) {
+	fputs(",\"exits\":[", f);
+	for (size_t i = n; i > 0; i--) {
+		const struct mem_history_exit *x = &e[i - 1];
+		fprintf(f, "%s{\"handle\":\":%08x\",\"name\":", i < n ? "," : "", x->handle);
+		mem_views_json_string(f, x->name);
+		fprintf(f, ",\"t\":%llu,\"bytes\":%zu,\"blocks\":%zu,\"lua_bytes\":%zu,\"leak\":%s,\"sites\":",
+			(unsigned long long)x->t_ms, x->bytes, x->blocks, x->lua_bytes, x->bytes || x->blocks ? "true" : "false");
+		mem_views_json_string(f, x->sites);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+void mem_history_write_hits(FILE *f, uint64_t refusals, const struct mem_history_hit *h, size_t n) {
+	fprintf(f, ",\"limit_refusals\":%llu,\"limit_hits\":[", (unsigned long long)refusals);
+	for (size_t i = n; i > 0; i--) {
+		const struct mem_history_hit *x = &h[i - 1];
+		fprintf(f, "%s{\"handle\":\":%08x\",\"name\":", i < n ? "," : "", x->handle);
+		mem_views_json_string(f, x->name);
+		fprintf(f, ",\"kind\":\"%s\",\"refused\":%s,\"request\":%zu,\"used\":%zu,\"limit\":%zu,"
+			"\"first\":%llu,\"last\":%llu,\"count\":%llu}",
+			x->kind, x->refused ? "true" : "false", x->request, x->used, x->limit,
+			(unsigned long long)x->first_ms, (unsigned long long)x->last_ms, (unsigned long long)x->count);
+	}
+	fputc(']', f);
+}

@@ -38,4 +38,27 @@ MEM_VIEWS_HIDDEN void mem_history_take(struct mem_history_sample *s, uint64_t t_
 MEM_VIEWS_HIDDEN void mem_history_write(FILE *f, const struct mem_history_sample *s, size_t n,
 	unsigned interval_ms, size_t capacity, uint64_t now_ms);
 
+/* An exit that left memory behind, or a clean one (the host keeps both). */
+struct mem_history_exit {
+	uint32_t handle;
+	const char *name, *sites;   /* any bytes; sites: the top sampled allocation sites, or "" */
+	uint64_t t_ms;
+	size_t bytes, blocks, lua_bytes;
+};
+
+/* A service's limit hit: a burst of one kind from one service is one hit. */
+struct mem_history_hit {
+	uint32_t handle;
+	const char *name;
+	const char *kind;           /* "C" or "Lua" */
+	int refused;                /* 0: admitted past the limit (skynet's C allocations) */
+	size_t request, used, limit;
+	uint64_t first_ms, last_ms, count;
+};
+
+/* ,"exits":[...] of e (n, oldest first), written newest first. */
+MEM_VIEWS_HIDDEN void mem_history_write_exits(FILE *f, const struct mem_history_exit *e, size_t n);
+/* ,"limit_refusals":N,"limit_hits":[...] of h (n, oldest first), newest first. */
+MEM_VIEWS_HIDDEN void mem_history_write_hits(FILE *f, uint64_t refusals, const struct mem_history_hit *h, size_t n);
+
 #endif

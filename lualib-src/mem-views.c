@@ -23,6 +23,7 @@ static long long get_peak(const struct mem_views_row *r) { return (long long)r->
 static long long get_limit(const struct mem_views_row *r) { return (long long)r->st.limit; }
 static long long get_allocs(const struct mem_views_row *r) { return (long long)r->st.allocs; }
 static long long get_frees(const struct mem_views_row *r) { return (long long)r->st.frees; }
+static long long get_limit_hits(const struct mem_views_row *r) { return (long long)r->st.limit_hits; }
 static long long get_mailbox(const struct mem_views_row *r) { return (long long)r->mailbox; }
 
 static const struct metric per_service[] = {
@@ -32,6 +33,7 @@ static const struct metric per_service[] = {
 	{ "skynet_mem_service_blocks", "gauge", "Live C blocks of the service.", get_blocks, 1 },
 	{ "skynet_mem_service_peak_bytes", "gauge", "High-water mark of C + Lua bytes.", get_peak, 0 },
 	{ "skynet_mem_service_limit_bytes", "gauge", "Limit on C + Lua bytes (0: none).", get_limit, 0 },
+	{ "skynet_mem_service_limit_hits_total", "counter", "Times the service's C + Lua bytes went past its limit from under it (the allocation refused, or admitted where C code cannot take a NULL).", get_limit_hits, 1 },
 	{ "skynet_mem_service_allocs_total", "counter", "Allocations (C blocks and Lua heap blocks) charged to the service; a resize counts one allocation and one free.", get_allocs, 1 },
 	{ "skynet_mem_service_frees_total", "counter", "Frees (C blocks and Lua heap blocks) charged to the service.", get_frees, 1 },
 	{ "skynet_mem_service_mailbox_messages", "gauge", "Messages waiting in the service's mailbox.", get_mailbox, 1 },

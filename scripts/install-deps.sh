@@ -10,7 +10,7 @@
 # build-essential cmake libjemalloc-dev.
 set -e
 BUILD="build-essential cmake pkg-config libjemalloc-dev liblua5.4-dev lua5.4 libcmocka-dev libmicrohttpd-dev libjansson-dev libdw-dev"
-TEST="$BUILD prometheus curl chromium tmux clang libclang-rt-14-dev linux-perf git sqlite3 perl python3 google-perftools"
+TEST="$BUILD prometheus curl chromium tmux clang libclang-rt-14-dev linux-perf git sqlite3 perl python3 jq google-perftools"
 BENCH="$BUILD valgrind linux-perf"
 case "${1:-}" in
 build) PKGS=$BUILD ;;

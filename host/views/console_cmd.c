@@ -77,7 +77,7 @@ static int cmd_cmem(FILE *f) {
 		return -1;
 	for (size_t i = 0; i < v.n; i++)
 		fprintf(f, ":%08x\t%zu\n", v.rows[i].st.handle, v.rows[i].st.bytes);
-	fprintf(f, "block\t%zu\ntotal\t%zu\n", v.totals.blocks, v.totals.bytes);
+	fprintf(f, "block\t%zu\ntotal\t%zu\n", v.g.totals.blocks, v.g.totals.bytes);
 	host_mem_view_free(&v);
 	return 0;
 }

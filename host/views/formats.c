@@ -22,13 +22,11 @@ static int to_views(const struct host_mem_view *v, struct mem_views *out, struct
 		o->messages = r->load.messages;
 		o->lua_mem = r->st.handle && !r->exited ? r->load.lua_mem : -1;   /* snlua's own count */
 	}
-	struct mem_views m = {
-		.rows = *rows, .n = v->n, .services = v->n ? v->n - 1 : 0,
-		.totals = v->totals, .orphan_bytes = v->orphan_bytes, .orphan_blocks = v->orphan_blocks,
-		.resident = mem_views_resident(), .has_refusals = 1,
-		.jemalloc = v->jemalloc, .je_allocated = v->je_allocated, .je_active = v->je_active,
-		.je_resident = v->je_resident, .je_mapped = v->je_mapped, .je_retained = v->je_retained,
-	};
+	struct mem_views m = v->g;
+	m.rows = *rows;
+	m.n = v->n;
+	m.services = v->n ? v->n - 1 : 0;
+	m.has_refusals = 1;
 	host_limit_hits(NULL, 0, &m.refusals);
 	*out = m;
 	return 0;

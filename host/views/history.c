@@ -33,11 +33,11 @@ void history_add(const struct host_mem_view *v, uint64_t t_ms) {
 	struct mem_history_sample s;
 	memset(&s, 0, sizeof(s));
 	s.t_ms = t_ms;
-	s.c_bytes = v->totals.bytes;
-	s.lua_bytes = v->totals.lua_bytes;
-	s.orphan_bytes = v->orphan_bytes;
+	s.c_bytes = v->g.totals.bytes;
+	s.lua_bytes = v->g.totals.lua_bytes;
+	s.orphan_bytes = v->g.orphan_bytes;
 	s.services = v->n ? v->n - 1 : 0;
-	s.resident = mem_views_resident();
+	s.resident = v->g.resident;
 	for (size_t i = 0; i < v->n; i++) {
 		const struct host_mem_row *r = &v->rows[i];
 		mem_history_consider(&s, r->st.handle, r->st.bytes, r->st.lua_bytes);

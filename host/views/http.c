@@ -62,11 +62,16 @@ static enum MHD_Result heap_reply(struct MHD_Connection *conn) {
 	const char *format = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "format");
 	int flags = 0;
 	uint32_t h = 0;
+	struct skynet_mem_stat st;
 	if (svc && strcmp(svc, "all") == 0)
 		flags = SKYNET_MEM_PROFILE_ALL;
+	else if (svc && svc[0] == '.' && svc[1] && console_parse_address(svc, &h) != 0)
+		return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", "404 no service of that name\n", 0);
 	else if (console_parse_address(svc, &h) != 0)
 		return reply(conn, MHD_HTTP_BAD_REQUEST, "text/plain",
 			"400 bad request: service wants :0100000a, 0100000a, .name or all\n", 0);
+	else if (skynet_mem_stat(h, &st) != 0)   /* as skynet's memory_web: no record, no such service */
+		return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", "404 no service with that handle\n", 0);
 	if (format && strcmp(format, "folded") == 0)
 		flags |= SKYNET_MEM_PROFILE_COLLAPSED;
 	else if (format && strcmp(format, "heap") != 0)

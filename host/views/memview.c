@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "malloc_hook.h"
 #include "observe.h"
 
 struct collect {
@@ -110,18 +109,7 @@ int host_mem_view_ex(struct host_mem_view *v, int flags) {
 		}
 		qsort(v->rows, v->n, sizeof(v->rows[0]), cmp_row_handle);
 	}
-	skynet_mem_totals(&v->totals);
-	skynet_mem_orphans(&v->orphan_bytes, &v->orphan_blocks);
-	v->jemalloc = skynet_mem_has_jemalloc();
-	if (v->jemalloc) {
-		size_t epoch = 1;
-		mallctl_int64("epoch", &epoch);   /* refreshes jemalloc's cached stats */
-		v->je_allocated = mallctl_int64("stats.allocated", NULL);
-		v->je_active = mallctl_int64("stats.active", NULL);
-		v->je_resident = mallctl_int64("stats.resident", NULL);
-		v->je_mapped = mallctl_int64("stats.mapped", NULL);
-		v->je_retained = mallctl_int64("stats.retained", NULL);
-	}
+	mem_views_globals(&v->g);
 	return 0;
 }
 
@@ -179,7 +167,7 @@ size_t host_mem_print_table(FILE *out, const struct host_mem_view *v, const stru
 	const struct host_mem_row **rows = malloc((v->n ? v->n : 1) * sizeof(*rows));
 	if (rows == NULL)
 		return 0;
-	size_t largest = v->totals.bytes + v->totals.lua_bytes;
+	size_t largest = v->g.totals.bytes + v->g.totals.lua_bytes;
 	for (size_t i = 0; i < v->n; i++) {
 		rows[i] = &v->rows[i];
 		if (rows[i]->st.peak > largest)
@@ -192,8 +180,8 @@ size_t host_mem_print_table(FILE *out, const struct host_mem_view *v, const stru
 	size_t lines = 0;
 	char a[24], b[24], c[24], d[24], e[24];
 	fprintf(out, "services %zu   C %s %s in %zu blocks   Lua %s %s   exited services still own %s %s%s",
-		v->n ? v->n - 1 : 0, fig(a, sizeof(a), v->totals.bytes, u), u.name, v->totals.blocks,
-		fig(b, sizeof(b), v->totals.lua_bytes, u), u.name, fig(c, sizeof(c), v->orphan_bytes, u), u.name, eol);
+		v->n ? v->n - 1 : 0, fig(a, sizeof(a), v->g.totals.bytes, u), u.name, v->g.totals.blocks,
+		fig(b, sizeof(b), v->g.totals.lua_bytes, u), u.name, fig(c, sizeof(c), v->g.orphan_bytes, u), u.name, eol);
 	lines++;
 	fprintf(out, "%-10s %-14s %8s %8s %8s %6s %8s %8s %8s%s", "handle", "name",
 		"C", "Lua", "C+Lua", "blocks", "peak", "limit", "growth", eol);

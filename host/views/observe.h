@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "kernel.h"
+#include "mem-views.h"
 #include "skynet_mem.h"
 
 struct host_mem_row {
@@ -19,10 +20,9 @@ struct host_mem_row {
 struct host_mem_view {
 	struct host_mem_row *rows;   /* live services (and handle 0, "host"), by handle */
 	size_t n;
-	struct skynet_mem_totals totals;
-	size_t orphan_bytes, orphan_blocks;
-	int jemalloc;
-	size_t je_allocated, je_active, je_resident, je_mapped, je_retained;
+	/* The process's figures (totals, orphans, resident, jemalloc's), read by
+	 * the renderer's own reader: the host and skynet show the same ones. */
+	struct mem_views g;
 };
 
 /* Fills a view of every live service; 0, or -1 out of memory (never a

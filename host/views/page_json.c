@@ -13,37 +13,27 @@
 #define EXITS_SHOWN 64
 #define EXITED_SHOWN 50
 
+/* The host's exit reports and limit hits, through the renderer's writers. */
 static void exits_j(FILE *f) {
 	struct host_exit_report r[EXITS_SHOWN];
+	struct mem_history_exit e[EXITS_SHOWN];
 	size_t n = host_exit_reports(r, EXITS_SHOWN);
-	fputs(",\"exits\":[", f);
-	for (size_t i = n; i > 0; i--) {   /* newest first */
-		const struct host_exit_report *e = &r[i - 1];
-		fprintf(f, "%s{\"handle\":\":%08x\",\"name\":", i < n ? "," : "", e->handle);
-		mem_views_json_string(f, e->name);
-		fprintf(f, ",\"t\":%llu,\"bytes\":%zu,\"blocks\":%zu,\"lua_bytes\":%zu,\"leak\":%s,\"sites\":",
-			(unsigned long long)e->when * 10, e->bytes, e->blocks, e->lua_bytes,
-			e->bytes || e->blocks ? "true" : "false");
-		mem_views_json_string(f, e->sites);
-		fputc('}', f);
-	}
-	fputc(']', f);
+	for (size_t i = 0; i < n; i++)
+		e[i] = (struct mem_history_exit){ .handle = r[i].handle, .name = r[i].name, .sites = r[i].sites,
+			.t_ms = r[i].when * 10, .bytes = r[i].bytes, .blocks = r[i].blocks, .lua_bytes = r[i].lua_bytes };
+	mem_history_write_exits(f, e, n);
 }
 
 static void limit_hits_j(FILE *f) {
 	struct host_limit_hit h[LIMIT_HITS_KEPT];
+	struct mem_history_hit x[LIMIT_HITS_KEPT];
 	uint64_t total = 0;
 	size_t n = host_limit_hits(h, LIMIT_HITS_KEPT, &total);
-	fprintf(f, ",\"limit_refusals\":%llu,\"limit_hits\":[", (unsigned long long)total);
-	for (size_t i = n; i > 0; i--) {   /* newest first */
-		const struct host_limit_hit *x = &h[i - 1];
-		fprintf(f, "%s{\"handle\":\":%08x\",\"name\":", i < n ? "," : "", x->handle);
-		mem_views_json_string(f, x->name);
-		fprintf(f, ",\"kind\":\"%s\",\"request\":%zu,\"used\":%zu,\"limit\":%zu,\"first\":%llu,\"last\":%llu,\"count\":%llu}",
-			x->kind, x->request, x->used, x->limit, (unsigned long long)x->first_ms,
-			(unsigned long long)x->last_ms, (unsigned long long)x->count);
-	}
-	fputc(']', f);
+	for (size_t i = 0; i < n; i++)   /* the host records refusals only */
+		x[i] = (struct mem_history_hit){ .handle = h[i].handle, .name = h[i].name, .kind = h[i].kind,
+			.refused = 1, .request = h[i].request, .used = h[i].used, .limit = h[i].limit,
+			.first_ms = h[i].first_ms, .last_ms = h[i].last_ms, .count = h[i].count };
+	mem_history_write_hits(f, total, x, n);
 }
 
 struct exited {

@@ -99,6 +99,15 @@ struct skynet_mem_limit_event {
 SKYNET_MEM_API int      skynet_mem_limit_event(struct skynet_mem_limit_event *out, uint64_t *lost);
 /* 1 when a crossing waits to be taken: one load, for a host's hot path. */
 SKYNET_MEM_API int      skynet_mem_limit_pending(void);
+/* A second reader of the same crossings, that takes nothing (a view's: the
+ * host's own reader above logs them): copies at most max crossings queued
+ * since *cursor (0 at first: the last 64 kept), oldest first, and moves
+ * *cursor past them; *lost (may be NULL) gets how many were overwritten
+ * before this reader saw them. Returns how many were copied. */
+SKYNET_MEM_API size_t   skynet_mem_limit_events_since(uint64_t *cursor, struct skynet_mem_limit_event *out,
+	size_t max, uint64_t *lost);
+/* Allocations refused at a service's limit so far (each retry counts). */
+SKYNET_MEM_API uint64_t skynet_mem_limit_refusals(void);
 
 /* Names a handle's record (a service, a thread's row, a pseudo-owner):
  * copied, cut to at most SKYNET_MEM_NAME_MAX - 1 bytes at a UTF-8 character

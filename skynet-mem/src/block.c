@@ -312,19 +312,3 @@ size_t block_charge(const void *p) {
 size_t block_charge_size(size_t n) {
 	return block_class(n, 0);
 }
-
-void block_service_exit(uint32_t handle, size_t blocks) {
-	(void)handle, (void)blocks;
-}
-
-/* The release block's locks: the large owner table's and the guarded pool's. */
-size_t block_locks(struct lock_group *out, size_t max) {
-	size_t n = 0;
-	if (n < max)
-		out[n++] = large_owner_locks();
-	if (n < max)
-		out[n++] = guard_locks();
-	if (n < max)
-		out[n++] = guard_policy_locks();
-	return n;
-}

@@ -54,8 +54,11 @@ HIDDEN size_t block_charge_size(size_t n);
 HIDDEN void block_service_exit(uint32_t handle, size_t blocks);
 
 /* The block layer's locks in the order they nest (outermost first), for
- * fork.c; returns how many groups were written (at most max). */
-HIDDEN size_t block_locks(struct lock_group *out, size_t max);
+ * fork.c; writes every group (at most BLOCK_LOCK_GROUPS) and returns how many.
+ * Each build's implementation checks its count against the bound at compile
+ * time: a lock left out of fork's list could deadlock a child. */
+#define BLOCK_LOCK_GROUPS 4
+HIDDEN size_t block_locks(struct lock_group out[BLOCK_LOCK_GROUPS]);
 
 /* --- the same in every build, over mem_alloc --- */
 

@@ -38,23 +38,26 @@
 
 __thread long lock_self_tag TLS_IE;
 
-#define GROUPS 16   /* the block's groups (4 at most) and the five below */
 #define PATIENCE 1000   /* yields waiting for one lock before starting again */
 
 /* The signal mask before the fork: signals 1-64, the ones Linux has. */
 static __thread uint64_t mask_before TLS_IE;
 _Static_assert(sizeof(sigset_t) >= sizeof(uint64_t), "sigset_t holds signals 1-64 first");
 
-#define LAYER_GROUPS 5   /* record, ledger, limit events, log, profile */
+#define LAYER_GROUPS 5   /* the layer's own groups, after the block's */
+#define GROUPS (BLOCK_LOCK_GROUPS + LAYER_GROUPS)
 
-/* Every lock of the layer, outermost first. */
-static size_t lock_groups(struct lock_group *g) {
-	size_t n = block_locks(g, GROUPS - LAYER_GROUPS);
-	g[n++] = record_locks();
-	g[n++] = ledger_locks();
-	g[n++] = limit_event_locks();
-	g[n++] = log_locks();
-	g[n++] = profile_locks();   /* a leaf: held around no other lock */
+/* Every lock of the layer, outermost first. A new lock of the layer joins
+ * this list; the compiler then asks for LAYER_GROUPS to grow with it. */
+static size_t lock_groups(struct lock_group g[GROUPS]) {
+	size_t n = block_locks(g);
+	const struct lock_group layer[] = {
+		record_locks(), ledger_locks(), limit_event_locks(), log_locks(),
+		profile_locks(),   /* a leaf: held around no other lock */
+	};
+	_Static_assert(sizeof(layer) / sizeof(layer[0]) == LAYER_GROUPS, "room for every group");
+	for (size_t i = 0; i < LAYER_GROUPS; i++)
+		g[n++] = layer[i];
 	return n;
 }
 

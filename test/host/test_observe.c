@@ -191,6 +191,12 @@ static void test_http_errors(void **state) {
 	r = http("GET", "/debug/heap?service=all&format=svg");
 	assert_non_null(strstr(r, " 400 "));
 	free(r);
+	r = http("GET", "/debug/heap?service=:7fffff00");   /* no record: 404, as skynet's memory_web */
+	assert_non_null(strstr(r, " 404 "));
+	free(r);
+	r = http("GET", "/debug/heap?service=.nosuchname");
+	assert_non_null(strstr(r, " 404 "));
+	free(r);
 	r = http("GET", "/metrics?top=many");
 	assert_non_null(strstr(r, " 400 "));
 	assert_non_null(strstr(r, "top wants a count"));

@@ -38,7 +38,7 @@ static void test_history_bounded(void **state) {
 			v.rows[i].st.lua_bytes = i;
 			snprintf(v.rows[i].name, sizeof(v.rows[i].name), "s%zu", i);
 		}
-		v.totals.bytes = (size_t)t;
+		v.g.totals.bytes = (size_t)t;
 		history_add(&v, (uint64_t)t * 1000);
 	}
 	struct mem_history_sample *s;

@@ -442,4 +442,38 @@ T.case("history: samples of the largest services, named, newer than since", func
 	memtest.free(p)
 end)
 
+-- What skynet's memory_web reads of the layer: the limit crossings (without
+-- taking them) and the exits that left memory, each listed once.
+T.case("history: limit hits and exits that left memory, and their metrics", function()
+	local hog, leaker = 0x0a000040, 0x0a000041
+	local ring = memory.history(4)
+	ring:sample(1000, {})
+	local before = tonumber(ring:json(0, 1000):match('"limit_refusals":(%d+)'))
+	local base = memtest.malloc(hog, 100)
+	local st = memory.stat(hog)
+	assert(memory.setlimit(hog, st.bytes + st.lua_bytes + 1000))
+	T.raises("not enough memory", memtest.malloc, hog, 4096)
+	local p = memtest.malloc(leaker, 3000)
+	memtest.exit(leaker)
+	ring:sample(2000, {})
+	local j = ring:json(0, 2500)
+	T.eq(tonumber(j:match('"limit_refusals":(%d+)')), before + 1, "the refusal counted")
+	local hit = j:match(string.format('"limit_hits":%%[.-({"handle":":%08x",[^}]*})', hog))
+	assert(hit and hit:find('"kind":"C","refused":true,', 1, true) and hit:find('"count":1}', 1, true), hit or j)
+	assert(hit:find('"first":2000,"last":2000,', 1, true), "seen at the sample: " .. hit)
+	local exit = string.format('{"handle":":%08x","name":"[^"]*","t":2000,"bytes":%d,"blocks":1,"lua_bytes":0,"leak":true,',
+		leaker, memtest.charge(p))
+	assert(j:find(exit), "the leaker's exit: " .. j)
+	ring:sample(3000, {})
+	j = ring:json(0, 3500)
+	T.eq(select(2, j:gsub(string.format('"handle":":%08x","name":"[^"]*","t":', leaker), "")), 1, "one exit, listed once")
+	local text = memory.metrics({ limit_refusals = true })
+	assert(text:find("\nskynet_mem_limit_refusals_total " .. (before + 1) .. "\n", 1, true), "the refusals' counter")
+	assert(text:find(string.format('\nskynet_mem_service_limit_hits_total{handle=":%08x",name=""} 1\n', hog), 1, true),
+		"the hog's crossing")
+	memory.setlimit(hog, 0)
+	memtest.free(base)
+	memtest.free(p)
+end)
+
 T.done()

@@ -4,6 +4,8 @@
 -- GET /metrics[?top=N]  Prometheus text (the project's host's names and labels)
 -- GET /memory.json      every live service's record
 -- GET /history.json[?since=MS]  the ring this service keeps (a sample a second)
+-- GET /debug/heap?service=:h|.name|all[&format=heap|folded]  the sampled heap
+--                       profile (the text jeprof reads), as the host's
 -- GET /                 the live page (its files beside this one, memory_web/)
 -- The text is rendered by skynet.memory's C (the host's renderer). Installed
 -- by skynet-mem's integrations/skynet/apply.sh.
@@ -91,6 +93,7 @@ local function figures()
 	local launched = refresh_names()
 	local f = views.figures(launched, ASK_TIMEOUT)
 	f.names = launched
+	f.limit_refusals = true   -- the layer counts them (skynet_mem_limit_refusals_total)
 	-- the answers' buffers are freed (charged to the services that answered)
 	-- when this dispatch ends: read the records after it
 	skynet.yield()
@@ -128,6 +131,28 @@ local function count_arg(q, key)
 	return s:match("^%d+$") and math.tointeger(tonumber(s)) or nil
 end
 
+-- /debug/heap: the host's answers (400 for a bad service or format), and
+-- 404 for a service the layer has no record of.
+local function heap(q)
+	local svc, format = q.service, q.format or "heap"
+	if format ~= "heap" and format ~= "folded" then
+		return 400, "400 bad request: format wants heap or folded\n"
+	end
+	local h = svc == "all" and "all" or views.parse(svc)
+	if h == nil and not (svc and svc:match("^%.[%w_]+$")) then
+		return 400, "400 bad request: service wants :0100000a, 0100000a, .name or all\n"
+	end
+	if h == nil then
+		return 404, "404 no service of that name\n"
+	elseif h ~= "all" and not memory.stat(h) then
+		return 404, "404 no service with that handle\n"
+	end
+	if memory.check then
+		return 501, "501 the MEMORY_CHECK build samples nothing (its leak lists name every block's site)\n"
+	end
+	return 200, memory.profile(h, nil, format)
+end
+
 local function route(method, url)
 	if method ~= "GET" and method ~= "HEAD" then
 		return 405, "405 method not allowed: use GET\n", nil, { allow = "GET, HEAD" }
@@ -148,12 +173,14 @@ local function route(method, url)
 			return 400, "400 bad request: since wants milliseconds, e.g. /history.json?since=12000\n"
 		end
 		return 200, history:json(since, now_ms(), names), "application/json"
+	elseif path == "/debug/heap" then
+		return heap(q)
 	end
 	local code, body, ctype = asset(path)
 	if code then
 		return code, body, ctype or "text/plain; charset=utf-8"
 	end
-	return 404, "404 not found: try /, /metrics, /memory.json or /history.json\n"
+	return 404, "404 not found: try /, /metrics, /memory.json, /history.json or /debug/heap?service=:h\n"
 end
 
 local conns = 0

@@ -215,10 +215,10 @@ size_t block_charge_size(size_t n) {
 
 /* A report allocates (its backtrace), so its lock comes first; the others
  * take no lock inside. */
-size_t block_locks(struct lock_group *out, size_t max) {
-	struct lock_group all[] = { report_locks(), live_locks(), quarantine_locks(), quarantine_key_locks() };
-	size_t n = 0;
-	for (; n < max && n < sizeof(all) / sizeof(all[0]); n++)
-		out[n] = all[n];
-	return n;
+size_t block_locks(struct lock_group out[BLOCK_LOCK_GROUPS]) {
+	const struct lock_group all[] = { report_locks(), live_locks(), quarantine_locks(), quarantine_key_locks() };
+	_Static_assert(sizeof(all) / sizeof(all[0]) <= BLOCK_LOCK_GROUPS, "fork.c makes room for them all");
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		out[i] = all[i];
+	return sizeof(all) / sizeof(all[0]);
 }

@@ -20,27 +20,12 @@ check() {
 		fail "'$*' reported"
 }
 
+. "$(dirname "$0")/../../real_workloads.sh"
 cd "$dir" || exit 1
 case $name in
 perf)
 	check perf --version
 	check perf list sw
-	;;
-python3)
-	cat >threads.py <<'PY'
-import threading, json, queue
-q = queue.Queue()
-def work(k):
-    d = {}
-    for i in range(20000):
-        d[str(i) * (k + 1)] = [i] * (i % 7)
-    q.put(len(json.dumps(list(d.keys())[:500])))
-ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-for t in ts: t.start()
-for t in ts: t.join()
-print(sum(q.get() for _ in ts))
-PY
-	check /usr/bin/python3 threads.py
 	;;
 git)
 	check git init -q repo
@@ -58,16 +43,6 @@ gcc)
 	check gcc -O2 -g -o hi hi.c
 	check ./hi
 	;;
-sqlite3)
-	check sqlite3 db.sqlite "create table t(a integer primary key, b text);
-		with recursive c(x) as (select 1 union all select x + 1 from c where x < 20000)
-		insert into t(b) select printf('%08d', x) from c;
-		create index tb on t(b); select count(*), max(b) from t; vacuum;"
-	;;
-perl)
-	check perl -e 'my %h; $h{$_} = [($_) x ($_ % 5)] for 1 .. 50000;
-		my @k = sort { $a <=> $b } keys %h; print scalar(@k), "\n"'
-	;;
 lua5.4)
 	check lua5.4 -e 'local t = {} for i = 1, 100000 do t[i] = tostring(i) .. "x" end
 		table.sort(t) print(#t, collectgarbage("count") > 0)'
@@ -80,7 +55,7 @@ demo)
 	[ "$(grep -c 'exits owning' "$err")" -eq 1 ] || fail "leaks listed beyond the demo's leaker"
 	;;
 *)
-	fail "unknown program"
+	real_workload "$name" check || fail "unknown program"
 	;;
 esac
 echo PASS

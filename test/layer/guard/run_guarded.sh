@@ -26,25 +26,10 @@ run() {
 	echo "$name: $1 ...: $(grep 'skynet-mem: guard slots' "$dir/err" | tail -n 1)"
 }
 
+. "$(dirname "$0")/../../real_workloads.sh"
 cd "$dir" || exit 1
 export GIT_AUTHOR_DATE='2026-01-01T00:00:00Z' GIT_COMMITTER_DATE='2026-01-01T00:00:00Z'
 case $name in
-python3)
-	cat >work.py <<'PY'
-import threading, json, queue
-q = queue.Queue()
-def work(k):
-    d = {}
-    for i in range(20000):
-        d[str(i) * (k + 1)] = [i] * (i % 7)
-    q.put(len(json.dumps(list(d.keys())[:500])))
-ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-for t in ts: t.start()
-for t in ts: t.join()
-print(sum(q.get() for _ in ts))
-PY
-	run /usr/bin/python3 work.py
-	;;
 git)
 	git init -q repo || fail "git init"
 	for i in 1 2 3; do
@@ -56,18 +41,8 @@ git)
 	run git -C repo fsck --no-progress
 	run git -C repo diff HEAD~2 HEAD
 	;;
-sqlite3)
-	run sqlite3 :memory: "create table t(a integer primary key, b text);
-		with recursive c(x) as (select 1 union all select x + 1 from c where x < 20000)
-		insert into t(b) select printf('%08d', x) from c;
-		create index tb on t(b); select count(*), max(b), sum(length(b)) from t;"
-	;;
-perl)
-	run perl -e 'my %h; $h{$_} = [($_) x ($_ % 5)] for 1 .. 50000;
-		my @k = sort { $a <=> $b } keys %h; print scalar(@k), " ", join(",", @k[0..9]), "\n"'
-	;;
 *)
-	fail "unknown program"
+	real_workload "$name" run || fail "unknown program"
 	;;
 esac
 echo PASS

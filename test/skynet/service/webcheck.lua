@@ -1,8 +1,9 @@
 -- webcheck: the start of views_web.sh's skynet: memory_web on a free port,
 -- a bad address refused, and the services the test looks at: a keeper with
 -- an awkward name (CJK, quotes, a backslash, an invalid byte) and known C and
--- Lua bytes, a hog whose growth its limit refused, a killed leaker. Prints
--- "webcheck: ready keeper=:h hog=:h leaker=:h", then the script asks HTTP.
+-- Lua bytes (one block of 16 MiB, sure to be in its heap profile), a hog whose
+-- growth its limit refused, a killed leaker. Prints "webcheck: ready
+-- keeper=:h hog=:h leaker=:h check=0|1", then the script asks HTTP.
 local skynet = require "skynet"
 require "skynet.manager"   -- skynet.kill
 local memory = require "skynet.memory"
@@ -19,6 +20,9 @@ skynet.start(function()
 	ok = pcall(skynet.newservice, "memory_web", "127.0.0.1:0", "0")
 	print("webcheck: bad timeout " .. (ok and "accepted" or "refused"))
 	local keeper = skynet.newservice("keeper", "房间", "\"q\"", "C:\\x", "bad\xffbyte")
+	-- 16 MiB in one block: in its heap profile whatever the sampler's draw
+	-- (mean 512 KiB: missed with a chance of e^-32)
+	skynet.call(keeper, "lua", "keepbig", 16 << 20)
 	skynet.call(keeper, "lua", "keep", 100)
 	skynet.call(keeper, "lua", "grow", 2000)
 	-- the hog grows into a limit: its Lua growth refused at the wall, it
@@ -37,6 +41,6 @@ skynet.start(function()
 	skynet.call(leaker, "lua", "keep", 10)
 	skynet.kill(leaker)
 	settle(keeper)
-	print(string.format("webcheck: ready keeper=%s hog=%s leaker=%s", skynet.address(keeper),
-		skynet.address(hog), skynet.address(leaker)))
+	print(string.format("webcheck: ready keeper=%s hog=%s leaker=%s check=%s", skynet.address(keeper),
+		skynet.address(hog), skynet.address(leaker), memory.check and 1 or 0))
 end)
