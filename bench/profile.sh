@@ -11,7 +11,10 @@
 # run to run (off against off too), so the row also gives the share of the
 # 512K run spent in the profile's own code (block_sampled, profile_take:
 # callgrind, inclusive).
-# Usage: bench/profile.sh [build dir (build/release)] [programs (all five)]
+# skynet's spin locks can starve a thread under valgrind's default scheduler
+# (a run stalled for minutes in skynet_mq_mark_release): --fair-sched=yes.
+# Usage: bench/profile.sh [build dir (build/release)] [programs (all five;
+# "skynet": only the skynet row)]
 set -eu
 build=${1:-build/release}
 programs=${2:-"cfrac larson prodcons churn1 churn2"}
@@ -35,10 +38,12 @@ row() {
 }
 
 printf "%-22s %15s %15s   %s\n" "program (layer)" "off" "512K (default)" "change"
-for p in $programs; do
-	row "$p" "$build/bench/bench_programs" --one "$p" layer
-done
-row "bench_lua 1 1" "$build/bench/bench_lua" 1 1
+if [ "$programs" != skynet ]; then
+	for p in $programs; do
+		row "$p" "$build/bench/bench_programs" --one "$p" layer
+	done
+	row "bench_lua 1 1" "$build/bench/bench_lua" 1 1
+fi
 
 [ -n "${SKYNET:-}" ] || exit 0
 sk=$(cd "$SKYNET" && pwd)
@@ -61,7 +66,7 @@ luaservice = "$here/skynet/service/?.lua;"..root.."service/?.lua"
 lua_path = root.."lualib/?.lua;"..root.."lualib/?/init.lua"
 lua_cpath = root.."luaclib/?.so"
 EOC
-	(cd "$work" && SKYNET_MEM_PROFILE_SAMPLE=$1 valgrind --tool=callgrind --callgrind-out-file="$work/cg.$1.$2" \
+	(cd "$work" && SKYNET_MEM_PROFILE_SAMPLE=$1 valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$work/cg.$1.$2" \
 		"$sk/skynet" "$work/config" 2>&1) | sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | tail -1
 }
 per_round() {
