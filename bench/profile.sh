@@ -11,8 +11,10 @@
 # run to run (off against off too), so the row also gives the share of the
 # 512K run spent in the profile's own code (block_sampled, profile_take:
 # callgrind, inclusive).
-# skynet's spin locks can starve a thread under valgrind's default scheduler
-# (a run stalled for minutes in skynet_mq_mark_release): --fair-sched=yes.
+# skynet under callgrind now and then stalls in its own spin locks (a worker
+# spinning in skynet_mq_mark_release for minutes; seen with sampling off and
+# at 512K, with and without --fair-sched): each run has 15 minutes, and the
+# script says which one ran out (rerun it).
 # Usage: bench/profile.sh [build dir (build/release)] [programs (all five;
 # "skynet": only the skynet row)]
 set -eu
@@ -66,8 +68,9 @@ luaservice = "$here/skynet/service/?.lua;"..root.."service/?.lua"
 lua_path = root.."lualib/?.lua;"..root.."lualib/?/init.lua"
 lua_cpath = root.."luaclib/?.so"
 EOC
-	(cd "$work" && SKYNET_MEM_PROFILE_SAMPLE=$1 valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$work/cg.$1.$2" \
-		"$sk/skynet" "$work/config" 2>&1) | sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | tail -1
+	(cd "$work" && SKYNET_MEM_PROFILE_SAMPLE=$1 timeout 900 valgrind --tool=callgrind --callgrind-out-file="$work/cg.$1.$2" \
+		"$sk/skynet" "$work/config" 2>&1) | sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | tail -1 | grep . ||
+		{ echo "skynet lua $2 at $1: no count (stalled past 15 minutes?)" >&2; exit 1; }
 }
 per_round() {
 	a=$(skynet_insns "$1" 10)
