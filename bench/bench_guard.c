@@ -3,8 +3,9 @@
  * malloc+free pairs over its own window of live blocks (sizes 16..1024 B, a
  * fixed sequence). The turns of service 1 run in turn_guarded(), the others'
  * in turn_plain(), so --toggle-collect counts one kind. "off": no guarding
- * ever (no pool); "on": service 1 guarded at every = EVERY, the pool made.
- * Usage: bench_guard off|on [rounds] */
+ * ever (no pool); "on": service 1 guarded at every = EVERY (or the third
+ * argument), the pool made.
+ * Usage: bench_guard off|on [rounds] [every] */
 
 #include <stdint.h>
 #include <stdio.h>
@@ -50,13 +51,14 @@ __attribute__((noinline)) void turn_guarded(uint32_t h) {
 int main(int argc, char **argv) {
 	int on = argc > 1 && strcmp(argv[1], "on") == 0;
 	if (argc < 2 || (!on && strcmp(argv[1], "off") != 0)) {
-		fprintf(stderr, "usage: bench_guard off|on [rounds]\n");
+		fprintf(stderr, "usage: bench_guard off|on [rounds] [every]\n");
 		return 2;
 	}
 	long rounds = argc > 2 ? atol(argv[2]) : 100;
+	unsigned every = argc > 3 ? (unsigned)atol(argv[3]) : EVERY;
 	for (uint32_t h = 1; h <= SERVICES; h++)
 		seq[h] = h;   /* each service its own fixed sequence, the same in both runs */
-	if (on && skynet_mem_guard(GUARDED, EVERY) != 0) {
+	if (on && skynet_mem_guard(GUARDED, every) != 0) {
 		perror("skynet_mem_guard");
 		return 1;
 	}

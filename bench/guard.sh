@@ -1,12 +1,13 @@
 #!/bin/sh
 # Guarded slots' cost, in instructions per malloc+free pair (callgrind), from
 # one build's bench_guard: 100 services on one thread, 200 pairs per turn.
-#   off: guarding never on;  on: service 1 guarded at every = 1000.
+#   off: guarding never on;  on: service 1 guarded at every = EVERY.
 # Prints the others' pairs and the guarded service's, off and on, and ratios.
-# usage: bench/guard.sh [build folder (default build/release)] [rounds (default 100)]
+# usage: bench/guard.sh [build folder (default build/release)] [rounds (default 100)] [every (default 1000)]
 set -eu
 build=${1:-build/release}
 rounds=${2:-100}
+every=${3:-1000}
 prog=$build/bench/bench_guard
 [ -x "$prog" ] || { echo "no $prog (a jemalloc build with SKYNET_MEM_BENCH=ON)"; exit 1; }
 command -v valgrind >/dev/null || { echo "valgrind is missing (scripts/install-deps.sh installs it)"; exit 1; }
@@ -15,16 +16,16 @@ trap 'rm -rf "$out"' EXIT
 # count MODE FUNCTION: instructions collected inside FUNCTION
 count() {
 	valgrind --tool=callgrind --toggle-collect="$2" --callgrind-out-file="$out/$1.$2" \
-		"$prog" "$1" "$rounds" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+		"$prog" "$1" "$rounds" "$every" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 off_plain=$(count off turn_plain)
 off_guarded=$(count off turn_guarded)
 on_plain=$(count on turn_plain)
 on_guarded=$(count on turn_guarded)
-awk -v a="$off_plain" -v b="$off_guarded" -v c="$on_plain" -v d="$on_guarded" -v r="$rounds" -v dir="$build" 'BEGIN {
+awk -v a="$off_plain" -v b="$off_guarded" -v c="$on_plain" -v d="$on_guarded" -v r="$rounds" -v e="$every" -v dir="$build" 'BEGIN {
 	others = 99 * r * 200; one = r * 200
 	printf "instructions per malloc+free pair, service switch included (%s, callgrind, %d rounds x 100 services x 200 pairs)\n", dir, r
-	printf "                    off      on (service 1 at every = 1000)   ratio\n"
+	printf "                    off      on (service 1 at every = %-5d)   ratio\n", e
 	printf "other services  %8.1f  %8.1f                           %.3fx\n", a / others, c / others, c / a
 	printf "service 1       %8.1f  %8.1f                           %.3fx\n", b / one, d / one, d / b
 }'

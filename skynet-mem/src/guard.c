@@ -224,11 +224,11 @@ void *guard_alloc(uint32_t handle, size_t n, size_t align, int zero, size_t u) {
 		if (!claim(allocs_of(handle) + 1))
 			return NULL;
 	}
-	if (n > GUARD_MAX || u == 0 || guard_top == 0)
-		return NULL;
+	if (n > GUARD_MAX || u == 0 || guard_top == 0 || !guard_pool_room())
+		return NULL;   /* the stack is taken only for a block that gets a slot */
 	me.busy = 1;
 	uintptr_t pcs[GUARD_FRAMES];
-	int k = guard_stack(pcs, GUARD_FRAMES, 1);   /* may allocate (first use): before the lookup */
+	int k = guard_stack(pcs, GUARD_FRAMES);   /* before the lookup (should it allocate) */
 	void *p = NULL;
 	struct ledger_slot *s = ledger_lookup(handle);
 	if (s != NULL && ledger_admit(s, u)) {

@@ -21,7 +21,7 @@ struct guard_pool guard_pool;
 
 static struct spin_lock lock = SPIN_LOCK_INIT;
 static uint32_t *fifo;            /* free slot indexes, a ring of `slots` entries */
-static size_t head, count;        /* under lock */
+static size_t head, count;        /* under lock (count read without: guard_pool_room) */
 static size_t live;               /* under lock */
 static atomic_uint_fast64_t guarded, missed;
 
@@ -56,14 +56,15 @@ int guard_pool_make(size_t slots, int underflow) {
 	void *m = map_low(len);
 	if (m == MAP_FAILED)
 		return -1;
-	size_t meta = slots * sizeof(struct guard_slot) + slots * sizeof(uint32_t);
+	size_t meta = 2 * slots * sizeof(struct guard_slot) + slots * sizeof(uint32_t);
 	void *md = mmap(NULL, meta, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (md == MAP_FAILED) {
 		munmap(m, len);
 		return -1;
 	}
-	guard_pool = (struct guard_pool){ (uintptr_t)m, page, stride, slots, md, underflow };
-	fifo = (uint32_t *)((char *)md + slots * sizeof(struct guard_slot));
+	struct guard_slot *rec = md;
+	guard_pool = (struct guard_pool){ (uintptr_t)m, page, stride, slots, rec, rec + slots, underflow };
+	fifo = (uint32_t *)(rec + 2 * slots);
 	for (size_t i = 0; i < slots; i++)
 		fifo[i] = (uint32_t)i;
 	head = 0;
@@ -92,6 +93,26 @@ static uintptr_t page_up(uintptr_t a) {
 	return page_down(a + guard_pool.page - 1);
 }
 
+int guard_pool_room(void) {
+	if (__atomic_load_n(&count, __ATOMIC_RELAXED) != 0)
+		return 1;
+	atomic_fetch_add_explicit(&missed, 1, memory_order_relaxed);
+	return 0;
+}
+
+/* Where the block goes in slot i: at the end of the data (rounded down to
+ * the alignment a) or at its start, then moved down (up) by whole pages,
+ * taking turns over the places it fits by the slot's count of uses, so
+ * that a block the same size as the slot's last one is not at its address. */
+static uintptr_t place(size_t i, size_t body, size_t a, unsigned uses) {
+	uintptr_t data = guard_data(i), end = data + GUARD_MAX;
+	uintptr_t p = guard_pool.underflow ? data : (end - body) & ~(uintptr_t)(a - 1);
+	size_t pages = (page_up(p + body) - page_down(p)) / guard_pool.page;
+	size_t places = GUARD_MAX / guard_pool.page - pages + 1;
+	size_t shift = uses % places * guard_pool.page;
+	return guard_pool.underflow ? p + shift : p - shift;
+}
+
 void *guard_pool_alloc(size_t n, size_t align, uint32_t owner, size_t charge,
 	const uintptr_t *pcs, int npcs) {
 	size_t a = align > 16 ? align : 16;   /* malloc's alignment, or the one asked */
@@ -107,12 +128,11 @@ void *guard_pool_alloc(size_t n, size_t align, uint32_t owner, size_t charge,
 	head = (head + 1) % guard_pool.slots;
 	count--;
 	live++;
+	struct guard_slot *s = &guard_pool.slot[i];
+	unsigned uses = s->uses;   /* the slot is ours now: none but us changes it */
 	spin_unlock(&lock);
-	/* The block ends at the data's end, rounded down to the alignment (the
-	 * slack past it is filled and checked at free), or starts at the data. */
 	size_t body = n ? n : 1;
-	uintptr_t data = guard_data(i), end = data + GUARD_MAX;
-	uintptr_t p = guard_pool.underflow ? data : (end - body) & ~(uintptr_t)(a - 1);
+	uintptr_t p = place(i, body, a, uses);
 	uintptr_t lo = page_down(p), hi = page_up(p + body);
 	if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE) != 0) {
 		spin_lock(&lock);   /* give the slot back at the head, as if never taken */
@@ -126,17 +146,16 @@ void *guard_pool_alloc(size_t n, size_t align, uint32_t owner, size_t charge,
 	/* The pages read 0 (fresh, or emptied at free): fill around the block. */
 	memset((void *)lo, GUARD_FILL, p - lo);
 	memset((void *)(p + n), GUARD_FILL, hi - (p + n));
-	struct guard_slot *s = &guard_pool.slot[i];
-	s->p = p;
-	s->n = n;
-	s->charge = charge;
-	s->owner = owner;
-	name_owner(s, owner);
-	s->freer = 0;
-	s->nfree = 0;
-	s->nalloc = npcs;
-	memcpy(s->alloc_pc, pcs, (size_t)npcs * sizeof(uintptr_t));
-	__atomic_store_n(&s->state, SLOT_LIVE, __ATOMIC_RELEASE);
+	struct guard_slot b = { .p = p, .n = n, .charge = charge, .owner = owner, .state = SLOT_LIVE,
+		.nalloc = npcs, .uses = uses + 1 };
+	memcpy(b.alloc_pc, pcs, (size_t)npcs * sizeof(uintptr_t));
+	name_owner(&b, owner);
+	/* The slot's last block stays known: a stale pointer to it is named. */
+	spin_lock(&lock);
+	if (s->state == SLOT_FREED)
+		guard_pool.prev[i] = *s;
+	*s = b;
+	spin_unlock(&lock);
 	atomic_fetch_add_explicit(&guarded, 1, memory_order_relaxed);
 	return (void *)p;
 }
@@ -181,6 +200,20 @@ static uintptr_t damaged(const struct guard_slot *s) {
 	return bad;
 }
 
+/* A free of p that is not the live block of its slot s (NULL: p is in a
+ * guard page): a second free of the slot's block, or of the one before it
+ * (the slot was reused since), else an invalid free. Reports, then aborts. */
+static __attribute__((noreturn)) void bad_free(const struct guard_slot *s, size_t i, uintptr_t p) {
+	const struct guard_slot *old = s ? &guard_pool.prev[i] : NULL;
+	if (s && s->state == SLOT_FREED && s->p == p)
+		guard_report(GUARD_DOUBLE_FREE, s, p, NULL);
+	else if (old && old->state == SLOT_FREED && old->p == p)
+		guard_report(GUARD_DOUBLE_FREE, old, p, "its slot holds another block now");
+	else
+		guard_report(GUARD_INVALID_FREE, s && s->state != SLOT_UNUSED ? s : NULL, p, NULL);
+	abort();
+}
+
 int guard_free(void *p) {
 	if (p == NULL)
 		return 1;
@@ -192,10 +225,7 @@ int guard_free(void *p) {
 	int state = s ? s->state : SLOT_UNUSED;
 	if (state != SLOT_LIVE || s->p != (uintptr_t)p) {
 		spin_unlock(&lock);
-		int twice = state == SLOT_FREED && s->p == (uintptr_t)p;
-		guard_report(twice ? GUARD_DOUBLE_FREE : GUARD_INVALID_FREE, state == SLOT_UNUSED ? NULL : s,
-			(uintptr_t)p, NULL);
-		abort();
+		bad_free(s, i, (uintptr_t)p);
 	}
 	s->state = SLOT_FREED;   /* a second free, even from another thread, now sees it */
 	s->freer = current_handle();
@@ -205,7 +235,7 @@ int guard_free(void *p) {
 		guard_report(bad < s->p ? GUARD_UNDERFLOW : GUARD_OVERFLOW, s, bad, "found when it was freed");
 		abort();
 	}
-	s->nfree = guard_stack(s->free_pc, GUARD_FRAMES, 1);
+	s->nfree = guard_stack(s->free_pc, GUARD_FRAMES);
 	ledger_charge(s->owner, -(int64_t)s->charge, -1, 0, 1);
 	uintptr_t lo = page_down(s->p), hi = page_up(s->p + (s->n ? s->n : 1));
 	/* Its memory goes back to the system; the pages fault until reused. */
@@ -306,6 +336,10 @@ static const struct guard_slot *classify(uintptr_t a, int write, enum guard_kind
 		s = over ? prev : under ? cur : NULL;
 	} else if (i < guard_pool.slots && guard_pool.slot[i].state != SLOT_UNUSED) {
 		s = &guard_pool.slot[i];
+		const struct guard_slot *old = &guard_pool.prev[i];
+		if (old->state == SLOT_FREED && a >= old->p && a < old->p + old->n &&
+			!(a >= page_down(s->p) && a < page_up(s->p + (s->n ? s->n : 1))))
+			s = old;   /* the slot's block before (the slot was reused since) */
 	}
 	if (s == NULL)
 		*kind = GUARD_WILD;
@@ -353,8 +387,7 @@ void guard_signals(void) {
 	static struct spin_lock lock = SPIN_LOCK_INIT;
 	if (ours(SIGSEGV) && ours(SIGBUS))
 		return;
-	uintptr_t warm[1];
-	guard_stack(warm, 1, 0);   /* loads the unwinder now, not in a handler */
+	guard_stack_ready();   /* loads the unwinders now, not in a handler */
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_fault;

@@ -4,11 +4,13 @@
 /* The guarded slots' pool, as guard.c and guard_report.c see it.
  *
  * One mapping of slots, each [guard page][GUARD_MAX bytes of data pages],
- * and a last guard page: a block placed at the end of its slot's data
- * (the default) ends before the next slot's guard page; one placed at the
- * start (SKYNET_MEM_GUARD_UNDERFLOW) follows its own slot's guard page. Only
- * the pages a live block covers are accessible; the bytes of those pages
- * around the block are filled with GUARD_FILL and checked when it is freed. */
+ * and a last guard page. Only the pages a live block covers are accessible,
+ * so a block that ends at a page edge (the default) or starts at one
+ * (SKYNET_MEM_GUARD_UNDERFLOW) has an inaccessible page past that edge,
+ * whichever of its slot's pages it takes: a slot's successive blocks take
+ * turns over the places they fit, so a stale pointer into a reused slot is
+ * not the new block's. The bytes of a live block's pages around it are
+ * filled with GUARD_FILL and checked when it is freed. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +24,7 @@ struct guard_pool {
 	size_t page, stride;  /* stride: a slot's guard page and data pages */
 	size_t slots;
 	struct guard_slot *slot;
+	struct guard_slot *prev;   /* each slot's block before its live one (a stale pointer's) */
 	int underflow;        /* blocks start at their data (else: end at it) */
 };
 
@@ -46,6 +49,9 @@ HIDDEN int guard_pool_make(size_t slots, int underflow);
 /* A guarded block; NULL when no slot is free (counted) or n does not fit. */
 HIDDEN void *guard_pool_alloc(size_t n, size_t align, uint32_t owner, size_t charge,
 	const uintptr_t *pcs, int npcs);
+/* 1 when a slot is free now (a hint: guard_pool_alloc may still find none);
+ * 0 counts the block as missed. */
+HIDDEN int guard_pool_room(void);
 /* Counts of guard_pool_alloc's outcomes, and the slots now. */
 HIDDEN void guard_pool_counts(size_t *live, size_t *freed, uint64_t *guarded, uint64_t *missed);
 /* Live blocks of owner. */

@@ -14,10 +14,12 @@ enum guard_kind {
 	GUARD_USE_AFTER_FREE, GUARD_DOUBLE_FREE, GUARD_INVALID_FREE, GUARD_WILD,
 };
 
-/* The calling thread's stack, without the layer's own frames; skip: frames
- * of the caller to leave out. 0 frames while one is being taken (backtrace
- * may allocate on its first use). */
-HIDDEN int guard_stack(uintptr_t *pcs, int max, int skip);
+/* The calling thread's stack, without the layer's own frames: at most max
+ * frames; 0 while one is being taken. */
+HIDDEN int guard_stack(uintptr_t *pcs, int max);
+/* Loads the unwinders now (backtrace may allocate on its first use), so that
+ * a report from a signal handler does not. */
+HIDDEN void guard_stack_ready(void);
 /* Reports a fault or a bad free of slot s (NULL: none) at address a. */
 HIDDEN void guard_report(enum guard_kind kind, const struct guard_slot *s, uintptr_t a,
 	const char *how);

@@ -23,6 +23,7 @@ struct guard_slot {
 	uint32_t freer;       /* the service current when it was freed */
 	int state;            /* enum guard_state */
 	int nalloc, nfree;    /* frames kept */
+	unsigned uses;        /* blocks the slot has held: their places take turns */
 	uintptr_t alloc_pc[GUARD_FRAMES], free_pc[GUARD_FRAMES];
 	char name[SKYNET_MEM_NAME_MAX];   /* the owner's, when it was named the owner */
 };

@@ -5,6 +5,7 @@
 #include "backend.h"
 #include "ledger.h"
 #include "limit_events.h"
+#include "options.h"
 #include "thread_key.h"
 
 __thread struct ledger *ledger_tls TLS_IE;
@@ -25,6 +26,13 @@ static unsigned next_slot(const struct ledger *l, unsigned k) {
 	return k == slot_count(l) ? 0 : k + 1;
 }
 
+/* limited from the record, and the epoch it was read at (read first: a
+ * limit set meanwhile moves the epoch on). */
+static void slot_see_limit(struct ledger_slot *s) {
+	s->epoch = atomic_load_explicit(&record_limit_epoch, memory_order_acquire);
+	s->limited = s->rec && atomic_load_explicit(&s->rec->limit, memory_order_acquire) != 0;
+}
+
 static void slot_init(struct ledger_slot *s, struct mem_record *rec, uint64_t key) {
 	s->key = key;
 	s->rec = rec;
@@ -32,7 +40,7 @@ static void slot_init(struct ledger_slot *s, struct mem_record *rec, uint64_t ke
 	s->blocks = s->lua = 0;
 	s->allocs = s->frees = 0;
 	s->direct = 0;
-	s->limited = rec && atomic_load_explicit(&rec->limit, memory_order_relaxed) != 0;
+	slot_see_limit(s);
 	s->seen = 1;
 }
 
@@ -55,7 +63,7 @@ void ledger_publish(struct ledger_slot *s) {
 		if ((allocs | frees | (uint64_t)bytes | (uint64_t)blocks | (uint64_t)lua) != 0) {
 			record_add(s->rec, bytes, blocks, lua, allocs, frees);
 			/* The line record_add just wrote: no extra miss. */
-			s->limited = atomic_load_explicit(&s->rec->limit, memory_order_relaxed) != 0;
+			slot_see_limit(s);
 			if (s->limited && ledger_current == s)
 				ledger_current = LEDGER_NONE;
 		}
@@ -165,10 +173,24 @@ static struct ledger_slot *direct_slot(uint32_t handle) {
 	return rec ? s : NULL;
 }
 
-/* The table is at its largest and holds LEDGER_MAX_LIVE services: a new one
+/* The size the table may grow to now (see LEDGER_BASE_SLOTS): sized from
+ * the services the process holds, so memory follows them. */
+static unsigned ledger_cap(void) {
+	size_t want = option_get(OPTION_LEDGER_SLOTS);
+	unsigned max = LEDGER_FIRST_SLOTS;
+	while (max < LEDGER_MAX_SLOTS && (size_t)max * 2 <= want)
+		max *= 2;
+	unsigned cap = max < LEDGER_BASE_SLOTS ? max : LEDGER_BASE_SLOTS;
+	size_t services = record_count();
+	while (cap < max && services > LEDGER_LIVE(cap))
+		cap *= 2;
+	return cap;
+}
+
+/* The table may not grow and holds 5/8 of its size in services: a new one
  * needs one evicted first. */
-static int ledger_full(const struct ledger *l) {
-	return slot_count(l) >= LEDGER_MAX_SLOTS && l->live >= LEDGER_MAX_LIVE;
+static int ledger_full(const struct ledger *l, unsigned cap) {
+	return slot_count(l) >= cap && l->live >= LEDGER_LIVE(slot_count(l));
 }
 
 /* Evicts the next claimed slot after the clock hand not switched to since
@@ -199,6 +221,7 @@ static void ledger_evict_next(struct ledger *l) {
 static struct ledger_slot *ledger_claim(struct ledger *l, uint32_t handle) {
 	uint64_t key = slot_key(handle);
 	int rehashed = 0;
+	unsigned cap = ledger_cap();
 	for (;;) {
 		unsigned n = slot_count(l), home = ledger_index(l, handle), k = home;
 		struct ledger_slot *room = NULL;
@@ -213,7 +236,7 @@ static struct ledger_slot *ledger_claim(struct ledger *l, uint32_t handle) {
 			if (t->key == 0)
 				break;   /* nothing was ever put past an empty slot */
 		}
-		int grow = n < LEDGER_MAX_SLOTS;
+		int grow = n < cap;
 		int crowded = room ? room->key == 0 && (l->used + 1) * 4 > n * 3 : grow;
 		if (crowded && !rehashed) {
 			rehashed = 1;
@@ -231,7 +254,7 @@ static struct ledger_slot *ledger_claim(struct ledger *l, uint32_t handle) {
 					break;
 				}
 			slot_evict(l, room);
-		} else if (ledger_full(l)) {
+		} else if (ledger_full(l, cap)) {
 			ledger_evict_next(l);
 		}
 		if (room->key == 0)
@@ -301,6 +324,10 @@ void ledger_done_slow(struct ledger_slot *s) {
 			ledger_publish(s);
 			return;
 		}
+		/* In use (the eviction clock's second chance); its record is
+		 * written at its publication: fetched while the dispatch runs. */
+		s->seen = 1;
+		__builtin_prefetch(s->rec, 1);
 		struct ledger *l = ledger_tls;
 		l->listed[l->nlisted++] = (unsigned)(s - l->slot);
 		if (++l->pending > DIRTY_MAX || l->nlisted == LEDGER_LISTED) {
@@ -314,8 +341,27 @@ void ledger_done_slow(struct ledger_slot *s) {
 		slot_publish(ledger_tls, s);
 }
 
-/* Exited services' records can only be reclaimed once no slot holds them. */
-static void ledger_sweep(struct ledger *l) {
+static struct ledger_slot *ledger_find(struct ledger *l, uint32_t handle);
+
+/* Exited services' records can only be reclaimed once no slot holds them:
+ * the slots of the services that exited since the last time (exits seen ..
+ * now) let go of them. Each exit is looked up in the record's log of exits
+ * (a probe of at most LEDGER_PROBE slots); only a ledger that fell more than
+ * the log behind, or met an entry not written yet, walks its table. */
+static void ledger_sweep(struct ledger *l, unsigned seen, unsigned now) {
+	if (now - seen <= RECORD_RETIRED_LOG) {
+		unsigned seq = seen;
+		for (; seq != now; seq++) {
+			uint32_t h;
+			if (!record_retired_handle(seq, &h))
+				break;
+			struct ledger_slot *s = ledger_find(l, h);
+			if (s && atomic_load_explicit(&s->rec->retired, memory_order_relaxed))
+				slot_evict(l, s);
+		}
+		if (seq == now)
+			return;
+	}
 	for (unsigned i = 0; i <= slot_count(l); i++) {
 		struct ledger_slot *s = &l->slot[i];
 		if (slot_claimed(s) && atomic_load_explicit(&s->rec->retired, memory_order_relaxed))
@@ -324,10 +370,11 @@ static void ledger_sweep(struct ledger *l) {
 }
 
 static void sweep_if_retired(struct ledger *l) {
-	unsigned seen = atomic_load_explicit(&record_retirements, memory_order_acquire);
-	if (__builtin_expect(seen != l->retired_seen, 0)) {
-		l->retired_seen = seen;
-		ledger_sweep(l);
+	unsigned now = atomic_load_explicit(&record_retirements, memory_order_acquire);
+	if (__builtin_expect(now != l->retired_seen, 0)) {
+		unsigned seen = l->retired_seen;
+		l->retired_seen = now;
+		ledger_sweep(l, seen, now);
 	}
 }
 
@@ -368,20 +415,21 @@ void ledger_limit_set(uint32_t handle, size_t limit) {
 		ledger_current = LEDGER_NONE;
 }
 
-void ledger_switch(uint32_t from, uint32_t to, int cache) {
+/* The slot of the service left is at hand (ledger_current, still in cache).
+ * The next one's is not looked up here: among thousands of services it is a
+ * miss, which the switch would wait for; its first change finds it (malloc's
+ * slow path caches it, ledger_done_slow marks it seen and fetches its
+ * record), and the line is fetched now meanwhile. */
+void ledger_switch(uint32_t from, uint32_t to) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL)
 		return;
+	struct ledger_slot *s = ledger_current;
 	ledger_current = LEDGER_NONE;
-	struct ledger_slot *s = ledger_find(l, from);
+	if (s->key != slot_key(from))
+		s = ledger_find(l, from);
 	if (s && !slot_clean(s))
 		slot_publish(l, s);
 	sweep_if_retired(l);
-	s = ledger_find(l, to);
-	if (s == NULL)
-		return;
-	s->seen = 1;
-	__builtin_prefetch(s->rec);   /* among thousands of services, a miss when published */
-	if (cache && !s->limited)
-		ledger_current = s;
+	__builtin_prefetch(&l->slot[ledger_index(l, to)], 1);
 }

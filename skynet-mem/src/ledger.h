@@ -4,11 +4,12 @@
 /* Thread-local pending counter deltas, one slot per service the thread has
  * touched. The hot path only touches its own thread's slots (no lock-prefixed
  * write). Slots live in a per-thread hash table (linear probing, one compare
- * when a service sits in its home slot) that grows to LEDGER_MAX_SLOTS, so a
- * worker running thousands of services keeps a slot, and the record reference
- * it holds, for each: a service switch takes no lock and evicts nothing.
- * Past LEDGER_MAX_LIVE services a new one evicts one first (published and
- * released): the one in its home slot, else the eviction clock's next.
+ * when a service sits in its home slot) that grows with the services the
+ * process holds (up to LEDGER_MAX_SLOTS), so a worker running 100,000
+ * services keeps a slot, and the record reference it holds, for each: a
+ * service switch takes no lock and evicts nothing. Past 5/8 of a table that
+ * may not grow a new service evicts one first (published and released): one
+ * in its probe window, else the eviction clock's next.
  * Pending deltas are published to the shared records: a switch of the current
  * service (skynet_mem_set_current, or the host's own current handle changing)
  * publishes the service it leaves; skynet_mem_set_current(0), thread exit and
@@ -27,11 +28,17 @@
 #include "record.h"
 
 #define LEDGER_FIRST_SLOTS 64
-#define LEDGER_MAX_SLOTS 32768                /* 2 MiB of slots */
-/* Services a thread keeps a slot for: past it a new one evicts one. Below
- * the 3/4 of claimed and gone slots that asks for a rehash, so a full table
- * is rehashed (to drop gone slots) once per thousands of new services. */
-#define LEDGER_MAX_LIVE (LEDGER_MAX_SLOTS / 8 * 5)   /* 20,480 */
+/* A table grows to LEDGER_BASE_SLOTS (2 MiB); past it, twice as large while
+ * the process holds more records than 5/8 of it, up to LEDGER_MAX_SLOTS (16
+ * MiB, 163,840 services) or SKYNET_MEM_LEDGER_SLOTS: a worker that runs
+ * 100,000 live services round-robin keeps a slot for each and re-claims
+ * none. A table at its size keeps 5/8 of it live (20,480 at the base): past
+ * that a new service evicts one. Below the 3/4 of claimed and gone slots
+ * that asks for a rehash, so a full table is rehashed (to drop gone slots)
+ * once per thousands of new services. */
+#define LEDGER_BASE_SLOTS 32768
+#define LEDGER_MAX_SLOTS 262144
+#define LEDGER_LIVE(n) ((n) / 8 * 5)
 /* A service's slot lies within LEDGER_PROBE slots of its home: every probe
  * ends there, whatever the table holds (a claim with no room in that window
  * evicts the service at home). */
@@ -59,13 +66,19 @@ struct ledger_slot {
 	int64_t bytes;             /* pending C bytes + SLOT_BIAS (+ SLOT_CLEAN when clean) */
 	int64_t blocks, lua;
 	uint64_t allocs, frees;
-	int direct;                /* no ledger (thread exiting): publish after each use */
+	uint8_t direct;            /* no ledger (thread exiting): publish after each use */
 	/* The service had a limit when the slot was claimed or last published:
 	 * the fast paths then take the checked ones, and never read the record.
 	 * (A limit set meanwhile applies from the slot's next publication.) */
 	uint8_t limited;
 	uint8_t seen;              /* switched to since the eviction clock last passed */
+	/* record_limit_epoch when the record's limit was last seen 0: while no
+	 * limit was set since, an admission need not read the record (among
+	 * thousands of services, a miss per dispatch). */
+	uint32_t epoch;
 };
+
+_Static_assert(sizeof(struct ledger_slot) == 64, "a slot is one cache line");
 
 #define SLOT_GONE ((uint64_t)1)   /* never a slot_key: probes go on past it */
 
@@ -123,8 +136,8 @@ HIDDEN int ledger_threads(void);
  * at once; other threads' slots from their next publication. */
 HIDDEN void ledger_limit_set(uint32_t handle, size_t limit);
 /* The calling thread leaves service `from` for `to` (not 0): publishes
- * from's slot only; `cache`: to is skynet_mem_set_current's (ledger_current). */
-HIDDEN void ledger_switch(uint32_t from, uint32_t to, int cache);
+ * from's slot only. */
+HIDDEN void ledger_switch(uint32_t from, uint32_t to);
 
 /* One compare tells both "claimed" and "this handle". */
 static inline uint64_t slot_key(uint32_t handle) {
@@ -164,8 +177,20 @@ static inline struct ledger_slot *ledger_lookup(uint32_t handle) {
 
 /* 1 when the service may grow its Lua heap by more bytes under its limit
  * (refused past it, a crossing recorded: limit_events.h). */
+/* The record's limit, or 0 without reading the record when the slot saw
+ * none and no limit was set anywhere since. */
+static inline size_t slot_limit(struct ledger_slot *s) {
+	uint32_t e = atomic_load_explicit(&record_limit_epoch, memory_order_acquire);
+	if (__builtin_expect(!s->limited && s->epoch == e, 1))
+		return 0;
+	size_t limit = atomic_load_explicit(&s->rec->limit, memory_order_acquire);
+	if (limit == 0)
+		s->epoch = e;   /* read before the limit: a set since moved it on */
+	return limit;
+}
+
 static inline int ledger_admit(struct ledger_slot *s, size_t more) {
-	size_t limit = atomic_load_explicit(&s->rec->limit, memory_order_relaxed);
+	size_t limit = slot_limit(s);
 	if (__builtin_expect(limit == 0, 1))
 		return 1;
 	return ledger_admit_slow(s, more, limit, 0);
@@ -175,7 +200,7 @@ static inline int ledger_admit(struct ledger_slot *s, size_t more) {
  * crossing recorded when the host chose soft C limits (skynet's C code
  * assumes malloc never fails). */
 static inline int ledger_admit_c(struct ledger_slot *s, size_t more) {
-	size_t limit = atomic_load_explicit(&s->rec->limit, memory_order_relaxed);
+	size_t limit = slot_limit(s);
 	if (__builtin_expect(limit == 0, 1))
 		return 1;
 	return ledger_admit_slow(s, more, limit, 1);

@@ -65,6 +65,8 @@ static const struct option options[OPTIONS] = {
 		"guarded slots in the pool (20 KiB of address space each, at most 16 KiB resident), made on first use" },
 	[OPTION_GUARD_UNDERFLOW] = { "SKYNET_MEM_GUARD_UNDERFLOW", OPT_FLAG, 0, "0", "release",
 		"place guarded blocks at the start of their slot (underflow faults) instead of its end (overflow faults)" },
+	[OPTION_LEDGER_SLOTS] = { "SKYNET_MEM_LEDGER_SLOTS", OPT_COUNT, 262144, "262144", "all",
+		"most slots of a thread's ledger (rounded down to a power of two, 64..262144; 64 B each); past 32768 only while the process holds more than 5/8 as many services" },
 };
 
 struct option_value option_values[OPTIONS];

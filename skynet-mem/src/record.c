@@ -46,6 +46,11 @@ static struct totals *my_totals(void) {
 	return t;
 }
 
+size_t record_count(void) {
+	int_fast64_t n = atomic_load_explicit(&total_services, memory_order_relaxed);
+	return n > 0 ? (size_t)n : 0;
+}
+
 static uint32_t mix(uint32_t h) {
 	h ^= h >> 16;
 	h *= 0x7feb352du;
@@ -337,6 +342,8 @@ int record_set_limit(uint32_t handle, size_t limit) {
 	if (live)
 		atomic_store(&r->limit, limit);
 	spin_unlock(&s->lock);
+	if (live)
+		atomic_fetch_add_explicit(&record_limit_epoch, 1, memory_order_release);
 	return live ? 0 : -1;
 }
 
@@ -350,6 +357,17 @@ size_t record_get_limit(uint32_t handle) {
 }
 
 atomic_uint record_retirements;
+atomic_uint record_limit_epoch;
+
+/* The handles of the last RECORD_RETIRED_LOG exits, each entry its
+ * sequence number (the count before it) over the handle. */
+static atomic_uint_fast64_t retired_log[RECORD_RETIRED_LOG];
+
+int record_retired_handle(unsigned seq, uint32_t *handle) {
+	uint64_t e = atomic_load_explicit(&retired_log[seq % RECORD_RETIRED_LOG], memory_order_acquire);
+	*handle = (uint32_t)e;
+	return (uint32_t)(e >> 32) == seq;
+}
 
 void record_exit(uint32_t handle, struct skynet_mem_stat *leftover) {
 	struct shard *s = shard_of(handle);
@@ -364,7 +382,11 @@ void record_exit(uint32_t handle, struct skynet_mem_stat *leftover) {
 		reap_locked(s, r);
 	}
 	spin_unlock(&s->lock);
-	atomic_fetch_add_explicit(&record_retirements, 1, memory_order_release);
+	/* Counted first: a ledger that sees the count before the entry finds
+	 * the entry missing and sweeps its whole table instead. */
+	unsigned seq = atomic_fetch_add_explicit(&record_retirements, 1, memory_order_release);
+	atomic_store_explicit(&retired_log[seq % RECORD_RETIRED_LOG], (uint64_t)seq << 32 | handle,
+		memory_order_release);
 	st.retired = 1;
 	if (leftover)
 		*leftover = st;

@@ -39,6 +39,8 @@ HIDDEN void record_release(struct mem_record *r);
 /* Adds deltas to the record and the global totals. */
 HIDDEN void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua,
 	uint64_t allocs, uint64_t frees);
+/* Records in the table now, retired ones included. */
+HIDDEN size_t record_count(void);
 HIDDEN void record_fill(struct mem_record *r, struct skynet_mem_stat *out);
 
 /* Reads and lifecycle, for the API of skynet_mem.h (api.c). */
@@ -55,6 +57,15 @@ HIDDEN int record_set_name(uint32_t handle, const char *name);
 /* Counts record_exit calls: a thread's ledger lets go of exited services'
  * records when it sees the count move (ledger_flush). */
 extern atomic_uint record_retirements HIDDEN;
+/* The exits' handles by sequence number, so a ledger looks up the services
+ * that exited rather than sweep its table: 1 and *handle when the exit
+ * numbered seq (record_retirements before it) is still logged, 0 when it is
+ * not yet written or overwritten (the last RECORD_RETIRED_LOG are kept). */
+#define RECORD_RETIRED_LOG 1024
+HIDDEN int record_retired_handle(unsigned seq, uint32_t *handle);
+/* Moves on after every limit set (after the store): a slot that saw no
+ * limit at an epoch need not read its record while the epoch stays. */
+extern atomic_uint record_limit_epoch HIDDEN;
 /* Set by skynet_mem_lua_warnings(0): no Lua heap warning (skynet's snlua logs its own). */
 extern atomic_int record_lua_warnings_off HIDDEN;
 

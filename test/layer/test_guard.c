@@ -156,7 +156,10 @@ static void sampling_and_full_pool(void **state) {
 
 /* --- crash cases: a child runs one, the parent reads its stderr --- */
 
-enum bug { OVERFLOW_FAULT, OVERFLOW_SLACK, UNDERFLOW, READ_AFTER_FREE, WRITE_AFTER_FREE, DOUBLE_FREE };
+enum bug {
+	OVERFLOW_FAULT, OVERFLOW_SLACK, UNDERFLOW, READ_AFTER_FREE, WRITE_AFTER_FREE, DOUBLE_FREE,
+	DOUBLE_FREE_REUSED, READ_AFTER_REUSE,
+};
 
 static volatile char sink;
 
@@ -164,6 +167,24 @@ static volatile char sink;
 static char *launder(char *p) {
 	char *volatile q = p;
 	return q;
+}
+
+/* Frees p, then fills every slot of the pool (FIFO: p's slot is taken
+ * last) with blocks of p's size, so that p's slot holds another block:
+ * exits 6 unless the pool is full and none of them is at p. */
+static void reuse_slot_of(char *p) {
+	skynet_free(p);
+	struct skynet_mem_guard_info g;
+	skynet_mem_guard_info(&g);
+	for (size_t i = g.live; i < g.slots; i++) {
+		char *q = launder(skynet_malloc(96));
+		memset(q, 2, 96);
+		if (q == p)
+			_exit(6);   /* the stale pointer would be the new block's */
+	}
+	skynet_mem_guard_info(&g);
+	if (g.live != g.slots)
+		_exit(6);
 }
 
 static void run_bug(enum bug bug) {
@@ -185,7 +206,7 @@ static void run_bug(enum bug bug) {
 	skynet_mem_set_current(GUARDED);
 	switch (bug) {
 	case OVERFLOW_FAULT:
-		p[96] = 1;   /* the first byte past: the guard page */
+		p[96] = 1;   /* the first byte past: an inaccessible page */
 		break;
 	case OVERFLOW_SLACK:
 		p[100] = 1;   /* in the alignment's slack: found at free */
@@ -205,6 +226,14 @@ static void run_bug(enum bug bug) {
 	case DOUBLE_FREE:
 		skynet_free(p);
 		skynet_free(p);
+		break;
+	case DOUBLE_FREE_REUSED:
+		reuse_slot_of(p);
+		skynet_free(p);
+		break;
+	case READ_AFTER_REUSE:
+		reuse_slot_of(p);
+		sink = p[10];
 		break;
 	}
 	_exit(5);   /* not caught */
@@ -246,13 +275,32 @@ static int run_child(enum bug bug, char *err, size_t size) {
 	return status;
 }
 
-static void expect(enum bug bug, int sig, const char *kind) {
+/* The allocating stack starts in this program (the layer's frames are left
+ * out, the caller's are kept): "allocated at:", then "#0 0x... PATH+0x...". */
+static int first_frame_is_ours(const char *err) {
+	const char *at = strstr(err, "allocated at:\n");
+	if (at == NULL)
+		return 0;
+	const char *line = strchr(at, '\n') + 1, *end = strchr(line, '\n');
+	const char *hit = strstr(line, "#0 0x");
+	const char *prog = strstr(line, "/test_guard+0x");
+	return end && hit && hit < end && prog && prog < end;
+}
+
+/* The child died of sig, reporting kind, the owner, its stack and also. */
+static void expect_also(enum bug bug, int sig, const char *kind, const char *also) {
 	char err[16384];
 	int status = run_child(bug, err, sizeof(err));
 	if (!WIFSIGNALED(status) || WTERMSIG(status) != sig || strstr(err, kind) == NULL ||
-		strstr(err, "owner :0000002a \"suspect\"") == NULL || strstr(err, "allocated at:") == NULL)
-		fail_msg("expected signal %d and \"%s\", got status 0x%x and:\n%s", sig, kind, status, err);
+		strstr(err, "owner :0000002a \"suspect\"") == NULL || strstr(err, "allocated at:") == NULL ||
+		strstr(err, also) == NULL || !first_frame_is_ours(err))
+		fail_msg("expected signal %d, \"%s\" and \"%s\", got status 0x%x and:\n%s", sig, kind, also,
+			status, err);
 	printf("%s", err);   /* the whole report, for the log */
+}
+
+static void expect(enum bug bug, int sig, const char *kind) {
+	expect_also(bug, sig, kind, kind);
 }
 
 static void overflow_faults(void **state) {
@@ -285,6 +333,19 @@ static void double_free_aborts(void **state) {
 	expect(DOUBLE_FREE, SIGABRT, "guard: double free at");
 }
 
+/* The slot was reused by a block of the same size: the stale pointer is not
+ * the new block's (the slot's blocks take turns over its pages), so a second
+ * free or a read through it is caught, and reported as the old block's. */
+static void double_free_after_reuse_aborts(void **state) {
+	(void)state;
+	expect_also(DOUBLE_FREE_REUSED, SIGABRT, "guard: double free at", "(its slot holds another block now)");
+}
+
+static void read_after_reuse_faults(void **state) {
+	(void)state;
+	expect_also(READ_AFTER_REUSE, SIGSEGV, "use after free (read)", "freed by :0000002a");
+}
+
 int main(void) {
 	setenv("SKYNET_MEM_GUARD_SLOTS", SLOTS, 1);   /* read when the pool is made */
 	const struct CMUnitTest tests[] = {
@@ -296,6 +357,8 @@ int main(void) {
 		cmocka_unit_test(read_after_free_faults),
 		cmocka_unit_test(write_after_free_faults),
 		cmocka_unit_test(double_free_aborts),
+		cmocka_unit_test(double_free_after_reuse_aborts),
+		cmocka_unit_test(read_after_reuse_faults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
  * between them round-robin with transfers between neighbours: every record
  * stays exact, and records of exited services are reclaimed. */
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "skynet_malloc.h"
@@ -64,9 +65,75 @@ static void round_robin_past_the_table(void **state) {
 	free(blocks);
 }
 
+/* Another thread's ledger holds slots of services that exit: at its next
+ * flush it lets go of them, by the log of exits (a few), or by walking its
+ * table (more exits than the log keeps). Then the exited records, drained by
+ * frees on this thread, are reclaimed: a slot still held would keep each. */
+#define HOLDER_BASE 0x0e000000u
+
+struct holder {
+	int n;
+	void **blocks;
+	pthread_barrier_t claimed, exited, flushed;
+};
+
+static void *holder_run(void *arg) {
+	struct holder *h = arg;
+	for (int i = 0; i < h->n; i++) {
+		skynet_mem_set_current(HOLDER_BASE + (uint32_t)i);
+		h->blocks[i] = skynet_malloc(64);
+	}
+	skynet_mem_set_current(0);
+	pthread_barrier_wait(&h->claimed);
+	pthread_barrier_wait(&h->exited);   /* the main thread made them exit */
+	skynet_mem_flush();
+	pthread_barrier_wait(&h->flushed);
+	pthread_barrier_wait(&h->exited);   /* checked: the ledger may go */
+	return NULL;
+}
+
+static void exits_seen_by_another_thread(int n) {
+	struct holder h = { .n = n, .blocks = calloc((size_t)n, sizeof(void *)) };
+	pthread_barrier_init(&h.claimed, NULL, 2);
+	pthread_barrier_init(&h.exited, NULL, 2);
+	pthread_barrier_init(&h.flushed, NULL, 2);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, holder_run, &h), 0);
+	pthread_barrier_wait(&h.claimed);
+	for (int i = 0; i < n; i++)
+		skynet_mem_service_exit(HOLDER_BASE + (uint32_t)i, NULL);
+	pthread_barrier_wait(&h.exited);
+	pthread_barrier_wait(&h.flushed);
+	skynet_mem_set_current(0x0dfffffeu);
+	for (int i = 0; i < n; i++)
+		skynet_free(h.blocks[i]);
+	skynet_mem_set_current(0);
+	struct skynet_mem_stat st;
+	for (int i = 0; i < n; i++)
+		assert_int_equal(skynet_mem_stat(HOLDER_BASE + (uint32_t)i, &st), -1);
+	pthread_barrier_wait(&h.exited);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	pthread_barrier_destroy(&h.claimed);
+	pthread_barrier_destroy(&h.exited);
+	pthread_barrier_destroy(&h.flushed);
+	free(h.blocks);
+}
+
+static void exits_by_the_log(void **state) {
+	(void)state;
+	exits_seen_by_another_thread(300);
+}
+
+static void exits_past_the_log(void **state) {
+	(void)state;
+	exits_seen_by_another_thread(3000);   /* more than the 1,024 the log keeps */
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(round_robin_past_the_table),
+		cmocka_unit_test(exits_by_the_log),
+		cmocka_unit_test(exits_past_the_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

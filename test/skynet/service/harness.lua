@@ -14,4 +14,9 @@ skynet.start(function()
 		ok, err = pcall(skynet.newservice, name)
 	end
 	print(string.format("harness: %s returned %s", name, ok and "ok" or ("error " .. tostring(err))))
+	-- A checker of ours run once the test's start returned (config: harness_after).
+	local after = skynet.getenv "harness_after"
+	if ok and after then
+		skynet.newservice(after)
+	end
 end)
