@@ -38,12 +38,17 @@ static inline size_t block_payload(size_t u) {
 	return block_is_large(u) ? u : u - COOKIE_SIZE;
 }
 
-static inline uint32_t owner_of(const void *p, size_t u) {
+/* The owner the block names: PROFILE_MARK for a sampled one. */
+static inline uint32_t named_owner(const void *p, size_t u) {
 	if (__builtin_expect(block_is_large(u), 0))
 		return large_owner_get(p);
 	struct cookie c;
 	cookie_read(p, u, &c);
 	return c.handle;
+}
+
+static inline uint32_t owner_of(const void *p, size_t u) {
+	return profile_resolve(p, named_owner(p, u));
 }
 
 /* Names the owner of a block just made; -1 when no memory for it is left. */
@@ -53,6 +58,33 @@ static inline int owner_init(void *p, size_t u, uint32_t handle) {
 	struct cookie c = { .handle = handle };
 	cookie_write(p, u, &c);
 	return 0;
+}
+
+/* Names another owner for an existing block (its large entry exists). */
+static inline void owner_rename(void *p, size_t u, uint32_t handle) {
+	if (block_is_large(u)) {
+		large_owner_set(p, handle);
+	} else {
+		struct cookie c = { .handle = handle };
+		cookie_write(p, u, &c);
+	}
+}
+
+/* The block p of charge u just made for owner is due for a sample: once in
+ * the profile's table, it names PROFILE_MARK instead of its owner, so that
+ * free's slot lookup misses and takes the slow path. Returns p. */
+__attribute__((noinline)) static void *block_sampled(void *p, size_t u, uint32_t owner) {
+	if (profile_sampled(p, u, owner))
+		owner_rename(p, u, PROFILE_MARK);
+	return p;
+}
+
+/* After a block p of charge u was made for owner: one subtraction and one
+ * branch unless it is due for a sample. */
+static inline void *counted(void *p, size_t u, uint32_t owner) {
+	if (profile_due(u))
+		return block_sampled(p, u, owner);
+	return p;
 }
 
 void *mem_alloc(size_t n, size_t align, int zero) {
@@ -77,7 +109,7 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 		return block_not_made(s);   /* gives a direct slot's record back, as block_header.c does */
 	}
 	slot_charge(s, (int64_t)u, 1, 1, 0);
-	return profile_count(p, u, handle);
+	return counted(p, u, handle);
 }
 
 #ifdef MEM_MALLOC_FAST
@@ -101,7 +133,7 @@ __attribute__((noinline)) static void *malloc_charge(void *p, size_t u) {
 	}
 	if (__builtin_expect(guard_active, 0))
 		guard_counted(handle);
-	return profile_count(p, u, handle);
+	return counted(p, u, handle);
 }
 
 __attribute__((noinline, cold)) static void *malloc_failed(void) {
@@ -133,7 +165,7 @@ void *mem_malloc(size_t n) {
 	s->blocks++;
 	s->allocs++;
 	cookie_write(p, u, &c);
-	return profile_count(p, u, c.handle);
+	return counted(p, u, c.handle);
 }
 #endif
 
@@ -147,6 +179,8 @@ __attribute__((noinline)) static void free_slow(void *p, size_t u) {
 		cookie_read(p, u, &c);
 		owner = c.handle;
 	}
+	if (owner == PROFILE_MARK)
+		owner = profile_take(p);   /* a sampled block leaves the table first */
 	block_free_uncharged(owner, p, u);
 }
 
@@ -159,7 +193,6 @@ void mem_free(void *p) {
 			free_slow(p, backend_usable(p));   /* not the pool's: a block all the same */
 		return;
 	}
-	profile_freeing(p);
 	size_t u = backend_usable(p);
 	if (__builtin_expect(!block_is_large(u), 1)) {
 		struct cookie c;
@@ -220,18 +253,22 @@ void *mem_realloc(void *p, size_t n) {
 	if (__builtin_expect(guard_has(p), 0))
 		return guard_realloc(p, n);
 	size_t u = backend_usable(p);
-	uint32_t owner = owner_of(p, u);
+	uint32_t named = named_owner(p, u);
+	uint32_t owner = profile_resolve(p, named);
 	uint32_t handle = current_handle();
 	size_t nu = block_class(n, 0);
 	struct ledger_slot *s = block_admit(handle, nu != 0, block_realloc_growth(handle, owner, u, nu));
 	if (s == NULL)
 		return NULL;
-	profile_freeing(p);   /* before its address can be reused: a resize is a free and an alloc */
+	/* A resize is a free and an alloc: the sample leaves before the address
+	 * can be reused; the block names its owner again should the resize fail. */
+	if (__builtin_expect(named == PROFILE_MARK, 0) && profile_take(p) != PROFILE_MARK)
+		owner_rename(p, u, owner);
 	void *q = block_resize(p, u, &nu, handle);
 	if (q == NULL)
 		return block_not_made(s);
 	block_realloc_charge(owner, u, handle, nu);
-	return profile_count(q, nu, handle);
+	return counted(q, nu, handle);
 }
 
 size_t mem_usable(const void *p) {
@@ -240,20 +277,9 @@ size_t mem_usable(const void *p) {
 	return p ? block_payload(backend_usable(p)) : 0;
 }
 
-/* transfer's rare ways, out of line so the common one keeps few registers:
- * a guarded block, and a large one (its owner in the table). */
+/* transfer's rare way, out of line so the common one keeps few registers. */
 __attribute__((noinline, cold)) static int transfer_guarded(void *p, uint32_t to_handle) {
 	return guard_transfer(p, to_handle);
-}
-
-__attribute__((noinline)) static int transfer_large(void *p, size_t u, uint32_t to_handle) {
-	uint32_t from = large_owner_get(p);
-	if (from == to_handle)
-		return 0;
-	profile_transfer(p, to_handle);
-	large_owner_set(p, to_handle);
-	block_transfer_charge(from, to_handle, u);
-	return 0;
 }
 
 /* Not a free and an alloc: only the owner changes. No limit applies, since a
@@ -264,16 +290,14 @@ int block_transfer(void *p, uint32_t to_handle) {
 	if (__builtin_expect(guard_has(p), 0))
 		return transfer_guarded(p, to_handle);
 	size_t u = backend_usable(p);
-	if (__builtin_expect(block_is_large(u), 0))
-		return transfer_large(p, u, to_handle);
-	struct cookie c;
-	cookie_read(p, u, &c);
-	uint32_t from = c.handle;
+	uint32_t named = named_owner(p, u);
+	uint32_t from = profile_resolve(p, named);
 	if (from == to_handle)
 		return 0;
-	profile_transfer(p, to_handle);
-	c.handle = to_handle;
-	cookie_write(p, u, &c);
+	if (__builtin_expect(named == PROFILE_MARK, 0))
+		profile_move(p, to_handle);   /* the block keeps its mark */
+	else
+		owner_rename(p, u, to_handle);
 	block_transfer_charge(from, to_handle, u);
 	return 0;
 }

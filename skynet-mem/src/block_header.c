@@ -90,12 +90,39 @@ static inline size_t headerless_size(const void *p) {
 	return block_is_large(u) ? u : 0;
 }
 
-/* What a block is: its start, charge, header offset (0: none) and owner. */
+/* What a block is: its start, charge, header offset (0: none) and the owner
+ * it names (PROFILE_MARK when sampled: profile_resolve). */
 struct view {
 	void *base;
 	size_t u, offset;
 	uint32_t handle;
 };
+
+/* Names another owner for an existing block (its large entry exists). */
+static inline void owner_rename(void *p, size_t offset, uint32_t handle) {
+	if (offset == 0)
+		large_owner_set(p, handle);
+	else
+		owner_header_set_handle(p, handle);
+}
+
+/* The block p of charge u just made for owner is due for a sample: once in
+ * the profile's table, it names PROFILE_MARK instead of its owner, so that
+ * free's slot lookup misses and takes the general path. A block is
+ * headerless exactly when its class is large (plan_block). Returns p. */
+__attribute__((noinline)) static void *block_sampled(void *p, size_t u, uint32_t owner) {
+	if (profile_sampled(p, u, owner))
+		owner_rename(p, block_is_large(u) ? 0 : H, PROFILE_MARK);
+	return p;
+}
+
+/* After a block p of charge u was made for owner: one subtraction and one
+ * branch unless it is due for a sample. */
+static inline void *counted(void *p, size_t u, uint32_t owner) {
+	if (profile_due(u))
+		return block_sampled(p, u, owner);
+	return p;
+}
 
 static void view_of(const void *p, struct view *v) {
 	size_t u = headerless_size(p);
@@ -130,7 +157,7 @@ void *mem_alloc(size_t n, size_t align, int zero) {
 	if (p == NULL)
 		return block_not_made(s);
 	slot_charge(s, (int64_t)pl.u, 1, 1, 0);
-	return profile_count(p, pl.u, handle);
+	return counted(p, pl.u, handle);
 }
 
 #ifdef MEM_MALLOC_FAST
@@ -154,7 +181,7 @@ __attribute__((noinline)) static void *malloc_charge(void *b, size_t u) {
 	}
 	if (__builtin_expect(guard_active, 0))
 		guard_counted(handle);
-	return profile_count(p, u, handle);
+	return counted(p, u, handle);
 }
 
 /* A small class from the table, then the cached slot takes the charge. */
@@ -179,7 +206,7 @@ void *mem_malloc(size_t n) {
 	s->bytes += u;
 	s->blocks++;
 	s->allocs++;
-	return profile_count(p, u, h.handle);
+	return counted(p, u, h.handle);
 }
 #endif
 
@@ -198,6 +225,8 @@ __attribute__((noinline)) static void free_general(void *p) {
 		u = h.charge;
 		owner = h.handle;
 	}
+	if (owner == PROFILE_MARK)
+		owner = profile_take(p);   /* a sampled block leaves the table first */
 	block_free_uncharged(owner, b, u);
 }
 
@@ -213,7 +242,6 @@ void mem_free(void *p) {
 			free_general(p);   /* not the pool's: a block all the same */
 		return;
 	}
-	profile_freeing(p);
 	if (__builtin_expect(((uintptr_t)p & (LINE - 1)) == 0, 0)) {
 		free_general(p);
 		return;
@@ -274,18 +302,23 @@ void *mem_realloc(void *p, size_t n) {
 		return guard_realloc(p, n);
 	struct view v;
 	view_of(p, &v);
+	uint32_t named = v.handle;
+	v.handle = profile_resolve(p, named);
 	uint32_t handle = current_handle();
 	struct plan pl;
 	int planned = plan_block(n, 0, &pl);
 	struct ledger_slot *s = block_admit(handle, planned, block_realloc_growth(handle, v.handle, v.u, pl.u));
 	if (s == NULL)
 		return NULL;
-	profile_freeing(p);   /* before its address can be reused: a resize is a free and an alloc */
+	/* A resize is a free and an alloc: the sample leaves before the address
+	 * can be reused; the block names its owner again should the resize fail. */
+	if (__builtin_expect(named == PROFILE_MARK, 0) && profile_take(p) != PROFILE_MARK)
+		owner_rename(p, v.offset, v.handle);
 	void *q = block_resize(p, &v, &pl, handle);
 	if (q == NULL)
 		return block_not_made(s);
 	block_realloc_charge(v.handle, v.u, handle, pl.u);
-	return profile_count(q, pl.u, handle);
+	return counted(q, pl.u, handle);
 }
 
 size_t mem_usable(const void *p) {
@@ -306,13 +339,14 @@ int block_transfer(void *p, uint32_t to_handle) {
 		return guard_transfer(p, to_handle);
 	struct view v;
 	view_of(p, &v);
+	uint32_t named = v.handle;
+	v.handle = profile_resolve(p, named);
 	if (v.handle == to_handle)
 		return 0;
-	profile_transfer(p, to_handle);
-	if (v.offset == 0)
-		large_owner_set(p, to_handle);
+	if (__builtin_expect(named == PROFILE_MARK, 0))
+		profile_move(p, to_handle);   /* the block keeps its mark */
 	else
-		owner_header_set_handle(p, to_handle);
+		owner_rename(p, v.offset, to_handle);
 	block_transfer_charge(v.handle, to_handle, v.u);
 	return 0;
 }
@@ -324,7 +358,7 @@ uint32_t block_owner(const void *p) {
 		return guard_owner(p);
 	struct view v;
 	view_of(p, &v);
-	return v.handle;
+	return profile_resolve(p, v.handle);
 }
 
 size_t block_charge(const void *p) {

@@ -1,5 +1,5 @@
 /* The sampled heap profile (profile.h): the per-thread countdown, the rates,
- * the side table of sampled blocks and its filter. The stacks are walked in
+ * the side table of sampled blocks. The stacks are walked in
  * profile_stack.c. */
 
 #define _GNU_SOURCE
@@ -14,7 +14,6 @@
 #include "skynet_mem.h"
 
 __thread int64_t profile_left TLS_IE;
-_Atomic uint64_t profile_filter[PROFILE_FILTER_WORDS];
 
 /* The mean the thread's countdown was drawn with; 0: off, or not yet drawn. */
 static __thread size_t thread_mean TLS_IE;
@@ -36,11 +35,14 @@ struct entry {
 	struct profile_sample s;
 };
 
-/* The table: one chain per filter word, so every sample whose bit is in a
- * word is in its chain, and a bit is cleared when the last one leaves. */
+#define CHAIN_BITS 11
+
+/* The table: chains by a hash of the address; the entries of samples that
+ * left wait in `spare` for the next ones (a sample then allocates nothing). */
 static struct {
 	struct spin_lock lock;
-	struct entry *chain[PROFILE_FILTER_WORDS];
+	struct entry *chain[1u << CHAIN_BITS];
+	struct entry *spare;
 	size_t count;
 	int mean_read;                  /* the option was read into mean */
 	size_t mean;                    /* SKYNET_MEM_PROFILE_SAMPLE, or as set */
@@ -140,64 +142,81 @@ static int64_t draw(size_t m) {
 
 /* --- the table --- */
 
+static inline struct entry **chain_of(uintptr_t addr) {
+	return &table.chain[(addr >> 4) * 0x9E3779B97F4A7C15ull >> (64 - CHAIN_BITS)];
+}
+
+/* The link that points at addr's entry, or at the end of its chain. */
+static struct entry **find_locked(uintptr_t addr) {
+	struct entry **pe = chain_of(addr);
+	while (*pe && (*pe)->s.addr != addr)
+		pe = &(*pe)->next;
+	return pe;
+}
+
+/* A spare entry, or a new one (NULL: no memory). */
+static struct entry *entry_new(void) {
+	spin_lock(&table.lock);
+	struct entry *e = table.spare;
+	if (e)
+		table.spare = e->next;
+	spin_unlock(&table.lock);
+	if (e)
+		return e;
+	/* Not zeroed (backend_raw_alloc's memset is a third of a sample's cost):
+	 * the sample writes every field it reads. */
+	size_t eu = backend_class(sizeof(struct entry), 0);
+	return eu ? backend_alloc(eu, 0, 0) : NULL;
+}
+
 static void table_put(struct entry *e) {
-	unsigned b = profile_bit((const void *)e->s.addr);
-	struct entry *stale = NULL;
 	spin_lock(&table.lock);
-	for (struct entry **pe = &table.chain[b >> 6]; *pe; pe = &(*pe)->next)
-		if ((*pe)->s.addr == e->s.addr) {   /* cannot happen: a freed block leaves */
-			stale = *pe;
-			*pe = stale->next;
-			table.count--;
-			break;
-		}
-	e->next = table.chain[b >> 6];
-	table.chain[b >> 6] = e;
-	table.count++;
-	atomic_fetch_or_explicit(&profile_filter[b >> 6], (uint64_t)1 << (b & 63), memory_order_relaxed);
-	spin_unlock(&table.lock);
-	backend_raw_free(stale);
-}
-
-/* The entry of addr, unlinked (its bit cleared when no other shares it), or NULL. */
-static struct entry *take_locked(uintptr_t addr) {
-	unsigned b = profile_bit((const void *)addr);
-	struct entry *found = NULL;
-	int shared = 0;
-	for (struct entry **pe = &table.chain[b >> 6]; *pe;) {
-		struct entry *e = *pe;
-		if (e->s.addr == addr && found == NULL) {
-			found = e;
-			*pe = e->next;
-			continue;
-		}
-		shared |= profile_bit((const void *)e->s.addr) == b;
-		pe = &e->next;
-	}
-	if (found) {
+	struct entry **pe = find_locked(e->s.addr);
+	if (*pe) {   /* cannot happen: a freed block leaves first */
+		struct entry *stale = *pe;
+		*pe = stale->next;
+		stale->next = table.spare;
+		table.spare = stale;
 		table.count--;
-		if (!shared)
-			atomic_fetch_and_explicit(&profile_filter[b >> 6], ~((uint64_t)1 << (b & 63)),
-				memory_order_relaxed);
 	}
-	return found;
+	struct entry **head = chain_of(e->s.addr);
+	e->next = *head;
+	*head = e;
+	table.count++;
+	spin_unlock(&table.lock);
 }
 
-void profile_forget(const void *p) {
+uint32_t profile_owner(const void *p) {
+	uint32_t owner = PROFILE_MARK;
 	spin_lock(&table.lock);
-	struct entry *e = take_locked((uintptr_t)p);
+	struct entry *e = *find_locked((uintptr_t)p);
+	if (e)
+		owner = e->s.owner;
 	spin_unlock(&table.lock);
-	backend_raw_free(e);
+	return owner;
+}
+
+uint32_t profile_take(const void *p) {
+	uint32_t owner = PROFILE_MARK;
+	spin_lock(&table.lock);
+	struct entry **pe = find_locked((uintptr_t)p);
+	struct entry *e = *pe;
+	if (e) {
+		owner = e->s.owner;
+		*pe = e->next;
+		e->next = table.spare;
+		table.spare = e;
+		table.count--;
+	}
+	spin_unlock(&table.lock);
+	return owner;
 }
 
 void profile_move(const void *p, uint32_t to) {
-	unsigned b = profile_bit(p);
 	spin_lock(&table.lock);
-	for (struct entry *e = table.chain[b >> 6]; e; e = e->next)
-		if (e->s.addr == (uintptr_t)p) {
-			e->s.owner = to;
-			break;
-		}
+	struct entry *e = *find_locked((uintptr_t)p);
+	if (e)
+		e->s.owner = to;
 	spin_unlock(&table.lock);
 }
 
@@ -206,25 +225,25 @@ static double chance(size_t u, size_t m) {
 	return -expm1(-(double)u / (double)m);
 }
 
-static void record(void *p, size_t u, uint32_t owner, size_t m) {
-	/* Not zeroed (backend_raw_alloc's memset is a third of a sample's cost):
-	 * every field is written below. */
-	size_t eu = backend_class(sizeof(struct entry), 0);
-	struct entry *e = eu ? backend_alloc(eu, 0, 0) : NULL;
+/* 1 when p's sample is in the table. The estimate waits for a snapshot. */
+static int record(const void *p, size_t u, uint32_t owner, size_t m) {
+	struct entry *e = entry_new();
 	if (e == NULL)
-		return;   /* no memory: the sample is lost, the estimate a little low */
+		return 0;   /* no memory: the sample is lost, the estimate a little low */
 	e->s.addr = (uintptr_t)p;
 	e->s.owner = owner;
 	e->s.size = u;
-	e->s.estimate = (double)u / chance(u, m);
+	e->s.mean = m;
 	e->s.depth = profile_stack(e->s.frame, PROFILE_DEPTH);
 	table_put(e);
+	return 1;
 }
 
-void *profile_sampled(void *p, size_t u, uint32_t owner) {
+int profile_sampled(const void *p, size_t u, uint32_t owner) {
 	profile_left = FAR;   /* nothing below samples, whatever it allocates */
 	size_t tm = thread_mean;
-	if (tm != 0) {
+	int kept = 0;
+	if (tm != 0 && owner != PROFILE_MARK) {
 		size_t m;
 		if (atomic_load_explicit(&overridden, memory_order_relaxed)) {
 			spin_lock(&table.lock);
@@ -237,12 +256,12 @@ void *profile_sampled(void *p, size_t u, uint32_t owner) {
 		 * one keeps this sample with the ratio of the two chances, so each
 		 * block is sampled with exactly its own service's chance. */
 		if (m != 0 && (m <= tm || uniform() * chance(u, tm) < chance(u, m)))
-			record(p, u, owner, m);
+			kept = record(p, u, owner, m);
 	}
 	size_t m = current_min();
 	thread_mean = m;
 	profile_left = m ? draw(m) : RECHECK;
-	return p;
+	return kept;
 }
 
 struct profile_sample *profile_snapshot(uint32_t owner, int all, size_t *n) {
@@ -259,7 +278,7 @@ struct profile_sample *profile_snapshot(uint32_t owner, int all, size_t *n) {
 		size_t k = 0;
 		int fits = 1;
 		spin_lock(&table.lock);
-		for (unsigned w = 0; w < PROFILE_FILTER_WORDS && fits; w++)
+		for (unsigned w = 0; w < (1u << CHAIN_BITS) && fits; w++)
 			for (struct entry *e = table.chain[w]; e; e = e->next) {
 				if (!all && e->s.owner != owner)
 					continue;
@@ -271,6 +290,8 @@ struct profile_sample *profile_snapshot(uint32_t owner, int all, size_t *n) {
 			}
 		spin_unlock(&table.lock);
 		if (fits) {
+			for (size_t i = 0; i < k; i++)
+				out[i].estimate = (double)out[i].size / chance(out[i].size, out[i].mean);
 			*n = k;
 			return out;
 		}
@@ -340,20 +361,16 @@ long long skynet_mem_profile_get_service_sample(uint32_t handle) {
 }
 
 int skynet_mem_profile_block(const void *ptr, uint32_t *owner, size_t *size) {
-	if (ptr == NULL || !profile_marked(ptr))
+	if (ptr == NULL)
 		return 0;
-	unsigned b = profile_bit(ptr);
-	int found = 0;
 	spin_lock(&table.lock);
-	for (struct entry *e = table.chain[b >> 6]; e; e = e->next)
-		if (e->s.addr == (uintptr_t)ptr) {
-			if (owner)
-				*owner = e->s.owner;
-			if (size)
-				*size = e->s.size;
-			found = 1;
-			break;
-		}
+	struct entry *e = *find_locked((uintptr_t)ptr);
+	if (e) {
+		if (owner)
+			*owner = e->s.owner;
+		if (size)
+			*size = e->s.size;
+	}
 	spin_unlock(&table.lock);
-	return found;
+	return e != NULL;
 }

@@ -10,63 +10,50 @@
  * instead: the allocation path always costs one subtraction and one branch.
  *
  * A sampled block's owner, charge and call stack live in a side table keyed
- * by address, never in the block. The free path asks a bitmap first
- * (profile_marked: one bit per hash of an address, set while a sample hashes
- * there), so a block that was never sampled costs a multiply, a load and a
- * branch, and only a marked one looks the table up. */
+ * by address. The block itself names PROFILE_MARK as its owner (in its cookie,
+ * header or large-block entry), a handle no ledger slot is ever claimed for:
+ * the free path's own slot lookup misses on it and sends the block to the
+ * slow path, which takes the real owner from the table. So freeing a block
+ * that was never sampled costs nothing more, sampling on or off. */
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "internal.h"
 
-#define PROFILE_FILTER_BITS 17
-#define PROFILE_FILTER_WORDS ((1u << PROFILE_FILTER_BITS) / 64)
+/* The owner a sampled block names; its real one is in the table. skynet never
+ * gives out index 0 (harbor 255, index 0 is no service), and its own threads'
+ * rows are 0xfffffff0 and up: reserved (docs/profile.md). */
+#define PROFILE_MARK 0xff000000u
 
 /* Bytes the calling thread may still allocate before its next sample. */
 extern __thread int64_t profile_left TLS_IE HIDDEN;
-extern _Atomic uint64_t profile_filter[PROFILE_FILTER_WORDS] HIDDEN;
 
 /* The countdown crossed zero on a block p of charge u just made for owner:
  * maybe samples it (a service may have its own rate), draws the next
- * distance; returns p. */
-HIDDEN void *profile_sampled(void *p, size_t u, uint32_t owner);
-/* p, marked in the filter, is being freed (or moved by realloc): drops its
- * sample if it has one. */
-HIDDEN void profile_forget(const void *p);
-/* p, marked, now belongs to `to` (a transfer). */
+ * distance. 1 when p is now in the table: its block must then name
+ * PROFILE_MARK as its owner. */
+HIDDEN int profile_sampled(const void *p, size_t u, uint32_t owner);
+/* The real owner of p, whose block names PROFILE_MARK (the mark itself when
+ * p has no sample: a service of that handle). */
+HIDDEN uint32_t profile_owner(const void *p);
+/* As profile_owner, and p's sample leaves the table: p is being freed (or
+ * moved by realloc), before its address can be reused. */
+HIDDEN uint32_t profile_take(const void *p);
+/* p's sample now belongs to `to` (a transfer); the block keeps the mark. */
 HIDDEN void profile_move(const void *p, uint32_t to);
 /* The table's lock, for fork.c. */
 HIDDEN struct lock_group profile_locks(void);
 
-static inline unsigned profile_bit(const void *p) {
-	return (unsigned)(((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull >> (64 - PROFILE_FILTER_BITS));
+/* After a block of charge u was made: 1 when it is due for a sample (then
+ * call profile_sampled). One subtraction and one branch. */
+static inline int profile_due(size_t u) {
+	return __builtin_expect((profile_left -= (int64_t)u) < 0, 0);
 }
 
-/* 1 when p may be a sampled block (a false positive now and then). */
-static inline int profile_marked(const void *p) {
-	unsigned b = profile_bit(p);
-	return (int)((atomic_load_explicit(&profile_filter[b >> 6], memory_order_relaxed) >> (b & 63)) & 1);
-}
-
-/* After a block p of charge u was made for owner: returns p. */
-static inline void *profile_count(void *p, size_t u, uint32_t owner) {
-	if (__builtin_expect((profile_left -= (int64_t)u) < 0, 0))
-		return profile_sampled(p, u, owner);
-	return p;
-}
-
-/* Before p leaves the heap (free, or realloc to another address). */
-static inline void profile_freeing(const void *p) {
-	if (__builtin_expect(profile_marked(p), 0))
-		profile_forget(p);
-}
-
-/* Before p's owner changes to `to`. */
-static inline void profile_transfer(const void *p, uint32_t to) {
-	if (__builtin_expect(profile_marked(p), 0))
-		profile_move(p, to);
+/* The owner a block names, resolved. */
+static inline uint32_t profile_resolve(const void *p, uint32_t named) {
+	return __builtin_expect(named == PROFILE_MARK, 0) ? profile_owner(p) : named;
 }
 
 /* What the dump and the leak report read (profile_dump.c). */
@@ -77,7 +64,8 @@ struct profile_sample {
 	uint32_t owner;
 	uint32_t depth;
 	size_t size;          /* the block's charge */
-	double estimate;      /* bytes it stands for: size / (1 - exp(-size / mean)) */
+	size_t mean;          /* the rate it was sampled at */
+	double estimate;      /* bytes it stands for: size / (1 - exp(-size / mean)), set by profile_snapshot */
 	uintptr_t frame[PROFILE_DEPTH];   /* return addresses, innermost first */
 };
 

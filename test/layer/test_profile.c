@@ -38,20 +38,33 @@ static size_t any_size(void) {
 }
 
 /* Every live sample is a live block of the model, with its owner and charge;
- * and the table holds no more samples than that. */
+ * the table holds no more samples than that; every block, sampled or not,
+ * has its model owner, and each service is charged exactly its blocks (a
+ * sampled block names a mark, not its owner: frees, reallocs and transfers
+ * must find the real one). */
 static void verify(const struct model *m) {
 	size_t sampled = 0;
+	size_t bytes[SERVICES] = { 0 }, blocks[SERVICES] = { 0 };
 	for (int i = 0; i < BLOCKS; i++) {
+		if (m[i].p == NULL)
+			continue;
+		assert_int_equal(skynet_mem_owner(m[i].p), m[i].owner);
+		bytes[m[i].owner - 100] += skynet_mem_block_charge(m[i].p);
+		blocks[m[i].owner - 100]++;
 		uint32_t owner;
 		size_t size;
-		if (m[i].p == NULL || !skynet_mem_profile_block(m[i].p, &owner, &size))
+		if (!skynet_mem_profile_block(m[i].p, &owner, &size))
 			continue;
 		sampled++;
 		assert_int_equal(owner, m[i].owner);
-		assert_int_equal(owner, skynet_mem_owner(m[i].p));
 		assert_int_equal(size, skynet_mem_block_charge(m[i].p));
 	}
 	assert_int_equal(skynet_mem_profile_samples(0, SKYNET_MEM_PROFILE_ALL, NULL), sampled);
+	for (uint32_t k = 0; k < SERVICES; k++) {
+		struct skynet_mem_stat st = stat_of(100 + k);
+		assert_int_equal(st.bytes, bytes[k]);
+		assert_int_equal(st.blocks, blocks[k]);
+	}
 }
 
 static void test_model(void **state) {
@@ -64,6 +77,10 @@ static void test_model(void **state) {
 	skynet_mem_profile_set_sample(4096);
 	struct model m[BLOCKS] = { 0 };
 	size_t ever = 0;
+	for (uint32_t k = 0; k < SERVICES; k++) {   /* every service has a record from the start */
+		skynet_mem_set_current(100 + k);
+		skynet_free(skynet_malloc(1));
+	}
 	for (int step = 0; step < STEPS; step++) {
 		int i = (int)rnd(BLOCKS);
 		uint32_t svc = 100 + rnd(SERVICES);

@@ -60,6 +60,8 @@ build() {
 	make -C "$WORK/skynet" linux -j2 >"$WORK/make.log" 2>&1 || { tail -n 30 "$WORK/make.log"; die "make linux failed"; }
 	# A C module of our own that writes one byte past a block (the check build's test).
 	cc -O1 -g -fPIC -shared -I"$WORK/skynet/3rd/lua" -o "$WORK/skynet_mem_overflow.so" "$HERE/overflow.c"
+	# One whose blocks all come from one named function (the heap profile's test).
+	cc -O1 -g -fPIC -shared -I"$WORK/skynet/3rd/lua" -o "$WORK/skynet_mem_heapgrow.so" "$HERE/heapgrow.c"
 	# Totals and the sum of the records in one read (handletotals.lua).
 	cc -O1 -g -fPIC -shared -I"$WORK/skynet/3rd/lua" -I"$REPO/skynet-mem/include" -o "$WORK/skynet_mem_totals.so" "$HERE/totals.c"
 	echo "skynet ($VARIANT) built in $WORK/skynet"
@@ -128,6 +130,7 @@ run() {
 	memcheck) MARKS="1:^memcheck:~ok" ;;
 	viewcheck) MARKS="1:^viewcheck:~ok" ;;   # the layer's debug console commands (views)
 	flow|churn|limits) MARKS="1:^$TEST:~ok" ;;
+	heapcheck) MARKS="1:^heapcheck:~ok" ;;
 	clean) MARKS="" ;;
 	overflow) MARKS="1:overflow:~injected" ;;
 	doublefree) MARKS="1:doublefree:~injected" ;;
@@ -156,6 +159,8 @@ lua_cpath = root.."luaclib/?.so;$WORK/?.so"
 snax = root.."test/?.lua"
 EOF
 	export SKYNET_MEM_CHECK_CONTINUE=1
+	# heapcheck: a small mean, so its sites are sampled for sure.
+	if [ "$TEST" = heapcheck ]; then export SKYNET_MEM_PROFILE_SAMPLE=16K; else unset SKYNET_MEM_PROFILE_SAMPLE; fi
 	if [ "$PROF" = on ]; then export MALLOC_CONF=prof:true; else unset MALLOC_CONF; fi
 	# print() is buffered when stdout is a file: line-buffer it, so the marks
 	# show up as they are printed.
@@ -229,6 +234,11 @@ EOF
 		churn)
 			[ "$(grep -c 'exits owning' "$DIR/out.log")" = 1 ] || die "churn: expected one MEMORY_CHECK listing (the leaker's)"
 			grep -q 'exits owning 1 blocks' "$DIR/out.log" || die "churn: the listing is not the leaker's" ;;
+		heapcheck)
+			# The leaker's listing names the C module's function (file:line).
+			h=$(sed -n 's/^heapcheck: leaker \(:[0-9a-f]*\)$/\1/p' "$DIR/out.log")
+			sed -n "/service $h exits owning/,/more\$/p" "$DIR/out.log" | grep -q 'heapgrow.c:[0-9]* (heapgrow_site)' ||
+				die "heapcheck: the leaker's MEMORY_CHECK listing does not name heapgrow_site" ;;
 		memcheck)
 			[ "$(grep -c 'exits owning' "$DIR/out.log")" = 1 ] || die "memcheck: expected one MEMORY_CHECK listing (the keeper's)"
 			[ "$(sed -n '/exits owning 1000 blocks/,/more$/p' "$DIR/out.log" | grep -c '^  block ')" = 16 ] ||
