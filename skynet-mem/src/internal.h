@@ -13,14 +13,14 @@
  *   ledger.c                              per-thread pending deltas, published to records
  *   current.c                             the current service (owner of new blocks)
  *   large_owner.c                         owners of large release blocks, by address
- *   profile.c profile_stack.c             sampled heap profile: side table, stack walk
- *   guard_report.c guard_pool.c guard.c   release: guarded slots (reports, pool, policy + API)
+ *   profile/profile.c profile_stack.c     sampled heap profile: side table, stack walk
+ *   guard/ report, pool, guard.c          release: guarded slots (reports, pool, policy + API)
  *   block.h  -> block.c | block_header.c | check/   block operations, one per build
  *   block_ledger.h                        the ledger's side of a block, both release layouts
  *   owner_info.c                          owner names, the host's mailbox figures
  *   log.c                                 log lines, through the function the host registers
  *   api.c stats.c skynet_malloc.c lua_alloc.c hook.c check_stub.c   the public surface
- *   profile_dump.c                        the heap profile's formats (public)
+ *   profile/profile_dump.c                the heap profile's formats (public)
  *   fork.c                                every lock of the above across fork()
  *
  * Visibility, one convention: a public function carries SKYNET_MEM_API
