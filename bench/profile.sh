@@ -51,23 +51,12 @@ fi
 sk=$(cd "$SKYNET" && pwd)
 [ -x "$sk/skynet" ] || { echo "SKYNET=$SKYNET: no skynet binary there"; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../test/skynet/skynet_config.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # $1: SKYNET_MEM_PROFILE_SAMPLE, $2: rounds; prints the whole run's instructions.
 skynet_insns() {
-	cat >"$work/config" <<EOC
-root = "$sk/"
-thread = 2
-logger = "$work/bench.log"
-harbor = 0
-start = "skynet_bench lua $2"
-bootstrap = "snlua bootstrap"
-cpath = root.."cservice/?.so"
-lualoader = root.."lualib/loader.lua"
-luaservice = "$here/skynet/service/?.lua;"..root.."service/?.lua"
-lua_path = root.."lualib/?.lua;"..root.."lualib/?/init.lua"
-lua_cpath = root.."luaclib/?.so"
-EOC
+	skynet_config "$sk" 2 "$work/bench.log" "skynet_bench lua $2" "$here/skynet/service/?.lua" >"$work/config"
 	(cd "$work" && SKYNET_MEM_PROFILE_SAMPLE=$1 timeout 900 valgrind --tool=callgrind --callgrind-out-file="$work/cg.$1.$2" \
 		"$sk/skynet" "$work/config" 2>&1) | sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | tail -1 | grep . ||
 		{ echo "skynet lua $2 at $1: no count (stalled past 15 minutes?)" >&2; exit 1; }

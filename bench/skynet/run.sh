@@ -14,6 +14,7 @@
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
+. "$REPO/test/skynet/skynet_config.sh"
 BUILD=$(cd "${1:-$REPO/build/release}" && pwd)
 WORK=${SKYNET_BENCH_WORK:-$BUILD/bench-skynet}
 ROUNDS=${ROUNDS:-5}
@@ -49,21 +50,8 @@ make -C "$WORK/mem/skynet" linux -j2 >"$WORK/mem/make.log" 2>&1 || { tail -n 20 
 run_one() {   # run_one VARIANT ARGS...: prints "ops wall cpu"
 	sk=$WORK/$1/skynet
 	shift
-	cat >"$WORK/config" <<EOC
-root = "$sk/"
-thread = $THREADS
-logger = "$WORK/bench.log"
-harbor = 0
-start = "skynet_bench"
-bootstrap = "snlua bootstrap"
-cpath = root.."cservice/?.so"
-lualoader = root.."lualib/loader.lua"
-luaservice = "$HERE/service/?.lua;"..root.."service/?.lua"
-lua_path = root.."lualib/?.lua;"..root.."lualib/?/init.lua"
-lua_cpath = root.."luaclib/?.so"
-EOC
 	# skynet_bench reads its arguments from the start service's name line.
-	sed -i "s|^start = .*|start = \"skynet_bench $*\"|" "$WORK/config"
+	skynet_config "$sk" "$THREADS" "$WORK/bench.log" "skynet_bench $*" "$HERE/service/?.lua" >"$WORK/config"
 	out=$(cd "$WORK" && timeout 300 "$sk/skynet" "$WORK/config" 2>&1 | sed -n 's/^bench: [a-z]* //p')
 	[ -n "$out" ] || { echo "bench/skynet: $sk gave no result" >&2; tail -n 20 "$WORK/bench.log" >&2; exit 1; }
 	echo "$out"

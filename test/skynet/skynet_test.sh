@@ -10,6 +10,7 @@
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/skynet_config.sh"
 REPO=$(cd "$HERE/../.." && pwd)
 SKIP=77
 
@@ -141,23 +142,17 @@ run() {
 	[ "$TEST" = doublefree ] && MARKS="1:doublefree:~injected 1:guard:~double~free"
 	AFTER_LINE=
 	[ -n "$AFTER" ] && AFTER_LINE="harness_after = \"$AFTER\""
-	cat >"$DIR/config" <<EOF
-root = "$SK/"
-thread = 2
-logger = "$DIR/skynet.log"
-harbor = 0
-start = "harness"
+	{
+		skynet_config "$SK" 2 "$DIR/skynet.log" harness "$DIR/service/?.lua;$HERE/service/?.lua" \
+			"$HERE/service/?.lua" "$WORK/?.so"
+		cat <<EOF
+luaservice = luaservice..";"..root.."test/?.lua"
+snax = root.."test/?.lua"
 harness_test = "$TEST"
 harness_prof = "$PROF"
 $AFTER_LINE
-bootstrap = "snlua bootstrap"
-cpath = root.."cservice/?.so"
-lualoader = root.."lualib/loader.lua"
-luaservice = "$DIR/service/?.lua;$HERE/service/?.lua;"..root.."service/?.lua;"..root.."test/?.lua"
-lua_path = root.."lualib/?.lua;"..root.."lualib/?/init.lua;$HERE/service/?.lua"
-lua_cpath = root.."luaclib/?.so;$WORK/?.so"
-snax = root.."test/?.lua"
 EOF
+	} >"$DIR/config"
 	export SKYNET_MEM_CHECK_CONTINUE=1
 	# heapcheck: a small mean, so its sites are sampled for sure.
 	if [ "$TEST" = heapcheck ]; then export SKYNET_MEM_PROFILE_SAMPLE=16K; else unset SKYNET_MEM_PROFILE_SAMPLE; fi

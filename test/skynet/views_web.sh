@@ -12,6 +12,7 @@ set -u
 WORK=$1
 RULES=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/skynet_config.sh"
 SK=$WORK/skynet
 DEADLINE=100   # seconds for the whole test
 end=$((SECONDS + DEADLINE))
@@ -47,19 +48,7 @@ until_ok() {   # until_ok WHAT CMD...: polls CMD until it succeeds, within the d
 	done
 }
 
-cat >"$tmp/config" <<CFG
-root = "$SK/"
-thread = 2
-logger = "$tmp/skynet.log"
-harbor = 0
-start = "webcheck"
-bootstrap = "snlua bootstrap"
-cpath = root.."cservice/?.so"
-lualoader = root.."lualib/loader.lua"
-luaservice = "$HERE/service/?.lua;"..root.."service/?.lua"
-lua_path = root.."lualib/?.lua;"..root.."lualib/?/init.lua;$HERE/service/?.lua"
-lua_cpath = root.."luaclib/?.so"
-CFG
+skynet_config "$SK" 2 "$tmp/skynet.log" webcheck "$HERE/service/?.lua" "$HERE/service/?.lua" >"$tmp/config"
 (cd "$tmp" && exec stdbuf -oL "$SK/skynet" config) >"$tmp/out.log" 2>&1 &
 skpid=$!
 ready() { grep -q '^webcheck: ready' "$tmp/out.log" || { kill -0 $skpid 2>/dev/null || fail "skynet ended"; false; }; }
