@@ -7,77 +7,12 @@ require "skynet.manager"   -- skynet.kill
 local socket = require "skynet.socket"
 local memory = require "skynet.memory"
 
-local LOG = assert(skynet.getenv "logger", "config: logger (a file) missing")
 local PROF = skynet.getenv "harness_prof" == "on"
 local K = 1000          -- C blocks kept
 local STRINGS = 20000   -- Lua strings grown
 
-local FAILED = {}   -- raised by fail(), already printed
-
-local function fail(msg)
-	print("memcheck: FAIL " .. msg .. "\n" .. debug.traceback())
-	error(FAILED)
-end
-local function check(cond, msg)
-	if not cond then fail(msg) end
-end
-local function eq(got, want, msg)
-	if got ~= want then
-		fail(string.format("%s: got %s, want %s", msg, tostring(got), tostring(want)))
-	end
-end
-
-local function log_text()
-	local f = assert(io.open(LOG, "r"))
-	local s = f:read "a"
-	f:close()
-	return s
-end
-
--- Polls fn until it returns a value, for at most `seconds`.
-local function poll(what, fn, seconds)
-	local deadline = skynet.now() + (seconds or 10) * 100
-	while true do
-		local v = fn()
-		if v then return v end
-		if skynet.now() > deadline then fail("timed out waiting for " .. what) end
-		skynet.sleep(1)
-	end
-end
-
-local function count(text, plain)
-	local n, at = 0, 1
-	while true do
-		local i, j = text:find(plain, at, true)
-		if not i then return n end
-		n, at = n + 1, j + 1
-	end
-end
-
--- A round trip with the keeper, then the end of this dispatch: every message
--- between us is freed and, once the keeper's dispatch has ended, its counters
--- published (skynet's glue flushes at the end of each dispatch).
-local function settle(h)
-	skynet.call(h, "lua", "count")
-	skynet.sleep(0)
-end
-
--- The keeper's record once two reads a round trip apart agree on its C
--- figures (a round trip leaves them unchanged): its worker may still be
--- finishing the dispatch that answered us when we read.
-local function settled_stat(h)
-	local deadline = skynet.now() + 1000
-	local last
-	while true do
-		settle(h)
-		local st = memory.stat(h)
-		if last and st.blocks == last.blocks and st.bytes == last.bytes then
-			return st
-		end
-		if skynet.now() > deadline then fail("the record of " .. skynet.address(h) .. " never settled") end
-		last = st
-	end
-end
+local T = require "testlib"
+local fail, check, eq, log_text, poll, count = T.fail, T.check, T.eq, T.log_text, T.poll, T.count
 
 -- The debug console: one command, its lines up to <CMD OK> / <CMD Error>.
 local console = {}
@@ -113,13 +48,13 @@ function console.cmem()
 end
 
 local function case_blocks(keeper, ctl)
-	local base, base_ctl = settled_stat(keeper), settled_stat(ctl)
+	local base, base_ctl = T.settled(keeper), T.settled(ctl)
 	eq(skynet.call(keeper, "lua", "keep", K), K, "keeper kept")
-	local st = settled_stat(keeper)
+	local st = T.settled(keeper)
 	eq(st.blocks, base.blocks + K, "K more C blocks")
 	check(st.bytes >= base.bytes + K * 8, string.format("K more blocks' bytes: %d -> %d", base.bytes, st.bytes))
 	eq(memory.info()[keeper], st.bytes, "info() is the C bytes")
-	eq(settled_stat(ctl).blocks, base_ctl.blocks, "the control keeper did not change")
+	eq(T.settled(ctl).blocks, base_ctl.blocks, "the control keeper did not change")
 	local cmem = console.cmem()
 	eq(cmem[skynet.address(keeper)], st.bytes, "console cmem shows the C bytes")
 	check(math.type(cmem.total) == "integer" and math.type(cmem.block) == "integer", "cmem total/block")
@@ -128,7 +63,7 @@ end
 
 local function case_lua_heap(keeper, before)
 	eq(skynet.call(keeper, "lua", "grow", STRINGS), STRINGS, "keeper grew")
-	local st = settled_stat(keeper)
+	local st = T.settled(keeper)
 	local lua_count = skynet.call(keeper, "lua", "count")
 	skynet.sleep(0)
 	local lua_bytes = poll("the Lua heap published", function()
@@ -144,9 +79,7 @@ local function case_lua_heap(keeper, before)
 	return st
 end
 
-local function report_of(h)
-	return string.format("skynet-mem: service %s exited holding", skynet.address(h))
-end
+local report_of = T.report_of
 
 -- The keeper's report names exactly its K kept blocks (its context, mailbox,
 -- instance and the code it loaded are gone or the code cache's by then), with
@@ -267,24 +200,17 @@ local function case_dump()
 	end)
 end
 
-skynet.start(function()
-	local ok, err = pcall(function()
-		console.open()
-		-- The first to load keeper.lua owns its cached code: not the two compared.
-		skynet.newservice "keeper"
-		local keeper, ctl = skynet.newservice "keeper", skynet.newservice "keeper"
-		local kept = case_blocks(keeper, ctl)
-		case_lua_heap(keeper, kept)
-		case_kill(keeper, ctl)
-		case_console_prof()
-		case_limits()
-		case_dump()
-		eq(count(log_text(), report_of(keeper)), 1, "the leftover is reported once")
-		eq(count(log_text(), report_of(ctl)), 0, "the control exits without a line")
-	end)
-	if ok then
-		print("memcheck: ok")
-	elseif err ~= FAILED then
-		print("memcheck: FAIL " .. tostring(err))
-	end
+T.start("memcheck", function()
+	console.open()
+	-- The first to load keeper.lua owns its cached code: not the two compared.
+	skynet.newservice "keeper"
+	local keeper, ctl = skynet.newservice "keeper", skynet.newservice "keeper"
+	local kept = case_blocks(keeper, ctl)
+	case_lua_heap(keeper, kept)
+	case_kill(keeper, ctl)
+	case_console_prof()
+	case_limits()
+	case_dump()
+	eq(count(log_text(), report_of(keeper)), 1, "the leftover is reported once")
+	eq(count(log_text(), report_of(ctl)), 0, "the control exits without a line")
 end)

@@ -7,38 +7,8 @@ local skynet = require "skynet"
 local socket = require "skynet.socket"
 local memory = require "skynet.memory"
 
-local LOG = assert(skynet.getenv "logger", "config: logger (a file) missing")
-local FAILED = {}
-
-local function fail(msg)
-	print("viewcheck: FAIL " .. msg .. "\n" .. debug.traceback())
-	error(FAILED)
-end
-local function check(cond, msg)
-	if not cond then fail(msg) end
-end
-local function eq(got, want, msg)
-	if got ~= want then
-		fail(string.format("%s: got %s, want %s", msg, tostring(got), tostring(want)))
-	end
-end
-
-local function log_text()
-	local f = assert(io.open(LOG, "r"))
-	local s = f:read "a"
-	f:close()
-	return s
-end
-
-local function poll(what, fn, seconds)
-	local deadline = skynet.now() + (seconds or 10) * 100
-	while true do
-		local v = fn()
-		if v then return v end
-		if skynet.now() > deadline then fail("timed out waiting for " .. what) end
-		skynet.sleep(1)
-	end
-end
+local T = require "testlib"
+local fail, check, eq, log_text, poll = T.fail, T.check, T.eq, T.log_text, T.poll
 
 -- The service's record once two reads a round trip apart agree.
 local function settled(h)
@@ -250,25 +220,18 @@ local function case_heap(keeper)
 	print("viewcheck: heap: " .. out[1])
 end
 
-skynet.start(function()
-	local ok, err = pcall(function()
-		skynet.newservice("debug_console", "127.0.0.1", 0)
-		port = tonumber(poll("the console's port", function()
-			return log_text():match("Start debug console at 127%.0%.0%.1:(%d+)")
-		end))
-		console = open()
-		local keeper = skynet.newservice("keeper")
-		local hog = skynet.newservice("hog")
-		case_refused(keeper)
-		case_top_stat(keeper)
-		case_heap(keeper)
-		case_grow(keeper)
-		case_leaks()
-		case_limit(hog)
-	end)
-	if ok then
-		print("viewcheck: ok")
-	elseif err ~= FAILED then
-		print("viewcheck: FAIL " .. tostring(err))
-	end
+T.start("viewcheck", function()
+	skynet.newservice("debug_console", "127.0.0.1", 0)
+	port = tonumber(poll("the console's port", function()
+		return log_text():match("Start debug console at 127%.0%.0%.1:(%d+)")
+	end))
+	console = open()
+	local keeper = skynet.newservice("keeper")
+	local hog = skynet.newservice("hog")
+	case_refused(keeper)
+	case_top_stat(keeper)
+	case_heap(keeper)
+	case_grow(keeper)
+	case_leaks()
+	case_limit(hog)
 end)
