@@ -282,22 +282,40 @@ __attribute__((noinline, cold)) static int transfer_guarded(void *p, uint32_t to
 	return guard_transfer(p, to_handle);
 }
 
+/* transfer of a large or a sampled block: its owner is kept aside. */
+__attribute__((noinline, cold)) static int transfer_aside(void *p, size_t u, uint32_t to_handle) {
+	uint32_t named = named_owner(p, u);
+	uint32_t from = profile_resolve(p, named);
+	if (from == to_handle)
+		return 0;
+	if (named == PROFILE_MARK)
+		profile_move(p, to_handle);   /* the block keeps its mark */
+	else
+		owner_rename(p, u, to_handle);
+	block_transfer_charge(from, to_handle, u);
+	return 0;
+}
+
 /* Not a free and an alloc: only the owner changes. No limit applies, since a
- * delivered message cannot be refused. */
+ * delivered message cannot be refused. The common way (a small block, its
+ * owner in its cookie) keeps few registers: the rest is out of line. */
 int block_transfer(void *p, uint32_t to_handle) {
 	if (p == NULL)
 		return -1;
 	if (__builtin_expect(guard_has(p), 0))
 		return transfer_guarded(p, to_handle);
 	size_t u = backend_usable(p);
-	uint32_t named = named_owner(p, u);
-	uint32_t from = profile_resolve(p, named);
+	if (__builtin_expect(block_is_large(u), 0))
+		return transfer_aside(p, u, to_handle);
+	struct cookie c;
+	cookie_read(p, u, &c);
+	uint32_t from = c.handle;
+	if (__builtin_expect(from == PROFILE_MARK, 0))
+		return transfer_aside(p, u, to_handle);
 	if (from == to_handle)
 		return 0;
-	if (__builtin_expect(named == PROFILE_MARK, 0))
-		profile_move(p, to_handle);   /* the block keeps its mark */
-	else
-		owner_rename(p, u, to_handle);
+	c.handle = to_handle;
+	cookie_write(p, u, &c);
 	block_transfer_charge(from, to_handle, u);
 	return 0;
 }

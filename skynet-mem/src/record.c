@@ -21,29 +21,97 @@ struct shard {
 
 static struct shard shards[SHARDS];
 
-/* Process totals, updated when a ledger slot is published, in shards a
- * cache line each: every thread adds to its own shard (picked round-robin),
- * so workers publishing at once do not pass one line back and forth; a
- * read sums the shards. */
+/* Process totals, updated when a ledger slot is published. A thread keeps
+ * a cache line of its own while one of TOTAL_OWN is free (its owner alone
+ * writes it: plain adds, no lock prefix, the one publication per dispatch
+ * pays none for the totals), given back at its exit; past them, threads
+ * share TOTAL_SHARDS lines (picked round-robin) with atomic adds. A read
+ * sums them all. */
 #define TOTAL_SHARDS 16
+#define TOTAL_OWN 64
 
 struct totals {
-	atomic_int_fast64_t bytes, blocks, lua;
-	atomic_uint_fast64_t allocs, frees;
+	atomic_int_fast64_t bytes, blocks, lua, allocs, frees;
 } __attribute__((aligned(64)));
 
 static struct totals totals[TOTAL_SHARDS];
+static struct totals totals_own[TOTAL_OWN];
+static atomic_uint_fast64_t totals_own_used;   /* bit i: totals_own[i] has an owner */
 static atomic_uint totals_next;
+static pthread_key_t totals_key;
+static int totals_keyed;                       /* the key exists: own lines are handed out */
 static __thread struct totals *totals_mine TLS_IE;
+static __thread int totals_alone TLS_IE;       /* totals_mine is an own line */
 static atomic_int_fast64_t total_services;
 
-static struct totals *my_totals(void) {
-	struct totals *t = totals_mine;
-	if (__builtin_expect(t == NULL, 0)) {
-		t = &totals[atomic_fetch_add_explicit(&totals_next, 1, memory_order_relaxed) % TOTAL_SHARDS];
-		totals_mine = t;
+_Static_assert(TOTAL_OWN <= 64, "one bit each in totals_own_used");
+
+static struct totals *shared_totals(void) {
+	return &totals[atomic_fetch_add_explicit(&totals_next, 1, memory_order_relaxed) % TOTAL_SHARDS];
+}
+
+/* At the owner's exit: its line (its sums stay in it) goes back, and what
+ * the thread still publishes goes to a shared one. */
+static void totals_leave(void *line) {
+	unsigned i = (unsigned)((struct totals *)line - totals_own);
+	totals_alone = 0;
+	totals_mine = shared_totals();
+	atomic_fetch_and_explicit(&totals_own_used, ~((uint_fast64_t)1 << i), memory_order_release);
+}
+
+/* Made while the library loads (one thread): no lock for fork to know of. */
+__attribute__((constructor)) static void totals_init(void) {
+	totals_keyed = pthread_key_create(&totals_key, totals_leave) == 0;
+}
+
+/* A free own line, or NULL. */
+static struct totals *totals_claim(void) {
+	uint_fast64_t used = atomic_load_explicit(&totals_own_used, memory_order_relaxed);
+	while (~used) {
+		unsigned i = (unsigned)__builtin_ctzll(~used);
+		if (atomic_compare_exchange_weak_explicit(&totals_own_used, &used, used | (uint_fast64_t)1 << i,
+			memory_order_acquire, memory_order_relaxed))
+			return &totals_own[i];
 	}
+	return NULL;
+}
+
+/* First publication of the thread. pthread_setspecific may allocate, and its
+ * publication must then find a line: a shared one until the key holds it. */
+__attribute__((noinline)) static struct totals *totals_first(void) {
+	int saved = errno;   /* record_add leaves errno alone */
+	struct totals *t = shared_totals();
+	totals_mine = t;
+	struct totals *own = totals_keyed ? totals_claim() : NULL;
+	if (own && pthread_setspecific(totals_key, own) == 0) {
+		totals_mine = t = own;
+		totals_alone = 1;
+	} else if (own) {
+		atomic_fetch_and_explicit(&totals_own_used, ~((uint_fast64_t)1 << (own - totals_own)),
+			memory_order_release);
+	}
+	errno = saved;
 	return t;
+}
+
+static inline struct totals *my_totals(void) {
+	struct totals *t = totals_mine;
+	return __builtin_expect(t != NULL, 1) ? t : totals_first();
+}
+
+/* v added to a total: a plain add on the thread's own line (one instruction,
+ * so a signal handler publishing on this thread cannot split it), else an
+ * atomic one. */
+static inline void total_add(atomic_int_fast64_t *c, int64_t v, int alone) {
+	if (alone) {
+#if defined(__x86_64__)
+		__asm__("addq %1, %0" : "+m"(*(int64_t *)c) : "er"(v));
+#else
+		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v, memory_order_relaxed);
+#endif
+	} else {
+		atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+	}
 }
 
 size_t record_count(void) {
@@ -174,7 +242,7 @@ static size_t lua_warn_level(size_t heap) {
  * doubling. r->lua_warn is the next level that logs (0: the first). A level
  * re-arms once the heap falls below half of it, so a heap hovering around a
  * level logs once. Written with write(2): this runs inside allocations. */
-static void lua_heap_watch(struct mem_record *r, int64_t signed_heap) {
+__attribute__((noinline)) static void lua_heap_watch(struct mem_record *r, int64_t signed_heap) {
 	size_t heap = signed_heap > 0 ? (size_t)signed_heap : 0;
 	size_t seen = atomic_load_explicit(&r->lua_warn, memory_order_relaxed);
 	size_t next = seen ? seen : LUA_WARN_FIRST;
@@ -205,34 +273,43 @@ static void lua_heap_watch(struct mem_record *r, int64_t signed_heap) {
 /* A lock-prefixed add costs tens of cycles, more when another core holds the
  * line: a counter that did not change is not touched (a dispatch publishes a
  * message's free to its sender with no Lua bytes, say), and the peak only
- * when the record grew. */
+ * when the record grew. One test per counter, the record's add and the
+ * total's together; the Lua heap's warning out of line. */
 void record_add(struct mem_record *r, int64_t bytes, int64_t blocks, int64_t lua,
 	uint64_t allocs, uint64_t frees) {
-	int64_t c = bytes ? atomic_fetch_add(&r->bytes, bytes) + bytes
-		: atomic_load_explicit(&r->bytes, memory_order_relaxed);
-	int64_t heap = lua ? atomic_fetch_add(&r->lua, lua) + lua
-		: atomic_load_explicit(&r->lua, memory_order_relaxed);
-	if (lua && !atomic_load_explicit(&record_lua_warnings_off, memory_order_relaxed))
-		lua_heap_watch(r, heap);
-	if (blocks)
-		atomic_fetch_add(&r->blocks, blocks);
-	if (allocs)
-		atomic_fetch_add(&r->allocs, allocs);
-	if (frees)
-		atomic_fetch_add(&r->frees, frees);
-	if (bytes + lua > 0)   /* only growth can set a new peak */
-		record_peak(r, c + heap);
 	struct totals *t = my_totals();
-	if (bytes)
-		atomic_fetch_add_explicit(&t->bytes, bytes, memory_order_relaxed);
-	if (lua)
-		atomic_fetch_add_explicit(&t->lua, lua, memory_order_relaxed);
-	if (blocks)
-		atomic_fetch_add_explicit(&t->blocks, blocks, memory_order_relaxed);
-	if (allocs)
-		atomic_fetch_add_explicit(&t->allocs, allocs, memory_order_relaxed);
-	if (frees)
-		atomic_fetch_add_explicit(&t->frees, frees, memory_order_relaxed);
+	int alone = totals_alone;
+	if (bytes | lua) {
+		int64_t c, heap;
+		if (bytes) {
+			c = atomic_fetch_add(&r->bytes, bytes) + bytes;
+			total_add(&t->bytes, bytes, alone);
+		} else {
+			c = atomic_load_explicit(&r->bytes, memory_order_relaxed);
+		}
+		if (lua) {
+			heap = atomic_fetch_add(&r->lua, lua) + lua;
+			total_add(&t->lua, lua, alone);
+			if (!atomic_load_explicit(&record_lua_warnings_off, memory_order_relaxed))
+				lua_heap_watch(r, heap);
+		} else {
+			heap = atomic_load_explicit(&r->lua, memory_order_relaxed);
+		}
+		if (bytes + lua > 0)   /* only growth can set a new peak */
+			record_peak(r, c + heap);
+	}
+	if (blocks) {
+		atomic_fetch_add(&r->blocks, blocks);
+		total_add(&t->blocks, blocks, alone);
+	}
+	if (allocs) {
+		atomic_fetch_add(&r->allocs, allocs);
+		total_add(&t->allocs, (int64_t)allocs, alone);
+	}
+	if (frees) {
+		atomic_fetch_add(&r->frees, frees);
+		total_add(&t->frees, (int64_t)frees, alone);
+	}
 }
 
 static size_t clamp(int64_t v) {
@@ -295,12 +372,13 @@ void record_totals(struct skynet_mem_totals *out) {
 	memset(out, 0, sizeof(*out));
 	int64_t bytes = 0, blocks = 0, lua = 0;
 	uint64_t allocs = 0, frees = 0;
-	for (int i = 0; i < TOTAL_SHARDS; i++) {
-		bytes += atomic_load(&totals[i].bytes);
-		blocks += atomic_load(&totals[i].blocks);
-		lua += atomic_load(&totals[i].lua);
-		allocs += atomic_load(&totals[i].allocs);
-		frees += atomic_load(&totals[i].frees);
+	for (int i = 0; i < TOTAL_SHARDS + TOTAL_OWN; i++) {
+		struct totals *t = i < TOTAL_SHARDS ? &totals[i] : &totals_own[i - TOTAL_SHARDS];
+		bytes += atomic_load_explicit(&t->bytes, memory_order_relaxed);
+		blocks += atomic_load_explicit(&t->blocks, memory_order_relaxed);
+		lua += atomic_load_explicit(&t->lua, memory_order_relaxed);
+		allocs += (uint64_t)atomic_load_explicit(&t->allocs, memory_order_relaxed);
+		frees += (uint64_t)atomic_load_explicit(&t->frees, memory_order_relaxed);
 	}
 	out->bytes = clamp(bytes);
 	out->blocks = clamp(blocks);

@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "skynet_malloc.h"
 #include "test_util.h"
@@ -234,6 +235,73 @@ static void pending_bound_is_per_thread(void **state) {
 	free(sp);
 }
 
+/* The process totals stay exact with more threads publishing at once than
+ * there are lines a thread keeps to itself (record.c's TOTAL_OWN, 64): the
+ * rest share lines; and again after they exit, when a second wave takes the
+ * lines given back. */
+#define WAVE 96
+#define ROUNDS 200
+
+struct waver {
+	uint32_t handle;
+	pthread_barrier_t *start;
+	void *kept[ROUNDS];
+	size_t charged;
+};
+
+static void *publish_rounds(void *arg) {
+	struct waver *w = arg;
+	pthread_barrier_wait(w->start);
+	for (int i = 0; i < ROUNDS; i++) {
+		skynet_mem_set_current(w->handle);
+		void *p = skynet_malloc(24);
+		w->kept[i] = skynet_malloc(100 + (size_t)i);
+		w->charged += skynet_mem_block_charge(w->kept[i]);
+		skynet_free(p);
+		skynet_mem_set_current(0);   /* a publication each round */
+	}
+	return NULL;
+}
+
+static void totals_exact_past_the_own_lines(void **state) {
+	(void)state;
+	static struct waver w[WAVE];
+	for (int wave = 0; wave < 2; wave++) {
+		struct skynet_mem_totals before, after;
+		skynet_mem_totals(&before);
+		pthread_barrier_t start;
+		pthread_barrier_init(&start, NULL, WAVE);
+		pthread_t t[WAVE];
+		size_t charged = 0;
+		for (int i = 0; i < WAVE; i++) {
+			memset(&w[i], 0, sizeof(w[i]));
+			w[i].handle = 0x03000000u + (uint32_t)(wave * WAVE + i);
+			w[i].start = &start;
+			assert_int_equal(pthread_create(&t[i], NULL, publish_rounds, &w[i]), 0);
+		}
+		for (int i = 0; i < WAVE; i++) {
+			pthread_join(t[i], NULL);
+			charged += w[i].charged;
+		}
+		pthread_barrier_destroy(&start);
+		skynet_mem_totals(&after);
+		assert_int_equal(after.allocs - before.allocs, (uint64_t)WAVE * ROUNDS * 2);
+		assert_int_equal(after.frees - before.frees, (uint64_t)WAVE * ROUNDS);
+		assert_int_equal(after.blocks - before.blocks, (size_t)WAVE * ROUNDS);
+		assert_int_equal(after.bytes - before.bytes, charged);
+		skynet_mem_set_current(0x03ffff00u);
+		for (int i = 0; i < WAVE; i++) {
+			for (int r = 0; r < ROUNDS; r++)
+				skynet_free(w[i].kept[r]);
+			skynet_mem_service_exit(w[i].handle, NULL);
+		}
+		skynet_mem_set_current(0);
+		skynet_mem_totals(&after);
+		assert_int_equal(after.bytes, before.bytes);
+		assert_int_equal(after.blocks, before.blocks);
+	}
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(set_current_publishes),
@@ -242,6 +310,7 @@ int main(void) {
 		cmocka_unit_test(frees_in_late_destructors_are_counted),
 		cmocka_unit_test(exiting_thread_keeps_no_references),
 		cmocka_unit_test(pending_bound_is_per_thread),
+		cmocka_unit_test(totals_exact_past_the_own_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
