@@ -300,10 +300,13 @@ __attribute__((noinline, cold)) static int transfer_aside(void *p, size_t u, uin
  * delivered message cannot be refused. The common way (a small block, its
  * owner in its cookie) keeps few registers: the rest is out of line. */
 int block_transfer(void *p, uint32_t to_handle) {
-	if (p == NULL)
-		return -1;
-	if (__builtin_expect(guard_has(p), 0))
-		return transfer_guarded(p, to_handle);
+	/* NULL and the guarded pool lie at or below guard_top: one compare. */
+	if (__builtin_expect((uintptr_t)p <= guard_top, 0)) {
+		if (p == NULL)
+			return -1;
+		if (guard_has(p))
+			return transfer_guarded(p, to_handle);
+	}
 	size_t u = backend_usable(p);
 	if (__builtin_expect(block_is_large(u), 0))
 		return transfer_aside(p, u, to_handle);
