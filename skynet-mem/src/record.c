@@ -26,7 +26,8 @@ static struct shard shards[SHARDS];
  * writes it: plain adds, no lock prefix, the one publication per dispatch
  * pays none for the totals), given back at its exit; past them, threads
  * share TOTAL_SHARDS lines (picked round-robin) with atomic adds. A read
- * sums them all. */
+ * sums them all. (A fork's child keeps the lines of the parent's other
+ * threads taken: its own threads have the rest.) */
 #define TOTAL_SHARDS 16
 #define TOTAL_OWN 64
 
