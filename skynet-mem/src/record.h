@@ -14,23 +14,27 @@
 #include "skynet_mem.h"
 
 /* Two cache lines of its own (workers publishing to neighbouring records
- * share none); the first holds all that a publication writes and what a slot
- * reads when it leaves clean (limit, retired), so among thousands of services
- * a dispatch misses on one line, not two. */
+ * share none); the first holds all that a publication or a transfer writes
+ * or reads (the peak too) and what a slot reads when it leaves clean (limit,
+ * retired), so among thousands of services a dispatch misses on one line,
+ * not two. */
 struct mem_record {
 	atomic_int_fast64_t bytes, blocks, lua;
 	atomic_uint_fast64_t allocs, frees;
 	atomic_size_t limit;
 	atomic_int retired;
 	uint32_t handle;
+	atomic_size_t peak;        /* read by publications that grow the service, and transfers */
 	struct mem_record *next;   /* hash chain, under the shard lock */
 	int refs;                  /* ledger slots caching this record, under the shard lock */
-	atomic_size_t peak;        /* read by publications that grow the service */
 	atomic_size_t lua_warn;    /* next Lua heap size that logs a warning */
 	atomic_int over;           /* past its limit since the last crossing (limit_events.c) */
 	atomic_uint_fast64_t limit_hits;
 	char name[SKYNET_MEM_NAME_MAX];   /* under the shard lock; read only by readers */
 } __attribute__((aligned(64)));
+
+_Static_assert(offsetof(struct mem_record, peak) + sizeof(atomic_size_t) <= 64,
+	"what a publication and a transfer touch is in the first line");
 
 /* Finds or creates the record and takes a reference; NULL when out of memory. */
 HIDDEN struct mem_record *record_acquire(uint32_t handle);
