@@ -9,14 +9,12 @@ build=${1:-build/release}
 rounds=${2:-100}
 every=${3:-1000}
 prog=$build/bench/bench_guard
-[ -x "$prog" ] || { echo "no $prog (a jemalloc build with SKYNET_MEM_BENCH=ON)"; exit 1; }
-command -v valgrind >/dev/null || { echo "valgrind is missing (scripts/install-deps.sh installs it)"; exit 1; }
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/callgrind_insns.sh"
+callgrind_ready "$prog"
 # count MODE FUNCTION: instructions collected inside FUNCTION
 count() {
-	valgrind --tool=callgrind --toggle-collect="$2" --callgrind-out-file="$out/$1.$2" \
-		"$prog" "$1" "$rounds" "$every" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+	callgrind_insns "$2" "$prog" "$1" "$rounds" "$every"
 }
 off_plain=$(count off turn_plain)
 off_guarded=$(count off turn_guarded)

@@ -6,16 +6,11 @@ set -eu
 build=${1:-build/release}
 pairs=${2:-1000000}
 prog=$build/bench/bench_insns
-[ -x "$prog" ] || { echo "no $prog (a jemalloc build with SKYNET_MEM_BENCH=ON)"; exit 1; }
-command -v valgrind >/dev/null || { echo "valgrind is missing (scripts/install-deps.sh bench installs it)"; exit 1; }
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-count() {
-	valgrind --tool=callgrind --toggle-collect="loop_$1" --callgrind-out-file="$out/$1" \
-		"$prog" "$1" "$pairs" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
-}
-bare=$(count bare)
-layer=$(count layer)
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/callgrind_insns.sh"
+callgrind_ready "$prog"
+bare=$(callgrind_insns loop_bare "$prog" bare "$pairs")
+layer=$(callgrind_insns loop_layer "$prog" layer "$pairs")
 # The warm-up loop (256 pairs) is counted too: included in the pairs.
 all=$((pairs + 256))
 awk -v b="$bare" -v l="$layer" -v n="$all" -v d="$build" 'BEGIN {

@@ -20,14 +20,15 @@
 set -eu
 build=${1:-build/release}
 programs=${2:-"cfrac larson prodcons churn1 churn2"}
-command -v valgrind >/dev/null || { echo "valgrind is missing (scripts/install-deps.sh installs it)"; exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/callgrind_insns.sh"
+callgrind_ready
 
 # $1: SKYNET_MEM_PROFILE_SAMPLE, rest: the command; prints its instructions.
 insns() {
 	rate=$1
 	shift
-	SKYNET_MEM_PROFILE_SAMPLE=$rate valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
-		sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | tail -1
+	SKYNET_MEM_PROFILE_SAMPLE=$rate callgrind_insns "" "$@"
 }
 
 row() {
@@ -50,15 +51,14 @@ fi
 [ -n "${SKYNET:-}" ] || exit 0
 sk=$(cd "$SKYNET" && pwd)
 [ -x "$sk/skynet" ] || { echo "SKYNET=$SKYNET: no skynet binary there"; exit 1; }
-here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../test/skynet/skynet_config.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # $1: SKYNET_MEM_PROFILE_SAMPLE, $2: rounds; prints the whole run's instructions.
 skynet_insns() {
 	skynet_config "$sk" 2 "$work/bench.log" "skynet_bench lua $2" "$here/skynet/service/?.lua" >"$work/config"
-	(cd "$work" && SKYNET_MEM_PROFILE_SAMPLE=$1 timeout 900 valgrind --tool=callgrind --callgrind-out-file="$work/cg.$1.$2" \
-		"$sk/skynet" "$work/config" 2>&1) | sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | tail -1 | grep . ||
+	(cd "$work" && SKYNET_MEM_PROFILE_SAMPLE=$1 CALLGRIND_OUT="$work/cg.$1.$2" CALLGRIND_TIMEOUT=900 \
+		callgrind_insns "" "$sk/skynet" "$work/config") ||
 		{ echo "skynet lua $2 at $1: no count (stalled past 15 minutes?)" >&2; exit 1; }
 }
 per_round() {

@@ -28,6 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 end=$((SECONDS + DEADLINE))
+. "$(dirname "$0")/../deploy/prometheus.sh"
 
 "$HOST_BIN" -p "$LUA_DIR/?.lua" -t 2 -H 0 -w "$tmp/ports" -s $((DEADLINE + 10)) scrape >"$tmp/host.log" 2>&1 &
 hostpid=$!
@@ -59,92 +60,51 @@ promtool check metrics <"$tmp/page" >"$tmp/promtool.log" 2>&1 || { cat "$tmp/pro
 samples=$(grep -vc '^#' "$tmp/page")
 echo "/metrics: $samples samples, promtool accepts it"
 
-# A free loopback port for Prometheus: nothing answers on it.
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for try in 1 2 3 4 5; do
-	pport=$((20000 + RANDOM % 40000))
-	port_free "$pport" || continue
-	cp "$RULES" "$tmp/rules.yml"
-	cat >"$tmp/prometheus.yml" <<YML
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files:
-  - rules.yml
-scrape_configs:
-  - job_name: skynet
-    static_configs:
-      - targets: ['127.0.0.1:$http']
-YML
-	prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data" \
-		--web.listen-address="127.0.0.1:$pport" >"$tmp/prom.log" 2>&1 &
-	prompid=$!
-	# up when its readiness endpoint answers, or dead (port taken: next try)
-	while kill -0 "$prompid" 2>/dev/null && ! curl -fs "http://127.0.0.1:$pport/-/ready" >/dev/null; do
-		[ $SECONDS -lt $end ] || fail "prometheus not ready"
-		sleep 0.2
-	done
-	kill -0 "$prompid" 2>/dev/null && break
-	prompid=""
-done
-[ -n "$prompid" ] || fail "could not start prometheus"
+prom_start "$http" 1s "$RULES"
+prom_ready
 echo "prometheus on 127.0.0.1:$pport"
 
-# Query until the scraped series appears with the host's figure.
-while :; do
-	[ $SECONDS -lt $end ] || fail "prometheus never returned the series; last answer: $answer"
-	# the host's figure now (the service may still have been starting before)
-	blocks=$(curl -fsS "http://127.0.0.1:$http/metrics" | grep "^skynet_mem_service_blocks{handle=\":$handle\"" | awk '{ print $2 }')
-	answer=$(curl -fsS -G "http://127.0.0.1:$pport/api/v1/query" \
-		--data-urlencode "query=skynet_mem_service_blocks{handle=\":$handle\"}" 2>&1)
-	if echo "$answer" | grep -q "\"name\":\"alloc\"" && echo "$answer" | grep -q "\"$blocks\"\]"; then
-		break
-	fi
-	sleep 0.5
-done
+# figure METRIC: the host's figure of METRIC for the alloc service, now
+figure() {
+	curl -fsS "http://127.0.0.1:$http/metrics" | grep "^skynet_mem_service_$1{handle=\":$handle\"" | awk '{ print $2 }'
+}
+# Query until the scraped series appears with the host's figure (read after
+# each answer: the service may still have been starting before).
+blocks_match() {
+	blocks=$(figure blocks)
+	grep -q '"name":"alloc"' <<<"$answer" && grep -q "\"$blocks\"\]" <<<"$answer"
+}
+prom_until "prometheus never returned the series" "skynet_mem_service_blocks{handle=\":$handle\"}" blocks_match
 echo "query: $answer"
 # every per-service metric is there for the service
 for m in c_bytes lua_bytes blocks peak_bytes limit_bytes; do
-	a=$(curl -fsS -G "http://127.0.0.1:$pport/api/v1/query" \
-		--data-urlencode "query=skynet_mem_service_$m{handle=\":$handle\",name=\"alloc\",job=\"skynet\"}")
-	echo "$a" | grep -q '"result":\[{' || fail "no skynet_mem_service_$m series: $a"
+	prom_has "skynet_mem_service_$m{handle=\":$handle\",name=\"alloc\",job=\"skynet\"}" ||
+		fail "no skynet_mem_service_$m series: $answer"
 done
-a=$(curl -fsS -G "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=skynet_mem_c_bytes")
-echo "$a" | grep -q '"result":\[{' || fail "no skynet_mem_c_bytes total: $a"
+prom_has skynet_mem_c_bytes || fail "no skynet_mem_c_bytes total: $answer"
 
-query() { curl -fsS -G "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=$1"; }
 # Every sample of the page ingested: the target is up and the last scrape
 # kept as many samples as the page has (no line refused).
-a=$(query 'up{job="skynet"}')
+a=$(prom_query 'up{job="skynet"}')
 echo "$a" | grep -q '"1"\]' || fail "target not up: $a"
-a=$(query 'scrape_samples_post_metric_relabeling{job="skynet"}')
+a=$(prom_query 'scrape_samples_post_metric_relabeling{job="skynet"}')
 echo "$a" | grep -q "\"$samples\"\]" || fail "prometheus kept other than $samples samples: $a"
 t=$(curl -fsS "http://127.0.0.1:$pport/api/v1/targets")
 echo "$t" | grep -q '"lastError":""' || fail "scrape error: $t"
 # Each awkward name is a series (PromQL string escapes; U+FFFD for invalid bytes).
 for name in 'room 房间一二三四五六七八九' '🎮 player 😀' 'say \"hi\"' 'C:\\path\\x' 'two\nlines' \
 	'bad \ufffd\ufffd end' 'a房房房房房房房房房房房房房房房房房房房房' 'cut \ufffd\ufffd'; do
-	a=$(query "skynet_mem_service_c_bytes{job=\"skynet\",name=\"$name\"}")
-	echo "$a" | grep -q '"result":\[{' || fail "no series named $name: $a"
+	prom_has "skynet_mem_service_c_bytes{job=\"skynet\",name=\"$name\"}" || fail "no series named $name: $answer"
 done
 echo "every awkward name ingested"
 # The rules are loaded and evaluated: every group healthy, and the recorded
 # C + Lua bytes of the alloc service equal to the host's figures.
-while :; do
-	[ $SECONDS -lt $end ] || fail "no recorded skynet_mem:service_bytes; last answer: $answer"
-	c=$(curl -fsS "http://127.0.0.1:$http/metrics" | grep "^skynet_mem_service_c_bytes{handle=\":$handle\"" | awk '{ print $2 }')
-	lua=$(curl -fsS "http://127.0.0.1:$http/metrics" | grep "^skynet_mem_service_lua_bytes{handle=\":$handle\"" | awk '{ print $2 }')
-	answer=$(curl -fsS -G "http://127.0.0.1:$pport/api/v1/query" \
-		--data-urlencode "query=skynet_mem:service_bytes{handle=\":$handle\"}" 2>&1)
-	echo "$answer" | grep -q "\"$((c + lua))\"\]" && break
-	sleep 0.5
-done
+bytes_match() {
+	c=$(figure c_bytes)
+	lua=$(figure lua_bytes)
+	grep -q "\"$((c + lua))\"\]" <<<"$answer"
+}
+prom_until "no recorded skynet_mem:service_bytes" "skynet_mem:service_bytes{handle=\":$handle\"}" bytes_match
 echo "recorded: $answer"
-rules=$(curl -fsS "http://127.0.0.1:$pport/api/v1/rules")
-for g in skynet-mem-recording skynet-mem-alerts; do
-	echo "$rules" | grep -q "\"name\":\"$g\"" || fail "rule group $g not loaded: $rules"
-done
-echo "$rules" | grep -q '"health":"err"' && fail "a rule failed to evaluate: $rules"
-echo "$rules" | grep -q '"name":"SkynetMemServiceNearLimit"' || fail "alerts not loaded: $rules"
+prom_rules_ok
 echo "PASS"

@@ -107,6 +107,15 @@ static void test_dead_receiver(void **state) {
 	assert_same_c_memory(twin, h);
 }
 
+/* h's exit report is clean: none of its C or Lua memory left. */
+static void assert_exits_clean(uint32_t h) {
+	struct host_exit_report r;
+	assert_int_equal(report_wait(h, &r), 0);
+	assert_int_equal(r.bytes, 0);
+	assert_int_equal(r.blocks, 0);
+	assert_int_equal(r.lua_bytes, 0);
+}
+
 /* Messages queued for a service that gets killed: delivered or dropped, all
  * freed; the target's exit report is clean (its grown mailbox included). */
 static void test_killed_with_full_mailbox(void **state) {
@@ -116,12 +125,7 @@ static void test_killed_with_full_mailbox(void **state) {
 	char text[256];
 	assert_int_equal(probe_wait(twin, "done", NULL, 0), 0);
 	assert_int_equal(probe_wait(h, "done", text, sizeof(text)), 0);
-	uint32_t target = (uint32_t)strtoul(text + 5, NULL, 10);
-	struct host_exit_report r;
-	assert_int_equal(report_wait(target, &r), 0);
-	assert_int_equal(r.bytes, 0);
-	assert_int_equal(r.blocks, 0);
-	assert_int_equal(r.lua_bytes, 0);
+	assert_exits_clean((uint32_t)strtoul(text + 5, NULL, 10));   /* "done <target>" */
 	settle();
 	assert_same_c_memory(twin, h);
 }
@@ -134,12 +138,7 @@ static void test_killed_mid_storm(void **state) {
 		uint32_t h = launch("storm 3 700");
 		char text[256];
 		assert_int_equal(probe_wait(h, "done", text, sizeof(text)), 0);
-		uint32_t target = (uint32_t)strtoul(text + 5, NULL, 10);
-		struct host_exit_report r;
-		assert_int_equal(report_wait(target, &r), 0);
-		assert_int_equal(r.bytes, 0);
-		assert_int_equal(r.blocks, 0);
-		assert_int_equal(r.lua_bytes, 0);
+		assert_exits_clean((uint32_t)strtoul(text + 5, NULL, 10));   /* "done <target>" */
 		settle();
 	}
 }
@@ -231,10 +230,7 @@ static void test_bad_launch(void **state) {
 	assert_int_equal(host_launch("nosuchmodule", ""), 0);
 	uint32_t h = host_launch("snlua", "no_such_script");
 	assert_true(h != 0);
-	struct host_exit_report r;
-	assert_int_equal(report_wait(h, &r), 0);
-	assert_int_equal(r.bytes, 0);
-	assert_int_equal(r.lua_bytes, 0);
+	assert_exits_clean(h);
 }
 
 int main(void) {

@@ -61,8 +61,15 @@ static int teardown(void **state) {
 	return 0;
 }
 
-static char *http(const char *method, const char *path) {
-	return http_at(host_http_port(), method, path);
+/* One exchange with the host, whose status line must carry status (HTTP/1.0
+ * or 1.1); the answer, for the caller's further checks. */
+static char *http_status(const char *method, const char *path, int status) {
+	char *r = http_at(host_http_port(), method, path);
+	char code[8];
+	snprintf(code, sizeof(code), " %d ", status);
+	if (strncmp(r, "HTTP/1.", 7) != 0 || strncmp(r + 8, code, strlen(code)) != 0)
+		fail_msg("%s %s: want %d, got '%.60s'", method, path, status, r);
+	return r;
 }
 
 /* /debug/heap: a service's sampled heap as the text jeprof reads. */
@@ -70,22 +77,18 @@ static void test_debug_heap(void **state) {
 	(void)state;
 	char path[64];
 	snprintf(path, sizeof(path), "/debug/heap?service=:%08x", alloc_h);
-	char *r = http("GET", path);
-	assert_non_null(strstr(r, " 200 "));
+	char *r = http_status("GET", path, 200);
 	assert_non_null(strstr(r, "\r\n\r\nheap profile: "));
 	assert_non_null(strstr(r, "\nMAPPED_LIBRARIES:\n"));
 	free(r);
-	r = http("GET", "/debug/heap?service=all&format=folded");
-	assert_non_null(strstr(r, " 200 "));
-	free(r);
+	free(http_status("GET", "/debug/heap?service=all&format=folded", 200));
 }
 
 static void test_metrics(void **state) {
 	(void)state;
 	settle();
 	struct skynet_mem_stat st = stat_of(alloc_h);
-	char *r = http("GET", "/metrics");
-	assert_non_null(strstr(r, "HTTP/1.0 200") ? r : strstr(r, "HTTP/1.1 200"));
+	char *r = http_status("GET", "/metrics", 200);
 	char want[512];
 	snprintf(want, sizeof(want), "skynet_mem_service_c_bytes{handle=\":%08x\",name=\"alloc\"} %zu\n", alloc_h, st.bytes);
 	assert_non_null(strstr(r, want));
@@ -124,7 +127,7 @@ static void test_memory_json(void **state) {
 	(void)state;
 	settle();
 	struct skynet_mem_stat st = stat_of(alloc_h);
-	char *r = http("GET", "/memory.json");
+	char *r = http_status("GET", "/memory.json", 200);
 	char *body = strstr(r, "\r\n\r\n");
 	assert_non_null(body);
 	json_error_t err;
@@ -163,16 +166,11 @@ static void test_memory_json(void **state) {
 
 static void test_http_errors(void **state) {
 	(void)state;
-	char *r = http("GET", "/nope");
-	assert_non_null(strstr(r, " 404 "));
-	free(r);
-	r = http("POST", "/metrics");
-	assert_non_null(strstr(r, " 405 "));
+	free(http_status("GET", "/nope", 404));
+	char *r = http_status("POST", "/metrics", 405);
 	assert_non_null(strstr(r, "Allow: GET, HEAD"));
 	free(r);
-	r = http("DELETE", "/memory.json");
-	assert_non_null(strstr(r, " 405 "));
-	free(r);
+	free(http_status("DELETE", "/memory.json", 405));
 	/* garbage instead of HTTP: a 4xx or a closed connection, and the server lives on */
 	int fd = connect_port(host_http_port());
 	const char junk[] = "\x01\x02 garbage\r\n\r\n";
@@ -181,24 +179,15 @@ static void test_http_errors(void **state) {
 	assert_true(g[0] == '\0' || strstr(g, " 400 ") != NULL);
 	free(g);
 	close(fd);
-	r = http("GET", "/metrics");
-	assert_non_null(strstr(r, " 200 "));
-	free(r);
-	r = http("GET", "/debug/heap?service=zz");
-	assert_non_null(strstr(r, " 400 "));
+	free(http_status("GET", "/metrics", 200));
+	r = http_status("GET", "/debug/heap?service=zz", 400);
 	assert_non_null(strstr(r, "service wants"));
 	free(r);
-	r = http("GET", "/debug/heap?service=all&format=svg");
-	assert_non_null(strstr(r, " 400 "));
-	free(r);
-	r = http("GET", "/debug/heap?service=:7fffff00");   /* no record: 404, as skynet's memory_web */
-	assert_non_null(strstr(r, " 404 "));
-	free(r);
-	r = http("GET", "/debug/heap?service=.nosuchname");
-	assert_non_null(strstr(r, " 404 "));
-	free(r);
-	r = http("GET", "/metrics?top=many");
-	assert_non_null(strstr(r, " 400 "));
+	free(http_status("GET", "/debug/heap?service=all&format=svg", 400));
+	/* no record: 404, as skynet's memory_web */
+	free(http_status("GET", "/debug/heap?service=:7fffff00", 404));
+	free(http_status("GET", "/debug/heap?service=.nosuchname", 404));
+	r = http_status("GET", "/metrics?top=many", 400);
 	assert_non_null(strstr(r, "top wants a count"));
 	free(r);
 }
@@ -239,11 +228,11 @@ static void top_rows_are_the_biggest(const char *body) {
  * metric, and how many services it holds. */
 static void test_metrics_top(void **state) {
 	(void)state;
-	char *all = http("GET", "/metrics");
+	char *all = http_status("GET", "/metrics", 200);
 	int rows = count_lines(strstr(all, "\r\n\r\n") + 4, "skynet_mem_service_c_bytes{handle=\":");
 	assert_true(rows > 10);
 	free(all);
-	char *r = http("GET", "/metrics?top=3");
+	char *r = http_status("GET", "/metrics?top=3", 200);
 	char *body = strstr(r, "\r\n\r\n") + 4;
 	assert_int_equal(count_lines(body, "skynet_mem_service_c_bytes{handle=\":"), 3);
 	assert_int_equal(count_lines(body, "skynet_mem_service_c_bytes{handle=\"rest\",name=\"rest\"} "), 1);
@@ -255,7 +244,7 @@ static void test_metrics_top(void **state) {
 	top_rows_are_the_biggest(body);
 	promtool_accepts(body);
 	free(r);
-	r = http("GET", "/metrics?top=0");   /* 0: all of them */
+	r = http_status("GET", "/metrics?top=0", 200);   /* 0: all of them */
 	assert_int_equal(count_lines(strstr(r, "\r\n\r\n") + 4, "skynet_mem_service_c_bytes{handle=\":"), rows);
 	free(r);
 }
@@ -305,11 +294,11 @@ static void test_mailbox_length(void **state) {
 	assert_int_equal(host_service_load(h, &l), 0);
 	assert_int_equal(l.mqlen, 5);
 	char want[160];
-	char *r = http("GET", "/metrics");
+	char *r = http_status("GET", "/metrics", 200);
 	snprintf(want, sizeof(want), "skynet_mem_service_mailbox_messages{handle=\":%08x\",name=\"gate\"} 5\n", h);
 	assert_non_null(strstr(r, want));
 	free(r);
-	r = http("GET", "/memory.json");
+	r = http_status("GET", "/memory.json", 200);
 	assert_non_null(strstr(r, "\"mailbox\": 5"));
 	free(r);
 	pthread_mutex_lock(&G.lock);
@@ -395,7 +384,7 @@ static void test_setlimit_refused(void **state) {
 	assert_int_equal(skynet_mem_stat(0x7fffff00u, &st), -1);   /* no record made */
 	assert_int_equal(skynet_mem_get_limit(0), 0);
 	/* the views still list every service */
-	char *r = http("GET", "/metrics");
+	char *r = http_status("GET", "/metrics", 200);
 	char want[128];
 	snprintf(want, sizeof(want), "skynet_mem_service_c_bytes{handle=\":%08x\",name=\"alloc\"} ", alloc_h);
 	assert_non_null(strstr(r, want));

@@ -13,6 +13,7 @@ WORK=$1
 RULES=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/skynet_config.sh"
+. "$HERE/../deploy/prometheus.sh"
 SK=$WORK/skynet
 DEADLINE=100   # seconds for the whole test
 end=$((SECONDS + DEADLINE))
@@ -78,31 +79,7 @@ want_codes() {   # want_codes URL CODE [URL CODE...]: each answer's status, one 
 # start overlaps the checks below (asked after them); the near-limit alert's
 # hold (for: 2m) made 0s in this copy so that it fires within the test.
 sed 's/^\( *for:\) .*/\1 0s/' "$RULES" >"$tmp/rules.yml"
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-prom_start() {   # prom_start TRY: on a free port, its own data folder
-	pport=""
-	for i in 1 2 3 4 5; do
-		p=$((20000 + RANDOM % 40000))
-		port_free "$p" && { pport=$p; break; }
-	done
-	[ -n "$pport" ] || fail "no free port for prometheus"
-	cat >"$tmp/prometheus.yml" <<YML
-global:
-  scrape_interval: 500ms
-  scrape_timeout: 500ms
-  evaluation_interval: 500ms
-rule_files:
-  - rules.yml
-scrape_configs:
-  - job_name: skynet
-    static_configs:
-      - targets: ['127.0.0.1:$port']
-YML
-	prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data$1" \
-		--web.listen-address="127.0.0.1:$pport" >"$tmp/prom.log" 2>&1 &
-	prompid=$!
-}
-prom_start 0
+prom_start "$port" 500ms "$tmp/rules.yml"
 
 # /metrics: promtool-clean, valid UTF-8, the awkward name as a label
 get "$URL/metrics" >"$tmp/metrics" || fail "GET /metrics"
@@ -194,26 +171,15 @@ say "/metrics answered beside 80 stray clients in $((($(date +%s%N) - t0) / 1000
 stray_fd=$fd   # the last never-reading client: memory_web closes it (3 s here)
 
 
-for try in 1 2 3 4 5; do   # ready, or another port when its was taken meanwhile
-	while kill -0 "$prompid" 2>/dev/null && ! curl -fs "http://127.0.0.1:$pport/-/ready" >/dev/null; do
-		[ $SECONDS -lt $end ] || fail "prometheus not ready"
-		sleep 0.1
-	done
-	kill -0 "$prompid" 2>/dev/null && break
-	prom_start "$try"
-done
-kill -0 "$prompid" 2>/dev/null || fail "could not start prometheus"
-query() { curl -fsS -m 5 -G "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=$1"; }
-has_result() { query "$1" | grep -q '"result":\[{'; }
-until_ok "the recorded skynet_mem:service_bytes of the keeper" has_result "skynet_mem:service_bytes{handle=\"$keeper\"}"
-until_ok "SkynetMemServiceNearLimit firing on the hog" has_result "ALERTS{alertname=\"SkynetMemServiceNearLimit\",alertstate=\"firing\",handle=\"$hog\"}"
-has_result "ALERTS{alertname=\"SkynetMemServiceNearLimit\",handle=\"$keeper\"}" && fail "the alert fires on the keeper, which has no limit"
-has_result "skynet_mem_service_limit_hits_total{handle=\"$hog\"} >= 1" || fail "prometheus has no limit hit of the hog"
-has_result "skynet_mem_limit_refusals_total >= 1" || fail "prometheus has no refusal"
-has_result "skynet_mem_service_limit_hits_total{handle=\"$keeper\"} > 0" && fail "prometheus has limit hits of the keeper"
-rules=$(curl -fsS -m 5 "http://127.0.0.1:$pport/api/v1/rules")
-echo "$rules" | grep -q '"health":"err"' && fail "a rule failed to evaluate: $rules"
-a=$(query 'scrape_samples_post_metric_relabeling{job="skynet"}')
+prom_ready
+prom_until "the recorded skynet_mem:service_bytes of the keeper" "skynet_mem:service_bytes{handle=\"$keeper\"}"
+prom_until "SkynetMemServiceNearLimit firing on the hog" "ALERTS{alertname=\"SkynetMemServiceNearLimit\",alertstate=\"firing\",handle=\"$hog\"}"
+prom_has "ALERTS{alertname=\"SkynetMemServiceNearLimit\",handle=\"$keeper\"}" && fail "the alert fires on the keeper, which has no limit"
+prom_has "skynet_mem_service_limit_hits_total{handle=\"$hog\"} >= 1" || fail "prometheus has no limit hit of the hog"
+prom_has "skynet_mem_limit_refusals_total >= 1" || fail "prometheus has no refusal"
+prom_has "skynet_mem_service_limit_hits_total{handle=\"$keeper\"} > 0" && fail "prometheus has limit hits of the keeper"
+prom_rules_ok
+a=$(prom_query 'scrape_samples_post_metric_relabeling{job="skynet"}')
 say "prometheus: every rule healthy, the near-limit alert fires on $hog; last scrape: $a"
 kill "$prompid" 2>/dev/null
 prompid=""

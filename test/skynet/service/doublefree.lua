@@ -5,9 +5,8 @@
 -- guard is set and on after it, up to the double free (skynet_test.sh
 -- checks the lines' order). Lines are written whole (say), as the ticker's.
 local skynet = require "skynet"
-local socket = require "skynet.socket"
-
-local LOG = assert(skynet.getenv "logger", "config: logger (a file) missing")
+local T = require "testlib"
+T.name = "doublefree"   -- T's failures read "doublefree: FAIL ..."
 
 local function say(line)
 	io.stdout:write(line .. "\n")
@@ -15,44 +14,21 @@ end
 
 -- Waits (polling, 10 s at most) until the ticker's count passes n; the count.
 local function ticks_past(ticker, n)
-	local deadline = skynet.now() + 1000
-	local t = skynet.call(ticker, "lua", "count")
-	while t <= n and skynet.now() < deadline do
-		skynet.sleep(1)
-		t = skynet.call(ticker, "lua", "count")
-	end
-	assert(t > n, "doublefree: the ticker stopped at " .. t)
-	return t
-end
-
-local function log_port()
-	local f = assert(io.open(LOG, "r"))
-	local s = f:read "a"
-	f:close()
-	return s:match("Start debug console at 127%.0%.0%.1:(%d+)")
+	return T.poll("the ticker's count past " .. n, function()
+		local t = skynet.call(ticker, "lua", "count")
+		return t > n and t
+	end)
 end
 
 skynet.start(function()
-	skynet.newservice("debug_console", "127.0.0.1", 0)
-	local deadline = skynet.now() + 1000
-	local port = log_port()
-	while not port and skynet.now() < deadline do
-		skynet.sleep(1)
-		port = log_port()
-	end
-	assert(port, "doublefree: the console did not start")
-	local fd = assert(socket.open("127.0.0.1", tonumber(port)), "connect to the console")
-	assert(socket.readline(fd, "\n") == "Welcome to skynet console")
+	local fd = T.console_open(T.console_start())
 	local ticker = skynet.newservice("ticker")
 	ticks_past(ticker, 0)
 	local victim = skynet.newservice("trasher")
 	local a = skynet.address(victim)
-	socket.write(fd, "guard " .. a .. " 1\n")
-	while true do
-		local l = assert(socket.readline(fd, "\n"), "console closed")
-		say("doublefree: console: " .. l)
-		if l == "<CMD OK>" or l == "<CMD Error>" then break end
-	end
+	local out, how = T.console_ask(fd, "guard " .. a .. " 1")
+	out[#out + 1] = how == "ok" and "<CMD OK>" or "<CMD Error>"
+	for _, l in ipairs(out) do say("doublefree: console: " .. l) end
 	local t = skynet.call(ticker, "lua", "count")
 	say("doublefree: guard set at tick " .. t)
 	t = ticks_past(ticker, t + 4)

@@ -7,37 +7,18 @@
 -- checks its leak listing instead. Prints "heapcheck: ok" or "heapcheck: FAIL ...".
 local skynet = require "skynet"
 require "skynet.manager"   -- skynet.kill
-local socket = require "skynet.socket"
 local memory = require "skynet.memory"
 local T = require "testlib"
 
 local SITE = "heapgrow_site"
 
-local console
-local function ask(line)
-	socket.write(console, line .. "\n")
-	local out = {}
-	while true do
-		local l = socket.readline(console, "\n")
-		T.check(l, "console closed during " .. line)
-		if l == "<CMD OK>" then return out, "ok" end
-		if l == "<CMD Error>" then return out, "error" end
-		out[#out + 1] = l
-	end
-end
-
 T.start("heapcheck", function()
-	skynet.newservice("debug_console", "127.0.0.1", 0)
-	local port = tonumber(T.poll("the console's port", function()
-		return T.log_text():match("Start debug console at 127%.0%.0%.1:(%d+)")
-	end))
-	console = assert(socket.open("127.0.0.1", port), "connect to the console")
-	T.eq(socket.readline(console, "\n"), "Welcome to skynet console", "console greeting")
+	local console = T.console_open(T.console_start())
 
 	local g = skynet.newservice("heapgrower")
 	skynet.call(g, "lua", "grow", 2048, 4096)   -- 8 MiB from heapgrow_site
 	local a = skynet.address(g)
-	local out, how = ask("heap " .. a)
+	local out, how = T.console_ask(console, "heap " .. a)
 	if memory.check then
 		T.eq(how, "error", "heap in the MEMORY_CHECK build")
 		T.check(table.concat(out, " "):find("samples nothing", 1, true), "the refusal says why: " .. table.concat(out, " / "))

@@ -4,7 +4,6 @@
 -- The config's harness_prof is "on" when the process runs with MALLOC_CONF=prof:true.
 local skynet = require "skynet"
 require "skynet.manager"   -- skynet.kill
-local socket = require "skynet.socket"
 local memory = require "skynet.memory"
 
 local PROF = skynet.getenv "harness_prof" == "on"
@@ -12,29 +11,15 @@ local K = 1000          -- C blocks kept
 local STRINGS = 20000   -- Lua strings grown
 
 local T = require "testlib"
-local fail, check, eq, log_text, poll, count = T.fail, T.check, T.eq, T.log_text, T.poll, T.count
+local check, eq, log_text, poll, count = T.check, T.eq, T.log_text, T.poll, T.count
 
--- The debug console: one command, its lines up to <CMD OK> / <CMD Error>.
+-- The debug console: one command, its lines up to <CMD OK> (<CMD Error> fails).
 local console = {}
 function console.open()
-	skynet.newservice("debug_console", "127.0.0.1", 0)
-	local port = poll("the console's port", function()
-		return log_text():match("Start debug console at 127%.0%.0%.1:(%d+)")
-	end)
-	local fd = assert(socket.open("127.0.0.1", tonumber(port)), "connect to the console")
-	eq(socket.readline(fd, "\n"), "Welcome to skynet console", "console greeting")
-	console.fd = fd
+	console.fd = T.console_open(T.console_start())
 end
 function console.cmd(line)
-	socket.write(console.fd, line .. "\n")
-	local out = {}
-	while true do
-		local l = socket.readline(console.fd, "\n")
-		check(l, "console closed during " .. line)
-		if l == "<CMD OK>" then return out end
-		if l == "<CMD Error>" then fail("console " .. line .. ": " .. table.concat(out, " / ")) end
-		out[#out + 1] = l
-	end
+	return T.console_cmd(console.fd, line)
 end
 -- cmem's lines ("key\tvalue") as a table.
 function console.cmem()

@@ -1,5 +1,6 @@
 -- testlib: what the flow, churn and limits runs share: failing with a
--- traceback, polling with a deadline, the logger's text, settled records.
+-- traceback, polling with a deadline, the logger's text, settled records;
+-- and skynet's debug console, for the runs that drive it.
 local skynet = require "skynet"
 local memory = require "skynet.memory"
 
@@ -87,6 +88,45 @@ function T.retired(h)
 		local st = memory.stat(h)
 		return st == nil or st.retired
 	end)
+end
+
+-- Starts skynet's debug console on loopback, at a port the system picks;
+-- that port, read from the log.
+function T.console_start()
+	skynet.newservice("debug_console", "127.0.0.1", 0)
+	return tonumber(T.poll("the console's port", function()
+		return T.log_text():match("Start debug console at 127%.0%.0%.1:(%d+)")
+	end))
+end
+
+-- A new connection to the console at port, its greeting read.
+function T.console_open(port)
+	local socket = require "skynet.socket"   -- here: most runs use no socket
+	local fd = assert(socket.open("127.0.0.1", port), "connect to the console")
+	T.eq(socket.readline(fd, "\n"), "Welcome to skynet console", "console greeting")
+	return fd
+end
+
+-- One command on connection fd: its lines, and "ok" or "error" by its last
+-- line (<CMD OK> / <CMD Error>).
+function T.console_ask(fd, line)
+	local socket = require "skynet.socket"
+	socket.write(fd, line .. "\n")
+	local out = {}
+	while true do
+		local l = socket.readline(fd, "\n")
+		T.check(l, "console closed during " .. line)
+		if l == "<CMD OK>" then return out, "ok" end
+		if l == "<CMD Error>" then return out, "error" end
+		out[#out + 1] = l
+	end
+end
+
+-- One command that must succeed: its lines.
+function T.console_cmd(fd, line)
+	local out, how = T.console_ask(fd, line)
+	if how ~= "ok" then T.fail("console " .. line .. ": " .. table.concat(out, " / ")) end
+	return out
 end
 
 return T

@@ -8,7 +8,7 @@ local socket = require "skynet.socket"
 local memory = require "skynet.memory"
 
 local T = require "testlib"
-local fail, check, eq, log_text, poll = T.fail, T.check, T.eq, T.log_text, T.poll
+local check, eq, poll = T.check, T.eq, T.poll
 
 -- The service's record once two reads a round trip apart agree.
 local function settled(h)
@@ -25,29 +25,13 @@ end
 
 local port
 local function open()
-	local fd = assert(socket.open("127.0.0.1", port), "connect to the console")
-	eq(socket.readline(fd, "\n"), "Welcome to skynet console", "console greeting")
-	return fd
+	return T.console_open(port)
 end
-
--- One command: its lines, and "ok" or "error" by its last line.
-local function ask(fd, line)
-	socket.write(fd, line .. "\n")
-	local out = {}
-	while true do
-		local l = socket.readline(fd, "\n")
-		check(l, "console closed during " .. line)
-		if l == "<CMD OK>" then return out, "ok" end
-		if l == "<CMD Error>" then return out, "error" end
-		out[#out + 1] = l
-	end
-end
+local ask = T.console_ask
 
 local console
 local function cmd(line)
-	local out, how = ask(console, line)
-	if how ~= "ok" then fail("console " .. line .. ": " .. table.concat(out, " / ")) end
-	return out
+	return T.console_cmd(console, line)
 end
 local function refused(line, why)
 	local out, how = ask(console, line)
@@ -221,10 +205,7 @@ local function case_heap(keeper)
 end
 
 T.start("viewcheck", function()
-	skynet.newservice("debug_console", "127.0.0.1", 0)
-	port = tonumber(poll("the console's port", function()
-		return log_text():match("Start debug console at 127%.0%.0%.1:(%d+)")
-	end))
+	port = T.console_start()
 	console = open()
 	local keeper = skynet.newservice("keeper")
 	local hog = skynet.newservice("hog")
