@@ -369,7 +369,8 @@ void ledger_done_slow(struct ledger_slot *s) {
 		__builtin_prefetch(s->rec, 1);
 		struct ledger *l = ledger_tls;
 		l->listed[l->nlisted++] = (unsigned)(s - l->slot);
-		if (++l->pending > DIRTY_MAX || l->nlisted == LEDGER_LISTED) {
+		/* ledger_acc, while in use, counts as one of the DIRTY_MAX. */
+		if (++l->pending > DIRTY_MAX - acc_active() || l->nlisted == LEDGER_LISTED) {
 			ledger_flush();
 			return;
 		}

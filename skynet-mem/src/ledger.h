@@ -10,9 +10,12 @@
  * service switch takes no lock and evicts nothing. Past 5/8 of a table that
  * may not grow a new service evicts one first (published and released): one
  * in its probe window, else the eviction clock's next.
- * Pending deltas are published to the shared records: a switch of the current
- * service (skynet_mem_set_current, or the host's own current handle changing)
- * publishes the service it leaves; skynet_mem_set_current(0), thread exit and
+ * The running service's changes start in ledger_acc (below), so a switch
+ * waits for no slot. Pending deltas are published to the shared records: a
+ * switch of the current service (skynet_mem_set_current, or the host's own
+ * current handle changing) publishes the service it leaves (when it grew;
+ * else at the next switch, its record fetched meanwhile);
+ * skynet_mem_set_current(0), thread exit and
  * a read on this thread publish everything; and a slot is published when its
  * pending bytes pass SLOT_BATCH (C or Lua), or when more than DIRTY_MAX slots
  * hold changes. So a thread never holds more than LEDGER_BATCH bytes
