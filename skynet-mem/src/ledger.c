@@ -370,7 +370,7 @@ void ledger_done_slow(struct ledger_slot *s) {
 		struct ledger *l = ledger_tls;
 		l->listed[l->nlisted++] = (unsigned)(s - l->slot);
 		/* ledger_acc, while in use, counts as one of the DIRTY_MAX. */
-		if (++l->pending > DIRTY_MAX - acc_active() || l->nlisted == LEDGER_LISTED) {
+		if (++l->pending > DIRTY_MAX - (unsigned)acc_active() || l->nlisted == LEDGER_LISTED) {
 			ledger_flush();
 			return;
 		}
