@@ -53,14 +53,18 @@ static int acc_active(void) {
 	return ledger_current == &ledger_acc;
 }
 
+static int acc_changed(void) {
+	const struct ledger_slot *a = &ledger_acc;
+	return ((a->bytes - SLOT_BIAS) | a->blocks | a->lua | (int64_t)(a->allocs | a->frees)) != 0;
+}
+
 /* Adds ledger_acc's changes to s (its service's slot), which may stay
  * clean-marked: the caller un-marks it. 0 when there were none. */
 static int acc_add(struct ledger_slot *s) {
 	struct ledger_slot *a = &ledger_acc;
-	int64_t bytes = a->bytes - SLOT_BIAS;
-	if ((bytes | a->blocks | a->lua | (int64_t)(a->allocs | a->frees)) == 0)
+	if (!acc_changed())
 		return 0;
-	s->bytes += bytes;
+	s->bytes += a->bytes - SLOT_BIAS;
 	s->blocks += a->blocks;
 	s->lua += a->lua;
 	s->allocs += a->allocs;
@@ -467,10 +471,8 @@ static struct ledger_slot *acc_spill(int need) {
 	struct ledger_slot *a = &ledger_acc;
 	uint32_t handle = (uint32_t)a->key;
 	ledger_current = LEDGER_NONE;   /* first: the lookup may flush or rehash */
-	int changed = (a->bytes - SLOT_BIAS) != 0 || a->blocks != 0 || a->lua != 0 ||
-		(a->allocs | a->frees) != 0;
 	struct ledger_slot *s = ledger_find(ledger_tls, handle);
-	if (s == NULL && (changed || need))
+	if (s == NULL && (need || acc_changed()))
 		s = ledger_lookup_slow(handle);   /* ledger_acc is not active: claims one */
 	if (s == NULL)
 		return NULL;
