@@ -422,12 +422,28 @@ static void sweep_if_retired(struct ledger *l) {
 	}
 }
 
+/* At a flush: ledger_acc's changes go straight to the record when the
+ * service's slot holds none (skynet flushes after every dispatch): not
+ * listed, not walked. */
+static void acc_flush(struct ledger *l) {
+	struct ledger_slot *s = ledger_find(l, (uint32_t)ledger_acc.key);
+	if (s == NULL || !slot_clean(s) || !acc_changed()) {
+		acc_spill(0);
+		return;
+	}
+	ledger_current = LEDGER_NONE;
+	acc_add(s);
+	s->bytes -= SLOT_CLEAN;
+	l->pending++;   /* as a first change does; the publication counts it off */
+	slot_publish(l, s);
+}
+
 void ledger_flush(void) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL)
 		return;
 	if (acc_active())
-		acc_spill(0);
+		acc_flush(l);
 	ledger_current = LEDGER_NONE;
 	for (unsigned i = 0; i < l->nlisted; i++) {
 		struct ledger_slot *s = &l->slot[l->listed[i]];
@@ -522,6 +538,7 @@ void ledger_switch(uint32_t from, uint32_t to, int here) {
 	if (here && !record_may_have_limit(to)) {
 		struct ledger_slot *a = &ledger_acc;
 		a->key = slot_key(to);
+		a->rec = NULL;
 		a->bytes = SLOT_BIAS;
 		a->blocks = a->lua = 0;
 		a->allocs = a->frees = 0;
@@ -543,6 +560,15 @@ void ledger_uncache(uint32_t handle) {
 __attribute__((noinline)) void ledger_transfer_slow(uint32_t from, uint32_t to, size_t u) {
 	struct ledger_slot *t = ledger_peek(to);
 	if (t != NULL && t->rec != NULL && ledger_peek(from) == &ledger_acc) {
+		/* The running service's record, through its slot (which keeps
+		 * it): the transfer is the records' alone, as when both slots are
+		 * at hand, and the next ones take the inline way. */
+		struct ledger_slot *f = ledger_find(ledger_tls, from);
+		if (f != NULL) {
+			ledger_acc.rec = f->rec;
+			record_move(f->rec, t->rec, (int64_t)u);
+			return;
+		}
 		record_add(t->rec, (int64_t)u, 1, 0, 0, 0);
 		slot_charge(&ledger_acc, -(int64_t)u, -1, 0, 0);
 		return;

@@ -127,10 +127,12 @@ extern const struct ledger_slot ledger_none HIDDEN;
  * does not wait for the next service's slot (among 100,000 services a miss
  * on every dispatch) but points ledger_current here, with key set and
  * nothing pending, and fetches the slot meanwhile. Its changes spill into
- * the slot when the service is left, when a path needs its record (rec stays
- * NULL here: ledger_lookup never returns it) or past the batch. Only for a
- * service with no limit (record_may_have_limit), set by
- * skynet_mem_set_current, with no guard watching switches. */
+ * the slot when the service is left, when a path needs its record (rec is
+ * NULL until a transfer out finds the slot and takes the slot's record, which
+ * the slot keeps: ledger_lookup returns it only then) or past the batch; at a
+ * flush they go to the record. Only for a service with no limit
+ * (record_may_have_limit), set by skynet_mem_set_current, with no guard
+ * watching switches. */
 extern __thread struct ledger_slot ledger_acc TLS_IE HIDDEN;
 
 HIDDEN struct ledger_slot *ledger_lookup_slow(uint32_t handle);

@@ -152,7 +152,7 @@ static void uncache(void) {
 static uint64_t allocs_of(uint32_t handle) {
 	struct ledger_slot *s = ledger_peek(handle);
 	if (s == &ledger_acc)
-		s = ledger_lookup(handle);   /* its changes spill into the slot, which has the record */
+		s = ledger_lookup_slow(handle);   /* its changes spill into the slot, with all it counts */
 	if (s == NULL || s->rec == NULL)
 		return 0;
 	return atomic_load_explicit(&s->rec->allocs, memory_order_relaxed) + s->allocs;
