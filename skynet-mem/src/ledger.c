@@ -516,6 +516,8 @@ void ledger_switch(uint32_t from, uint32_t to, int here) {
 	struct ledger_slot *s = ledger_current;
 	if (s == &ledger_acc)
 		s = acc_spill(0);
+	else if (l->pending == 0)
+		s = NULL;   /* nothing pending on the thread (a flush since): nothing to publish */
 	else if (s->key != slot_key(from))
 		s = ledger_find(l, from);
 	ledger_current = LEDGER_NONE;
@@ -554,25 +556,24 @@ void ledger_uncache(uint32_t handle) {
 		ledger_current = LEDGER_NONE;
 }
 
-/* A transfer from the running service, its changes in ledger_acc: the
- * receiver's record takes its part at once when its slot is at hand (no
- * listing, no publication at the next flush), ledger_acc the rest. */
-__attribute__((noinline)) void ledger_transfer_slow(uint32_t from, uint32_t to, size_t u) {
-	struct ledger_slot *t = ledger_peek(to);
-	if (t != NULL && t->rec != NULL && ledger_peek(from) == &ledger_acc) {
-		/* The running service's record, through its slot (which keeps
-		 * it): the transfer is the records' alone, as when both slots are
-		 * at hand, and the next ones take the inline way. */
-		struct ledger_slot *f = ledger_find(ledger_tls, from);
-		if (f != NULL) {
-			ledger_acc.rec = f->rec;
-			record_move(f->rec, t->rec, (int64_t)u);
-			return;
-		}
-		record_add(t->rec, (int64_t)u, 1, 0, 0, 0);
-		slot_charge(&ledger_acc, -(int64_t)u, -1, 0, 0);
+/* A transfer out of the running service, its changes in ledger_acc (rec
+ * not taken yet), to t (its record at hand): the running service's record
+ * through its slot, which keeps it, so the transfer is the records' alone,
+ * as when both slots are at hand, and the next ones take the inline way.
+ * With no slot yet, the receiver's record takes its part and ledger_acc the
+ * rest. */
+__attribute__((noinline)) void ledger_transfer_acc(struct ledger_slot *t, size_t u) {
+	struct ledger_slot *f = ledger_find(ledger_tls, (uint32_t)ledger_acc.key);
+	if (f != NULL) {
+		ledger_acc.rec = f->rec;
+		record_move(f->rec, t->rec, (int64_t)u);
 		return;
 	}
+	record_add(t->rec, (int64_t)u, 1, 0, 0, 0);
+	slot_charge(&ledger_acc, -(int64_t)u, -1, 0, 0);
+}
+
+__attribute__((noinline)) void ledger_transfer_slow(uint32_t from, uint32_t to, size_t u) {
 	ledger_charge(from, -(int64_t)u, -1, 0, 0);
 	ledger_charge(to, (int64_t)u, 1, 0, 0);
 }

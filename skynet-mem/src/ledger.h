@@ -163,6 +163,8 @@ HIDDEN void ledger_switch(uint32_t from, uint32_t to, int here);
 HIDDEN void ledger_uncache(uint32_t handle);
 /* ledger_transfer through the slots (one of them not at hand). */
 HIDDEN void ledger_transfer_slow(uint32_t from, uint32_t to, size_t u);
+/* ledger_transfer out of ledger_acc before it took its record. */
+HIDDEN void ledger_transfer_acc(struct ledger_slot *t, size_t u);
 
 /* One compare tells both "claimed" and "this handle". */
 static inline uint64_t slot_key(uint32_t handle) {
@@ -298,6 +300,8 @@ static inline void ledger_transfer(uint32_t from, uint32_t to, size_t u) {
 	struct ledger_slot *t = f ? ledger_peek(to) : NULL;
 	if (__builtin_expect(t != NULL && f->rec != NULL && t->rec != NULL, 1))
 		record_move(f->rec, t->rec, (int64_t)u);
+	else if (t != NULL && f == &ledger_acc && t->rec != NULL)
+		ledger_transfer_acc(t, u);
 	else
 		ledger_transfer_slow(from, to, u);
 }
