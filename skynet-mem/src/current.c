@@ -34,7 +34,7 @@ uint32_t current_handle_host(void) {
 		if (h == 0)
 			ledger_flush();
 		else
-			ledger_switch(from, h);
+			ledger_switch(from, h, 0);
 	}
 	return h;
 }
@@ -47,7 +47,7 @@ void skynet_mem_set_current(uint32_t handle) {
 	if (handle == 0)
 		ledger_flush();
 	else
-		ledger_switch(from, handle);
+		ledger_switch(from, handle, current_is_default && current_switch_hook == NULL);
 	if (__builtin_expect(current_switch_hook != NULL, 0))
 		current_switch_hook(handle);   /* guard.c: a guarded service's blocks are counted here */
 }

@@ -11,6 +11,7 @@
 __thread struct ledger *ledger_tls TLS_IE;
 const struct ledger_slot ledger_none = { .bytes = SLOT_CLEAN + SLOT_BIAS };
 __thread struct ledger_slot *ledger_current TLS_IE = LEDGER_NONE;
+__thread struct ledger_slot ledger_acc TLS_IE __attribute__((aligned(64)));
 /* The thread keeps no ledger: it was destroyed at thread exit, or no thread
  * key could hold it. Every change then goes through ledger_direct and is
  * published at once. */
@@ -48,6 +49,29 @@ static int slot_claimed(const struct ledger_slot *s) {
 	return s->key > SLOT_GONE;
 }
 
+static int acc_active(void) {
+	return ledger_current == &ledger_acc;
+}
+
+static int acc_changed(void) {
+	const struct ledger_slot *a = &ledger_acc;
+	return ((a->bytes - SLOT_BIAS) | a->blocks | a->lua | (int64_t)(a->allocs | a->frees)) != 0;
+}
+
+/* Adds ledger_acc's changes to s (its service's slot), which may stay
+ * clean-marked: the caller un-marks it. 0 when there were none. */
+static int acc_add(struct ledger_slot *s) {
+	struct ledger_slot *a = &ledger_acc;
+	if (!acc_changed())
+		return 0;
+	s->bytes += a->bytes - SLOT_BIAS;
+	s->blocks += a->blocks;
+	s->lua += a->lua;
+	s->allocs += a->allocs;
+	s->frees += a->frees;
+	return 1;
+}
+
 void ledger_publish(struct ledger_slot *s) {
 	if (!slot_clean(s)) {
 		/* Cleared before the add: if the thread were cancelled inside it,
@@ -77,6 +101,14 @@ void ledger_publish(struct ledger_slot *s) {
 
 /* Publishes and lets go of a claimed slot, which stays in probe sequences. */
 static void slot_evict(struct ledger *l, struct ledger_slot *s) {
+	if (acc_active() && ledger_acc.key == s->key) {
+		/* The running service's pending changes go with it. */
+		if (acc_add(s) && slot_clean(s)) {
+			s->bytes -= SLOT_CLEAN;
+			l->pending++;   /* as a first change does; the publication below counts it off */
+		}
+		ledger_current = LEDGER_NONE;
+	}
 	if (ledger_current == s)
 		ledger_current = LEDGER_NONE;
 	ledger_publish(s);
@@ -93,8 +125,12 @@ int ledger_threads(void) {
 	return atomic_load_explicit(&ledgers, memory_order_relaxed);
 }
 
+static struct ledger_slot *acc_spill(int need);
+
 static void ledger_destroy(void *p) {
 	struct ledger *l = p;
+	if (acc_active())
+		acc_spill(0);
 	atomic_fetch_sub_explicit(&ledgers, 1, memory_order_relaxed);
 	for (unsigned i = 0; i <= slot_count(l); i++)
 		if (slot_claimed(&l->slot[i]))
@@ -120,6 +156,7 @@ static int ledger_rehash(struct ledger *l, unsigned shift) {
 		return -1;
 	ledger_flush();
 	ledger_current = LEDGER_NONE;
+	l->deferred_key = 0;   /* published by the flush; its index moves */
 	struct ledger_slot *old = l->slot;
 	unsigned oldn = slot_count(l);
 	l->slot = slot;
@@ -265,6 +302,8 @@ static struct ledger_slot *ledger_claim(struct ledger *l, uint32_t handle) {
 }
 
 struct ledger_slot *ledger_lookup_slow(uint32_t handle) {
+	if (acc_active() && ledger_acc.key == slot_key(handle))
+		return acc_spill(1);   /* its record wanted: the slot takes over */
 	struct ledger *l = ledger_tls;
 	if (l == NULL) {
 		if (ledger_dead)
@@ -318,6 +357,10 @@ static void slot_publish(struct ledger *l, struct ledger_slot *s) {
 }
 
 void ledger_done_slow(struct ledger_slot *s) {
+	if (s == &ledger_acc) {
+		acc_spill(1);   /* past the batch: the slot's own bound applies */
+		return;
+	}
 	if (slot_clean(s)) {
 		s->bytes -= SLOT_CLEAN;   /* first change since published */
 		if (s->direct) {
@@ -330,7 +373,8 @@ void ledger_done_slow(struct ledger_slot *s) {
 		__builtin_prefetch(s->rec, 1);
 		struct ledger *l = ledger_tls;
 		l->listed[l->nlisted++] = (unsigned)(s - l->slot);
-		if (++l->pending > DIRTY_MAX || l->nlisted == LEDGER_LISTED) {
+		/* ledger_acc, while in use, counts as one of the DIRTY_MAX. */
+		if (++l->pending > DIRTY_MAX - (unsigned)acc_active() || l->nlisted == LEDGER_LISTED) {
 			ledger_flush();
 			return;
 		}
@@ -378,10 +422,28 @@ static void sweep_if_retired(struct ledger *l) {
 	}
 }
 
+/* At a flush: ledger_acc's changes go straight to the record when the
+ * service's slot holds none (skynet flushes after every dispatch): not
+ * listed, not walked. */
+static void acc_flush(struct ledger *l) {
+	struct ledger_slot *s = ledger_find(l, (uint32_t)ledger_acc.key);
+	if (s == NULL || !slot_clean(s) || !acc_changed()) {
+		acc_spill(0);
+		return;
+	}
+	ledger_current = LEDGER_NONE;
+	acc_add(s);
+	s->bytes -= SLOT_CLEAN;
+	l->pending++;   /* as a first change does; the publication counts it off */
+	slot_publish(l, s);
+}
+
 void ledger_flush(void) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL)
 		return;
+	if (acc_active())
+		acc_flush(l);
 	ledger_current = LEDGER_NONE;
 	for (unsigned i = 0; i < l->nlisted; i++) {
 		struct ledger_slot *s = &l->slot[l->listed[i]];
@@ -407,6 +469,8 @@ static struct ledger_slot *ledger_find(struct ledger *l, uint32_t handle) {
 }
 
 void ledger_limit_set(uint32_t handle, size_t limit) {
+	if (acc_active() && ledger_acc.key == slot_key(handle))
+		acc_spill(0);   /* the slot, which sees limits, takes over */
 	struct ledger *l = ledger_tls;
 	struct ledger_slot *s = l ? ledger_find(l, handle) : NULL;
 	if (s)
@@ -415,23 +479,98 @@ void ledger_limit_set(uint32_t handle, size_t limit) {
 		ledger_current = LEDGER_NONE;
 }
 
-/* The slot of the service left is at hand (ledger_current, still in cache).
- * The next one's is not looked up here: among thousands of services it is a
- * miss, which the switch would wait for; its first change finds it (malloc's
- * slow path caches it, ledger_done_slow marks it seen and fetches its
- * record), and the line is fetched now meanwhile. */
-void ledger_switch(uint32_t from, uint32_t to) {
+/* ledger_acc's changes into its service's slot; the slot, or NULL when
+ * there is none (not needed: nothing changed; or no memory for a record,
+ * when the changes are lost, as any charge's then). need: claim the slot
+ * even when nothing changed. The slot takes malloc's fast path on. */
+static struct ledger_slot *acc_spill(int need) {
+	struct ledger_slot *a = &ledger_acc;
+	uint32_t handle = (uint32_t)a->key;
+	ledger_current = LEDGER_NONE;   /* first: the lookup may flush or rehash */
+	struct ledger_slot *s = ledger_find(ledger_tls, handle);
+	if (s == NULL && (need || acc_changed()))
+		s = ledger_lookup_slow(handle);   /* ledger_acc is not active: claims one */
+	if (s == NULL)
+		return NULL;
+	if (acc_add(s)) {
+		if (slot_past_batch(s, 0) || slot_past_batch_lua(s))
+			ledger_done_slow(s);   /* listed as a first change is, published past the batch */
+		if (s->key != slot_key(handle))
+			s = ledger_lookup_slow(handle);   /* published and let go: the service exited */
+	}
+	if (s && !s->limited && !s->direct)
+		ledger_current = s;
+	return s;
+}
+
+/* The slot of the service left is at hand: ledger_acc's changes go to it
+ * (its line was fetched when the service was switched to). It is published
+ * at the next switch, its record line fetched meanwhile, and the slot left
+ * at the last switch is published now. The next service's slot is not
+ * looked up here (among thousands of services a miss the switch would wait
+ * for): its changes start in ledger_acc, and the line is fetched meanwhile. */
+void ledger_switch(uint32_t from, uint32_t to, int here) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL)
 		return;
 	struct ledger_slot *s = ledger_current;
-	ledger_current = LEDGER_NONE;
-	if (s->key != slot_key(from))
+	if (s == &ledger_acc)
+		s = acc_spill(0);
+	else if (l->pending == 0)
+		s = NULL;   /* nothing pending on the thread (a flush since): nothing to publish */
+	else if (s->key != slot_key(from))
 		s = ledger_find(l, from);
-	if (s && !slot_clean(s))
-		slot_publish(l, s);
+	ledger_current = LEDGER_NONE;
+	if (l->deferred_key != 0) {
+		struct ledger_slot *d = &l->slot[l->deferred];
+		if (d->key == l->deferred_key && !slot_clean(d))
+			slot_publish(l, d);   /* the service left again (d == s) too: at hand */
+	}
+	l->deferred_key = 0;
+	if (s && s->key == slot_key(from) && !slot_clean(s)) {
+		if (slot_bytes(s) + s->lua > 0) {
+			slot_publish(l, s);   /* grown: the peak sees it now, as at every switch */
+		} else {
+			__builtin_prefetch(s->rec, 1);
+			l->deferred = (unsigned)(s - l->slot);
+			l->deferred_key = s->key;
+		}
+	}
 	sweep_if_retired(l);
+	if (here && !record_may_have_limit(to)) {
+		struct ledger_slot *a = &ledger_acc;
+		a->key = slot_key(to);
+		a->rec = NULL;
+		a->bytes = SLOT_BIAS;
+		a->blocks = a->lua = 0;
+		a->allocs = a->frees = 0;
+		ledger_current = a;
+	}
 	__builtin_prefetch(&l->slot[ledger_index(l, to)], 1);
+}
+
+void ledger_uncache(uint32_t handle) {
+	if (acc_active() && ledger_acc.key == slot_key(handle))
+		acc_spill(0);
+	if (ledger_current->key == slot_key(handle))
+		ledger_current = LEDGER_NONE;
+}
+
+/* A transfer out of the running service, its changes in ledger_acc (rec
+ * not taken yet), to t (its record at hand): the running service's record
+ * through its slot, which keeps it, so the transfer is the records' alone,
+ * as when both slots are at hand, and the next ones take the inline way.
+ * With no slot yet, the receiver's record takes its part and ledger_acc the
+ * rest. */
+__attribute__((noinline)) void ledger_transfer_acc(struct ledger_slot *t, size_t u) {
+	struct ledger_slot *f = ledger_find(ledger_tls, (uint32_t)ledger_acc.key);
+	if (f != NULL) {
+		ledger_acc.rec = f->rec;
+		record_move(f->rec, t->rec, (int64_t)u);
+		return;
+	}
+	record_add(t->rec, (int64_t)u, 1, 0, 0, 0);
+	slot_charge(&ledger_acc, -(int64_t)u, -1, 0, 0);
 }
 
 __attribute__((noinline)) void ledger_transfer_slow(uint32_t from, uint32_t to, size_t u) {

@@ -10,9 +10,12 @@
  * service switch takes no lock and evicts nothing. Past 5/8 of a table that
  * may not grow a new service evicts one first (published and released): one
  * in its probe window, else the eviction clock's next.
- * Pending deltas are published to the shared records: a switch of the current
- * service (skynet_mem_set_current, or the host's own current handle changing)
- * publishes the service it leaves; skynet_mem_set_current(0), thread exit and
+ * The running service's changes start in ledger_acc (below), so a switch
+ * waits for no slot. Pending deltas are published to the shared records: a
+ * switch of the current service (skynet_mem_set_current, or the host's own
+ * current handle changing) publishes the service it leaves (when it grew;
+ * else at the next switch, its record fetched meanwhile);
+ * skynet_mem_set_current(0), thread exit and
  * a read on this thread publish everything; and a slot is published when its
  * pending bytes pass SLOT_BATCH (C or Lua), or when more than DIRTY_MAX slots
  * hold changes. So a thread never holds more than LEDGER_BATCH bytes
@@ -103,6 +106,9 @@ struct ledger {
 	unsigned listed[LEDGER_LISTED];  /* indexes of slots that left clean (clean ones are skipped) */
 	unsigned retired_seen;     /* record_retirements when slots were last swept */
 	unsigned hand;             /* a full table's eviction clock: the slot last evicted */
+	/* The slot left at the last switch, published at the next one. */
+	unsigned deferred;
+	uint64_t deferred_key;     /* its key then; 0 none */
 };
 
 extern __thread struct ledger *ledger_tls TLS_IE HIDDEN;
@@ -117,6 +123,17 @@ extern __thread struct ledger_slot *ledger_current TLS_IE HIDDEN;
  * test, which sends malloc to its slow path. Read only. */
 extern const struct ledger_slot ledger_none HIDDEN;
 #define LEDGER_NONE ((struct ledger_slot *)&ledger_none)
+/* The running service's changes while its slot is not at hand yet: a switch
+ * does not wait for the next service's slot (among 100,000 services a miss
+ * on every dispatch) but points ledger_current here, with key set and
+ * nothing pending, and fetches the slot meanwhile. Its changes spill into
+ * the slot when the service is left, when a path needs its record (rec is
+ * NULL until a transfer out finds the slot and takes the slot's record, which
+ * the slot keeps: ledger_lookup returns it only then) or past the batch; at a
+ * flush they go to the record. Only for a service with no limit
+ * (record_may_have_limit), set by skynet_mem_set_current, with no guard
+ * watching switches. */
+extern __thread struct ledger_slot ledger_acc TLS_IE HIDDEN;
 
 HIDDEN struct ledger_slot *ledger_lookup_slow(uint32_t handle);
 HIDDEN void ledger_publish(struct ledger_slot *s);
@@ -135,11 +152,19 @@ HIDDEN int ledger_threads(void);
 /* A limit was set: the calling thread's slot for handle (if any) applies it
  * at once; other threads' slots from their next publication. */
 HIDDEN void ledger_limit_set(uint32_t handle, size_t limit);
-/* The calling thread leaves service `from` for `to` (not 0): publishes
- * from's slot only. */
-HIDDEN void ledger_switch(uint32_t from, uint32_t to);
+/* The calling thread leaves service `from` for `to` (not 0): from's changes
+ * go to its slot, which is published at the next switch (its record fetched
+ * meanwhile); the slot left before is published now. With here, to is the
+ * thread's current service by skynet_mem_set_current and its changes may
+ * start in ledger_acc. */
+HIDDEN void ledger_switch(uint32_t from, uint32_t to, int here);
+/* handle's changes no longer take malloc's fast path on this thread (the
+ * guard watches its every block). */
+HIDDEN void ledger_uncache(uint32_t handle);
 /* ledger_transfer through the slots (one of them not at hand). */
 HIDDEN void ledger_transfer_slow(uint32_t from, uint32_t to, size_t u);
+/* ledger_transfer out of ledger_acc before it took its record. */
+HIDDEN void ledger_transfer_acc(struct ledger_slot *t, size_t u);
 
 /* One compare tells both "claimed" and "this handle". */
 static inline uint64_t slot_key(uint32_t handle) {
@@ -170,9 +195,17 @@ static inline struct ledger_slot *ledger_peek(uint32_t handle) {
 	return NULL;
 }
 
-/* The calling thread's slot for handle; NULL only when out of memory. The
- * pointer stays valid until the next lookup of another handle. */
+/* The calling thread's slot for handle, its record at hand (never
+ * ledger_acc: its changes spill into the slot first); NULL only when out of
+ * memory. The pointer stays valid until the next lookup of another handle. */
 static inline struct ledger_slot *ledger_lookup(uint32_t handle) {
+	struct ledger_slot *s = ledger_peek(handle);
+	return __builtin_expect(s != NULL && s->rec != NULL, 1) ? s : ledger_lookup_slow(handle);
+}
+
+/* The same for a change of counters only (no limit, no record): may be
+ * ledger_acc. */
+static inline struct ledger_slot *ledger_counters(uint32_t handle) {
 	struct ledger_slot *s = ledger_peek(handle);
 	return __builtin_expect(s != NULL, 1) ? s : ledger_lookup_slow(handle);
 }
@@ -251,7 +284,7 @@ static inline void slot_charge(struct ledger_slot *s, int64_t bytes, int64_t blo
 
 /* The same, to a service's pending slot. */
 static inline void ledger_charge(uint32_t handle, int64_t bytes, int64_t blocks, int allocs, int frees) {
-	struct ledger_slot *s = ledger_lookup(handle);
+	struct ledger_slot *s = ledger_counters(handle);
 	if (s == NULL)
 		return;   /* no memory for a record: nothing sane left to charge */
 	slot_charge(s, bytes, blocks, allocs, frees);
@@ -265,8 +298,10 @@ static inline void ledger_charge(uint32_t handle, int64_t bytes, int64_t blocks,
 static inline void ledger_transfer(uint32_t from, uint32_t to, size_t u) {
 	struct ledger_slot *f = ledger_peek(from);
 	struct ledger_slot *t = f ? ledger_peek(to) : NULL;
-	if (__builtin_expect(t != NULL, 1))
+	if (__builtin_expect(t != NULL && f->rec != NULL && t->rec != NULL, 1))
 		record_move(f->rec, t->rec, (int64_t)u);
+	else if (t != NULL && f == &ledger_acc && t->rec != NULL)
+		ledger_transfer_acc(t, u);
 	else
 		ledger_transfer_slow(from, to, u);
 }

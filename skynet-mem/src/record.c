@@ -194,10 +194,27 @@ static int drained(struct mem_record *r) {
 		atomic_load(&r->lua) == 0;
 }
 
+atomic_uint_least16_t record_limited[RECORD_LIMITED_BUCKETS];
+atomic_uint record_limited_total;
+
+/* Counts a record's limit in or out of its bucket, under its shard lock. */
+static void limited_count(uint32_t handle, int in) {
+	atomic_uint_least16_t *b = &record_limited[record_limited_bucket(handle)];
+	if (in) {
+		atomic_fetch_add_explicit(b, 1, memory_order_release);
+		atomic_fetch_add_explicit(&record_limited_total, 1, memory_order_release);
+	} else {
+		atomic_fetch_sub_explicit(b, 1, memory_order_release);
+		atomic_fetch_sub_explicit(&record_limited_total, 1, memory_order_release);
+	}
+}
+
 /* Frees a retired, drained, unreferenced record. */
 static void reap_locked(struct shard *s, struct mem_record *r) {
 	if (r->refs != 0 || !atomic_load(&r->retired) || !drained(r))
 		return;
+	if (atomic_load(&r->limit) != 0)
+		limited_count(r->handle, 0);
 	struct mem_record **c = chain_of(s, r->handle);
 	while (*c != r)
 		c = &(*c)->next;
@@ -413,8 +430,8 @@ int record_set_limit(uint32_t handle, size_t limit) {
 	spin_lock(&s->lock);
 	struct mem_record *r = find_locked(s, handle);
 	int live = r && !atomic_load(&r->retired);
-	if (live)
-		atomic_store(&r->limit, limit);
+	if (live && (atomic_exchange(&r->limit, limit) != 0) != (limit != 0))
+		limited_count(handle, limit != 0);
 	spin_unlock(&s->lock);
 	if (live)
 		atomic_fetch_add_explicit(&record_limit_epoch, 1, memory_order_release);

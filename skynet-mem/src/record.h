@@ -89,6 +89,24 @@ HIDDEN int record_retired_handle(unsigned seq, uint32_t *handle);
 /* Moves on after every limit set (after the store): a slot that saw no
  * limit at an epoch need not read its record while the epoch stays. */
 extern atomic_uint record_limit_epoch HIDDEN;
+/* How many records with a limit hash to each bucket: a switch tells from one
+ * counter, without the record, that a service has none (ledger_acc). */
+#define RECORD_LIMITED_BUCKETS 65536
+extern atomic_uint_least16_t record_limited[RECORD_LIMITED_BUCKETS] HIDDEN;
+
+extern atomic_uint record_limited_total HIDDEN;   /* records with a limit */
+
+/* By the low bits: skynet's handles are consecutive, so services that run
+ * one after another share lines. */
+static inline unsigned record_limited_bucket(uint32_t handle) {
+	return handle % RECORD_LIMITED_BUCKETS;
+}
+
+/* 0 when the handle's record surely has no limit. */
+static inline int record_may_have_limit(uint32_t handle) {
+	return atomic_load_explicit(&record_limited_total, memory_order_acquire) != 0 &&
+		atomic_load_explicit(&record_limited[record_limited_bucket(handle)], memory_order_acquire) != 0;
+}
 /* Set by skynet_mem_lua_warnings(0): no Lua heap warning (skynet's snlua logs its own). */
 extern atomic_int record_lua_warnings_off HIDDEN;
 

@@ -47,6 +47,9 @@ struct model {
 	_Atomic uint64_t allocs, frees;
 	size_t limit;               /* written by one worker (h % WORKERS) or at quiescence */
 	atomic_int ever_limited;    /* a refused growth is then allowed */
+	/* Has a record: changed from another service, or by a dispatch of its
+	 * own that ended (the running service's changes may wait in the
+	 * thread's ledger_acc, with no record yet, until it is left). */
 	atomic_int touched;
 	int dead;                   /* exited: changed only at quiescence */
 };
@@ -107,6 +110,18 @@ static void watchdog(int sig) {
 	_exit(1);
 }
 
+/* The worker's running service, and whether its dispatch changed it. */
+static __thread uint32_t running = UINT32_MAX;
+static __thread int running_changed;
+
+/* The running service's dispatch ended (its thread switched away). */
+static void left_running(void) {
+	if (running_changed)
+		atomic_store_explicit(&model[running].touched, 1, memory_order_relaxed);
+	running = UINT32_MAX;
+	running_changed = 0;
+}
+
 static void charge(uint32_t i, int64_t bytes, int64_t blocks, int64_t lua, int allocs, int frees) {
 	struct model *m = &model[i];
 	atomic_fetch_add_explicit(&m->bytes, bytes, memory_order_relaxed);
@@ -114,7 +129,10 @@ static void charge(uint32_t i, int64_t bytes, int64_t blocks, int64_t lua, int a
 	atomic_fetch_add_explicit(&m->lua, lua, memory_order_relaxed);
 	atomic_fetch_add_explicit(&m->allocs, (uint64_t)allocs, memory_order_relaxed);
 	atomic_fetch_add_explicit(&m->frees, (uint64_t)frees, memory_order_relaxed);
-	atomic_store_explicit(&m->touched, 1, memory_order_relaxed);
+	if (i == running)
+		running_changed = 1;
+	else
+		atomic_store_explicit(&m->touched, 1, memory_order_relaxed);
 }
 
 static size_t lua_charge(void *q, size_t n) {
@@ -284,6 +302,8 @@ static void op_limit(uint32_t h, uint64_t *x) {
 static void dispatch(int w, struct pool *pl, uint64_t *x) {
 	uint32_t h = rnd(x, 2) ? rnd_live(x) : next_live(w);
 	skynet_mem_set_current(handle_of(h));
+	left_running();
+	running = h;
 	int ops = 1 + (int)rnd(x, 8);
 	for (int i = 0; i < ops; i++) {
 		uint64_t k = rnd(x, 100);
@@ -317,6 +337,7 @@ static void *worker(void *arg) {
 		int leave = exit_after[w];
 		if (!leave)
 			skynet_mem_set_current(0);
+		left_running();   /* or when the thread exits, before anyone reads it */
 		pthread_barrier_wait(&phase_end);
 		if (leave)
 			return NULL;   /* pending changes: the ledger's destructor publishes them */

@@ -145,13 +145,14 @@ static void refresh(uint32_t handle) {
 /* A guarded service's slot at every = 1 stays out of malloc's cache: its
  * blocks all come through mem_alloc. */
 static void uncache(void) {
-	if (ledger_current != LEDGER_NONE && ledger_current->key == slot_key(me.handle))
-		ledger_current = LEDGER_NONE;
+	ledger_uncache(me.handle);
 }
 
 /* The service's allocations so far: published, and this thread's pending. */
 static uint64_t allocs_of(uint32_t handle) {
 	struct ledger_slot *s = ledger_peek(handle);
+	if (s == &ledger_acc)
+		s = ledger_lookup_slow(handle);   /* its changes spill into the slot, with all it counts */
 	if (s == NULL || s->rec == NULL)
 		return 0;
 	return atomic_load_explicit(&s->rec->allocs, memory_order_relaxed) + s->allocs;
