@@ -509,10 +509,27 @@ static struct ledger_slot *acc_spill(int need) {
  * at the last switch is published now. The next service's slot is not
  * looked up here (among thousands of services a miss the switch would wait
  * for): its changes start in ledger_acc, and the line is fetched meanwhile. */
+/* The slot left at the last switch, its record fetched meanwhile. Its
+ * entry in the list, the last one as a rule, goes with it: the list stays
+ * short, and no flush walks the slots published this way. */
+static void publish_deferred(struct ledger *l) {
+	if (l->deferred_key == 0)
+		return;
+	unsigned k = l->deferred;
+	struct ledger_slot *d = &l->slot[k];
+	if (d->key == l->deferred_key && !slot_clean(d)) {
+		slot_publish(l, d);
+		if (l->nlisted > 0 && l->listed[l->nlisted - 1] == k)
+			l->nlisted--;
+	}
+	l->deferred_key = 0;
+}
+
 void ledger_switch(uint32_t from, uint32_t to, int here) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL)
 		return;
+	publish_deferred(l);   /* first: an eviction there may take ledger_acc's changes */
 	struct ledger_slot *s = ledger_current;
 	if (s == &ledger_acc)
 		s = acc_spill(0);
@@ -521,12 +538,6 @@ void ledger_switch(uint32_t from, uint32_t to, int here) {
 	else if (s->key != slot_key(from))
 		s = ledger_find(l, from);
 	ledger_current = LEDGER_NONE;
-	if (l->deferred_key != 0) {
-		struct ledger_slot *d = &l->slot[l->deferred];
-		if (d->key == l->deferred_key && !slot_clean(d))
-			slot_publish(l, d);   /* the service left again (d == s) too: at hand */
-	}
-	l->deferred_key = 0;
 	if (s && s->key == slot_key(from) && !slot_clean(s)) {
 		if (slot_bytes(s) + s->lua > 0) {
 			slot_publish(l, s);   /* grown: the peak sees it now, as at every switch */
