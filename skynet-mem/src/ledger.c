@@ -422,20 +422,25 @@ static void sweep_if_retired(struct ledger *l) {
 	}
 }
 
-/* At a flush: ledger_acc's changes go straight to the record when the
- * service's slot holds none (skynet flushes after every dispatch): not
- * listed, not walked. */
+/* At a flush: ledger_acc's changes go straight to the service's record
+ * (the one a transfer took, else its slot's): the slot is not changed,
+ * nothing is listed (skynet flushes after every dispatch). A service with
+ * no slot yet, or an exited one (its slot is let go at its publication),
+ * goes through the slot. */
 static void acc_flush(struct ledger *l) {
-	struct ledger_slot *s = ledger_find(l, (uint32_t)ledger_acc.key);
-	if (s == NULL || !slot_clean(s) || !acc_changed()) {
+	struct ledger_slot *a = &ledger_acc;
+	struct mem_record *rec = a->rec;
+	if (rec == NULL) {
+		struct ledger_slot *s = ledger_find(l, (uint32_t)a->key);
+		rec = s ? s->rec : NULL;
+	}
+	if (rec == NULL || atomic_load_explicit(&rec->retired, memory_order_relaxed)) {
 		acc_spill(0);
 		return;
 	}
 	ledger_current = LEDGER_NONE;
-	acc_add(s);
-	s->bytes -= SLOT_CLEAN;
-	l->pending++;   /* as a first change does; the publication counts it off */
-	slot_publish(l, s);
+	if (acc_changed())
+		record_add(rec, a->bytes - SLOT_BIAS, a->blocks, a->lua, a->allocs, a->frees);
 }
 
 void ledger_flush(void) {
