@@ -66,7 +66,7 @@ int skynet_mem_set_limit(uint32_t handle, size_t limit) {
 		errno = EINVAL;
 		return -1;
 	}
-	ledger_uncache(handle);   /* its changes on this thread spill into its slot (and record) */
+	ledger_settle(handle);   /* its changes on this thread reach its slot (and record) first */
 	if (record_set_limit(handle, limit) != 0) {
 		errno = ESRCH;
 		return -1;

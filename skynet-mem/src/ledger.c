@@ -54,12 +54,6 @@ static struct ledger_slot *acc_spill(int need) {
 	return s;
 }
 
-/* The slot of the service left is at hand: ledger_acc's changes go to it
- * (its line was fetched when the service was switched to). It is published
- * at the next switch, its record line fetched meanwhile, and the slot left
- * at the last switch is published now. The next service's slot is not
- * looked up here (among thousands of services a miss the switch would wait
- * for): its changes start in ledger_acc, and the line is fetched meanwhile. */
 /* The slot left at the last switch, its record fetched meanwhile. Its
  * entry in the list, the last one as a rule, goes with it: the list stays
  * short, and no flush walks the slots published this way. */
@@ -76,6 +70,12 @@ static void publish_deferred(struct ledger *l) {
 	l->deferred_key = 0;
 }
 
+/* The slot of the service left is at hand: ledger_acc's changes go to it
+ * (its line was fetched when the service was switched to). It is published
+ * at the next switch, its record line fetched meanwhile, and the slot left
+ * at the last switch is published now. The next service's slot is not
+ * looked up here (among thousands of services a miss the switch would wait
+ * for): its changes start in ledger_acc, and the line is fetched meanwhile. */
 void ledger_switch(uint32_t from, uint32_t to, int here) {
 	struct ledger *l = ledger_tls;
 	if (l == NULL)
@@ -111,9 +111,13 @@ void ledger_switch(uint32_t from, uint32_t to, int here) {
 	__builtin_prefetch(&l->slot[ledger_index(l, to)], 1);
 }
 
-void ledger_uncache(uint32_t handle) {
-	if (acc_active() && ledger_acc.key == slot_key(handle))
+void ledger_settle(uint32_t handle) {
+	if (acc_holds(slot_key(handle)))
 		acc_spill(0);
+}
+
+void ledger_uncache(uint32_t handle) {
+	ledger_settle(handle);
 	if (ledger_current->key == slot_key(handle))
 		ledger_current = LEDGER_NONE;
 }
@@ -141,8 +145,6 @@ __attribute__((noinline)) void ledger_transfer_slow(uint32_t from, uint32_t to, 
 }
 
 void ledger_limit_set(uint32_t handle, size_t limit) {
-	if (acc_active() && ledger_acc.key == slot_key(handle))
-		acc_spill(0);   /* the slot, which sees limits, takes over */
 	struct ledger *l = ledger_tls;
 	struct ledger_slot *s = l ? ledger_find(l, handle) : NULL;
 	if (s)
@@ -152,7 +154,7 @@ void ledger_limit_set(uint32_t handle, size_t limit) {
 }
 
 struct ledger_slot *ledger_lookup_slow(uint32_t handle) {
-	if (acc_active() && ledger_acc.key == slot_key(handle))
+	if (acc_holds(slot_key(handle)))
 		return acc_spill(1);   /* its record wanted: the slot takes over */
 	return ledger_lookup_table(handle);
 }

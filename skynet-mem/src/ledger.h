@@ -15,8 +15,12 @@ HIDDEN void ledger_done_slow(struct ledger_slot *s);
 /* Publishes every pending slot of the calling thread, and lets go of the
  * records of services that exited since the last time. */
 HIDDEN void ledger_flush(void);
-/* A limit was set: the calling thread's slot for handle (if any) applies it
- * at once; other threads' slots from their next publication. */
+/* handle's changes waiting in ledger_acc on this thread go to its slot
+ * (and so it has a record): before a limit is set on it. */
+HIDDEN void ledger_settle(uint32_t handle);
+/* A limit was set (after ledger_settle): the calling thread's slot for
+ * handle (if any) applies it at once; other threads' slots from their next
+ * publication. */
 HIDDEN void ledger_limit_set(uint32_t handle, size_t limit);
 /* The calling thread leaves service `from` for `to` (not 0): from's changes
  * go to its slot, which is published at the next switch (its record fetched

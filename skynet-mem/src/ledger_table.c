@@ -78,7 +78,6 @@ void ledger_publish(struct ledger_slot *s) {
 	}
 }
 
-
 int acc_changed(void) {
 	const struct ledger_slot *a = &ledger_acc;
 	return ((a->bytes - SLOT_BIAS) | a->blocks | a->lua | (int64_t)(a->allocs | a->frees)) != 0;
@@ -110,7 +109,7 @@ static void acc_merge(struct ledger *l, struct ledger_slot *s) {
 
 /* Publishes and lets go of a claimed slot, which stays in probe sequences. */
 static void slot_evict(struct ledger *l, struct ledger_slot *s) {
-	if (acc_active() && ledger_acc.key == s->key)
+	if (acc_holds(s->key))
 		acc_merge(l, s);   /* the running service's pending changes go with it */
 	if (ledger_current == s)
 		ledger_current = LEDGER_NONE;

@@ -168,7 +168,13 @@ static inline int acc_active(void) {
 	return ledger_current == &ledger_acc;
 }
 
+/* ledger_acc holds the changes of the service whose slot key is key. */
+static inline int acc_holds(uint64_t key) {
+	return acc_active() && ledger_acc.key == key;
+}
+
 /* For ledger.c: ledger_acc's ways out and the switch. */
+/* ledger_acc holds some change. */
 HIDDEN int acc_changed(void);
 /* Adds ledger_acc's changes to s (its service's slot), which may stay
  * clean-marked: the caller un-marks it. 0 when there were none. */

@@ -84,7 +84,6 @@ static void transfers_and_frees_around_the_running_service(void **state) {
 	void *big = skynet_malloc(100000);                        /* a large block: the slot takes over */
 	size_t ubig = skynet_mem_block_charge(big);
 	void *m2 = skynet_malloc(200);
-	size_t u2 = skynet_mem_block_charge(m2);
 	skynet_mem_set_current(b);
 	skynet_free(m2);                                          /* b frees a's block */
 	skynet_mem_set_current(0);
@@ -97,7 +96,6 @@ static void transfers_and_frees_around_the_running_service(void **state) {
 	skynet_free(big);
 	assert_int_equal(stat_of(a).bytes, 0);
 	assert_int_equal(stat_of(b).bytes, 0);
-	(void)u2;
 }
 
 /* Past the batch inside one dispatch: the changes move to the slot and on to
@@ -128,9 +126,7 @@ static void past_the_batch_in_one_dispatch(void **state) {
 /* A thread that exits while a service runs: its changes reach the record. */
 static void *run_and_exit(void *arg) {
 	skynet_mem_set_current(*(uint32_t *)arg);
-	void *p = skynet_malloc(3000);
-	(void)p;   /* left to the service: the exit must not lose it */
-	return p;
+	return skynet_malloc(3000);   /* left to the service: the thread's exit must not lose it */
 }
 
 static void thread_exit_while_running(void **state) {
