@@ -51,13 +51,18 @@ static struct totals *shared_totals(void) {
 	return &totals[atomic_fetch_add_explicit(&totals_next, 1, memory_order_relaxed) % TOTAL_SHARDS];
 }
 
-/* At the owner's exit: its line (its sums stay in it) goes back, and what
- * the thread still publishes goes to a shared one. */
+/* An own line free again (its sums stay in it). */
+static void totals_give_back(struct totals *line) {
+	unsigned i = (unsigned)(line - totals_own);
+	atomic_fetch_and_explicit(&totals_own_used, ~((uint_fast64_t)1 << i), memory_order_release);
+}
+
+/* At the owner's exit: its line goes back, and what the thread still
+ * publishes goes to a shared one. */
 static void totals_leave(void *line) {
-	unsigned i = (unsigned)((struct totals *)line - totals_own);
 	totals_alone = 0;
 	totals_mine = shared_totals();
-	atomic_fetch_and_explicit(&totals_own_used, ~((uint_fast64_t)1 << i), memory_order_release);
+	totals_give_back(line);
 }
 
 /* Made while the library loads (one thread): no lock for fork to know of. */
@@ -88,8 +93,7 @@ __attribute__((noinline)) static struct totals *totals_first(void) {
 		totals_mine = t = own;
 		totals_alone = 1;
 	} else if (own) {
-		atomic_fetch_and_explicit(&totals_own_used, ~((uint_fast64_t)1 << (own - totals_own)),
-			memory_order_release);
+		totals_give_back(own);
 	}
 	errno = saved;
 	return t;
